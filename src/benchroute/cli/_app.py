@@ -1,0 +1,295 @@
+"""The ``benchroute`` command line: thin noun-verb commands over the library.
+
+Errors a user can cause print as one line (``error: file:line: field: ...``) and exit with 2
+(configuration) or 3 (the run could not complete); they never show a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from .._errors import BenchrouteError
+from .._version import __version__
+
+app = typer.Typer(
+    name="benchroute",
+    help="Benchmark LLMs the way production uses them.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+runs_app = typer.Typer(help="Stored runs: list them, show one.", no_args_is_help=True)
+models_app = typer.Typer(help="Models defined in benchroute.yaml.", no_args_is_help=True)
+app.add_typer(runs_app, name="runs")
+app.add_typer(models_app, name="models")
+
+console = Console()
+err_console = Console(stderr=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="benchroute.yaml (default: nearest upwards from cwd)"),
+]
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", help="store: a SQLite path or SQLAlchemy URL (overrides config)"),
+]
+
+
+def fail(exc: BenchrouteError) -> None:
+    err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    raise typer.Exit(exc.exit_code)
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"benchroute {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """benchroute: task-specific LLM benchmarks, cost/latency trade-offs, and routing."""
+
+
+def _open(config: Path | None, db: str | None) -> tuple[Any, Any]:
+    from ..config import load_project
+    from ..store import Store
+
+    project = load_project(config)
+    if db:
+        project.store = db if "://" in db else str(Path(db).resolve())
+    return project, Store(project.store_url())
+
+
+def _expand_suites(paths: list[Path], config: Path | None) -> tuple[list[Path], Path | None]:
+    """Suite files from the arguments; a directory means its ``suites/`` (or its YAML files),
+    and its ``benchroute.yaml`` becomes the project file unless --config was given."""
+    from ..config import PROJECT_FILE
+
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            if config is None and (path / PROJECT_FILE).is_file():
+                config = path / PROJECT_FILE
+            folder = path / "suites" if (path / "suites").is_dir() else path
+            found = sorted(p for p in folder.glob("*.y*ml") if p.name != PROJECT_FILE)
+            if not found:
+                raise BenchrouteError(f"{path}: no suite files (*.yaml) found")
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise BenchrouteError(f"{path}: no such suite file or directory")
+    return files, config
+
+
+@app.command()
+def run(
+    suites: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Suite files, or directories of them (e.g. examples/quickstart)."),
+    ] = None,
+    models: Annotated[
+        str | None,
+        typer.Option("--models", "-m", help="Comma-separated models to run (default: the suite's)."),
+    ] = None,
+    concurrency: Annotated[
+        int | None, typer.Option("--concurrency", "-j", min=1, help="Requests in flight at once.")
+    ] = None,
+    resume: Annotated[str | None, typer.Option("--resume", help="Finish an interrupted run: RUN_ID.")] = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Do not read or write the response cache.")
+    ] = False,
+    summary_json: Annotated[
+        Path | None, typer.Option("--summary-json", help="Also write the leaderboard as JSON here.")
+    ] = None,
+    config: ConfigOption = None,
+    db: DbOption = None,
+) -> None:
+    """Run suites against models and print a leaderboard.
+
+    Exit codes: 0 all ran, 2 bad configuration, 3 the run could not complete.
+    """
+    from ..analysis import leaderboard
+    from ..config import load_suite
+    from ..reports import leaderboard_table
+    from ..reports import summary_json as to_json
+    from ..runner import Runner, RunOptions
+    from ._progress import ProgressDisplay
+
+    try:
+        if not suites and not resume:
+            raise BenchrouteError("give at least one suite file or directory, or --resume RUN_ID")
+        files, config = _expand_suites(list(suites or []), config)
+        project, store = _open(config, db)
+        options = RunOptions(
+            concurrency=concurrency or project.concurrency,
+            use_cache=not no_cache,
+            models=[m.strip() for m in models.split(",") if m.strip()] if models else None,
+        )
+        display = ProgressDisplay(err_console)
+        runner = Runner(project, store, options, on_progress=display.update, on_start=display.start)
+        try:
+            if resume:
+                outcome = asyncio.run(runner.resume(resume))
+            else:
+                specs = [load_suite(f) for f in files]
+                outcome = asyncio.run(runner.run(specs))
+        except KeyboardInterrupt:
+            display.stop()
+            run_id = display.run_id or "?"
+            err_console.print(
+                f"[yellow]interrupted[/]: results so far are stored; finish with "
+                f"[bold]benchroute run --resume {run_id}[/]"
+            )
+            raise typer.Exit(130) from None
+        finally:
+            display.stop()
+    except BenchrouteError as exc:
+        fail(exc)
+        return
+    summaries = leaderboard(outcome.results)
+    console.print(leaderboard_table(summaries, title=f"Leaderboard · run {outcome.run_id}"))
+    for message in outcome.errors[:10]:
+        err_console.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
+    if outcome.skipped:
+        err_console.print(
+            f"{outcome.skipped} request(s) not sent; fix the cause and finish with "
+            f"benchroute run --resume {outcome.run_id}",
+            highlight=False,
+        )
+    if summary_json is not None:
+        summary_json.write_text(json.dumps(to_json(outcome.run_id, outcome.status, summaries), indent=2))
+    if outcome.status != "completed":
+        raise typer.Exit(3)
+
+
+@runs_app.command("list")
+def runs_list(
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many runs.")] = 20,
+    config: ConfigOption = None,
+    db: DbOption = None,
+) -> None:
+    """List stored runs, newest first."""
+    from ..reports import runs_table
+
+    try:
+        _, store = _open(config, db)
+        rows = store.list_runs(limit)
+    except BenchrouteError as exc:
+        fail(exc)
+        return
+    if not rows:
+        console.print("no runs yet — start one with: benchroute run SUITE")
+        return
+    console.print(runs_table(rows))
+
+
+@runs_app.command("show")
+def runs_show(
+    run_id: Annotated[str, typer.Argument(help="Run id (or a unique prefix).")],
+    failures: Annotated[bool, typer.Option("--failures", help="Only failed cases.")] = False,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="Rows of results to show.")] = 50,
+    config: ConfigOption = None,
+    db: DbOption = None,
+) -> None:
+    """Show a run: its leaderboard and its results."""
+    from ..analysis import leaderboard
+    from ..reports import leaderboard_table, print_run_header, results_table
+
+    try:
+        _, store = _open(config, db)
+        record = store.get_run(run_id)
+        results = store.results(record.id)
+    except BenchrouteError as exc:
+        fail(exc)
+        return
+    print_run_header(console, record)
+    console.print(leaderboard_table(leaderboard(results)))
+    console.print(results_table(results, failures_only=failures, limit=limit))
+
+
+@models_app.command("list")
+def models_list(config: ConfigOption = None) -> None:
+    """List the models of the project and how each is priced."""
+    from rich.table import Table
+
+    from ..config import load_project
+
+    try:
+        project = load_project(config)
+    except BenchrouteError as exc:
+        fail(exc)
+        return
+    if not project.models:
+        console.print("no models: create benchroute.yaml (benchroute init) or pass --config")
+        return
+    table = Table(title="Models", title_justify="left")
+    for column in ("name", "provider", "model", "endpoint", "key from", "limits", "prices"):
+        table.add_column(column)
+    for name, spec in project.models.items():
+        limits = ", ".join(
+            part
+            for part in (
+                f"{spec.rpm:g} rpm" if spec.rpm else "",
+                f"{spec.tpm:g} tpm" if spec.tpm else "",
+            )
+            if part
+        )
+        if spec.prices:
+            prices = f"${spec.prices.input_per_mtok:g}/${spec.prices.output_per_mtok:g} per Mtok"
+        elif spec.provider == "local":
+            prices = f"${spec.compute_usd_per_hour or 0.10:g}/h compute"
+        else:
+            prices = "genai-prices"
+        table.add_row(
+            name,
+            spec.provider,
+            spec.model,
+            spec.base_url or "(default)",
+            f"${spec.api_key_env}" if spec.api_key_env else "—",
+            limits or "—",
+            prices,
+        )
+    console.print(table)
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Where to create the project.")] = Path("."),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
+) -> None:
+    """Create benchroute.yaml and an example suite that runs on the embedded local model."""
+    from ._init import scaffold
+
+    try:
+        written = scaffold(directory, force=force)
+    except BenchrouteError as exc:
+        fail(exc)
+        return
+    for path in written:
+        console.print(f"created {path}")
+    console.print(f"next: benchroute run {directory / 'suites'} --config {directory / 'benchroute.yaml'}")
+
+
+def main() -> None:
+    try:
+        app()
+    except BenchrouteError as exc:  # raised outside a command's own handling
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(exc.exit_code)

@@ -1,0 +1,172 @@
+"""Project and suite definitions as pydantic models.
+
+The same objects are built from YAML (``load_project``/``load_suite``) or directly in Python.
+Every model forbids unknown fields so a misspelt key fails with its file and line instead of
+being ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ..providers._types import Message
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PriceOverride(_Strict):
+    """Per-model prices in USD per million tokens; overrides genai-prices."""
+
+    input_per_mtok: float = Field(ge=0)
+    output_per_mtok: float = Field(ge=0)
+    cached_input_per_mtok: float | None = Field(default=None, ge=0)
+
+
+class ModelSpec(_Strict):
+    """A named model endpoint from ``benchroute.yaml``.
+
+    The API key is never part of the configuration: ``api_key_env`` names the environment
+    variable that holds it.
+    """
+
+    name: str = ""
+    provider: str = Field(description="registry name: openai, anthropic, local, or a plugin's")
+    model: str = Field(description="model id at the provider (for local: smollm2 or a .gguf path)")
+    base_url: str | None = None
+    api_key_env: str | None = None
+    rpm: float | None = Field(default=None, gt=0, description="requests per minute limit")
+    tpm: float | None = Field(default=None, gt=0, description="tokens per minute limit")
+    timeout: float = Field(default=60.0, gt=0, description="seconds per request")
+    max_retries: int = Field(default=5, ge=0)
+    stream: bool = False
+    system_prompt: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(default_factory=dict)
+    prices: PriceOverride | None = None
+    compute_usd_per_hour: float | None = Field(
+        default=None, ge=0, description="local models: cost of the machine per hour of generation"
+    )
+    threads: int = Field(default=1, ge=1, description="local models: CPU threads")
+    context_size: int = Field(default=2048, ge=256, description="local models: context window")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reject_inline_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key in ("api_key", "key", "token", "secret"):
+                if key in data:
+                    raise ValueError(
+                        f"'{key}' is not allowed: never put a key in a config file; put it in an "
+                        "environment variable and name that variable in api_key_env"
+                    )
+        return data
+
+
+class ProjectConfig(_Strict):
+    """``benchroute.yaml``: the models a project can use and where results are stored."""
+
+    models: dict[str, ModelSpec] = Field(default_factory=dict)
+    store: str = Field(default=".benchroute/benchroute.db", description="SQLite path or SQLAlchemy URL")
+    imports: list[str] = Field(
+        default_factory=list, description="Python files or modules that register custom scorers"
+    )
+    concurrency: int = Field(default=8, ge=1)
+    root: Path = Field(default=Path("."), exclude=True)
+
+    @model_validator(mode="after")
+    def _name_models(self) -> ProjectConfig:
+        for name, spec in self.models.items():
+            spec.name = name
+        return self
+
+    def store_url(self) -> str:
+        if "://" in self.store:
+            return self.store
+        path = Path(self.store)
+        if not path.is_absolute():
+            path = self.root / path
+        return f"sqlite:///{path}"
+
+
+class Case(_Strict):
+    """One test case. ``input`` is the user message (or ``messages`` a whole conversation);
+    ``vars`` fill the suite's prompt template; ``expected`` is what scorers compare against."""
+
+    id: str
+    input: str | None = None
+    messages: list[Message] | None = None
+    vars: dict[str, Any] = Field(default_factory=dict)
+    expected: Any = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) else value
+
+
+class DatasetSpec(_Strict):
+    """Cases inline, or from a JSONL/CSV file with a column mapping."""
+
+    cases: list[Case] | None = None
+    path: str | None = None
+    format: Literal["jsonl", "csv"] | None = None
+    columns: dict[str, str] = Field(
+        default_factory=dict,
+        description="case field -> column name, e.g. {input: question, expected: answer}",
+    )
+    limit: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DatasetSpec:
+        # A loaded suite keeps its path and carries the resolved cases, so both may be set.
+        if self.cases is None and self.path is None:
+            raise ValueError("give 'cases' (inline) or 'path' (a JSONL/CSV file)")
+        return self
+
+
+class ScorerSpec(_Strict):
+    """A scorer by registry name, its arguments, its weight and its pass threshold."""
+
+    name: str
+    args: dict[str, Any] = Field(default_factory=dict)
+    weight: float = Field(default=1.0, ge=0)
+    threshold: float | None = Field(default=None, ge=0, le=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        # "- exact" is accepted for "- name: exact"
+        return {"name": data} if isinstance(data, str) else data
+
+
+Tier = Literal["unit"]
+
+
+class SuiteSpec(_Strict):
+    """A suite: cases, how to prompt, how to score, which models, how often."""
+
+    name: str
+    tier: Tier = "unit"
+    description: str = ""
+    models: list[str] | None = None
+    prompt: str = Field(default="{{ input }}", description="Jinja2 template for the user message")
+    system: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    repeats: int = Field(default=1, ge=1)
+    dataset: DatasetSpec
+    scorers: list[ScorerSpec] = Field(min_length=1)
+    source: str | None = Field(default=None, description="file the suite was loaded from")
+
+    def fingerprint(self) -> str:
+        """A short hash of everything that determines the suite's requests and scores."""
+        payload = self.model_dump(mode="json", exclude={"source", "description"})
+        digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+        return digest[:16]

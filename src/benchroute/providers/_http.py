@@ -1,0 +1,123 @@
+"""HTTP helpers shared by the wire adapters: error classification and Retry-After."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp
+
+from ._types import ErrorKind, ProviderError
+
+
+def parse_retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds to wait from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date)."""
+    millis = headers.get("retry-after-ms")
+    if millis:
+        try:
+            return max(0.0, float(millis) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value) if value else None
+        if parsed is None:
+            return None
+        return max(0.0, parsed.timestamp() - time.time())
+
+
+def _kind_for_status(status: int) -> ErrorKind:
+    if status == 429:
+        return "rate_limited"
+    if status in (401, 403):
+        return "auth"
+    if status == 404:
+        return "not_found"
+    if status >= 500 or status in (408, 409):
+        return "server_error"
+    return "bad_request"
+
+
+def _provider_message(raw: bytes) -> str:
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        text = raw[:200].decode("utf-8", "replace").strip()
+        return text or "(empty body)"
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        if isinstance(error, dict):
+            return str(error.get("message") or error.get("type") or error)[:300]
+        return str(error)[:300]
+    return str(body)[:300]
+
+
+def http_error(status: int, raw: bytes, headers: Mapping[str, str], where: str) -> ProviderError:
+    """A :class:`ProviderError` for a non-2xx reply. Auth errors never echo the provider's
+    message, which may quote part of the key."""
+    kind = _kind_for_status(status)
+    retry_after = parse_retry_after(headers)
+    if kind == "auth":
+        return ProviderError(
+            f"{where}: authentication failed (HTTP {status})",
+            kind=kind,
+            status=status,
+            hint="check that the key in the model's api_key_env variable is valid for this endpoint",
+        )
+    if kind == "not_found":
+        return ProviderError(
+            f"{where}: not found (HTTP 404): {_provider_message(raw)}",
+            kind=kind,
+            status=status,
+            hint="check the model id and base_url in benchroute.yaml",
+        )
+    return ProviderError(
+        f"{where}: HTTP {status}: {_provider_message(raw)}",
+        kind=kind,
+        status=status,
+        retry_after=retry_after,
+    )
+
+
+def transport_error(exc: BaseException, where: str) -> ProviderError:
+    """Classify an exception raised while talking to an endpoint."""
+    if isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError):
+        return ProviderError(f"{where}: timed out", kind="timeout")
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return ProviderError(
+            f"{where}: cannot connect ({exc.os_error.strerror or exc.os_error})",
+            kind="connection",
+            hint="check base_url in benchroute.yaml and that the server is running",
+        )
+    if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError):
+        return ProviderError(
+            f"{where}: connection dropped mid-reply ({type(exc).__name__})", kind="server_error"
+        )
+    if isinstance(exc, aiohttp.ClientError):
+        return ProviderError(f"{where}: {type(exc).__name__}: {exc}", kind="server_error")
+    return ProviderError(f"{where}: {type(exc).__name__}: {exc}", kind="server_error")
+
+
+def malformed(where: str, detail: str, raw: bytes | str = b"") -> ProviderError:
+    sample = raw if isinstance(raw, str) else raw[:120].decode("utf-8", "replace")
+    sample = " ".join(sample.split())[:80]
+    suffix = f" (reply began: {sample!r})" if sample else ""
+    return ProviderError(f"{where}: malformed reply: {detail}{suffix}", kind="malformed_reply")
+
+
+def loads_object(raw: bytes, where: str) -> dict[str, Any]:
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise malformed(where, f"invalid JSON ({exc})", raw) from None
+    if not isinstance(body, dict):
+        raise malformed(where, "expected a JSON object", raw)
+    return body

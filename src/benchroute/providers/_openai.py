@@ -1,0 +1,167 @@
+"""The OpenAI-compatible chat completions adapter (OpenAI, vLLM, llama.cpp server, Ollama,
+OpenRouter, ... — any endpoint that speaks ``POST {base_url}/chat/completions``).
+
+Non-streaming by default; with ``stream: true`` it reads server-sent events and measures
+time to first token. Tool calls pass through unchanged; the served model name and
+``system_fingerprint`` are recorded so a silent model update shows up in the results.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+
+from ._context import ProviderContext
+from ._http import http_error, loads_object, malformed, transport_error
+from ._types import Completion, CompletionRequest, ProviderError, Usage
+
+if TYPE_CHECKING:
+    from ..config import ModelSpec
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+
+def request_body(model: str, request: CompletionRequest, defaults: dict[str, Any]) -> dict[str, Any]:
+    """The wire body: model defaults first, then the request's own settings."""
+    body: dict[str, Any] = {"model": model, **defaults}
+    body["messages"] = [m.model_dump(exclude_none=True) for m in request.messages]
+    for field in (
+        "max_tokens",
+        "temperature",
+        "top_p",
+        "stop",
+        "seed",
+        "tools",
+        "tool_choice",
+        "response_format",
+    ):
+        value = getattr(request, field)
+        if value is not None:
+            body[field] = value
+    body.update(request.extra)
+    return body
+
+
+def _usage(raw: dict[str, Any] | None) -> Usage:
+    if not isinstance(raw, dict):
+        return Usage()
+    prompt_details = raw.get("prompt_tokens_details") or {}
+    completion_details = raw.get("completion_tokens_details") or {}
+    return Usage(
+        input_tokens=int(raw.get("prompt_tokens") or 0),
+        output_tokens=int(raw.get("completion_tokens") or 0),
+        cached_input_tokens=int(prompt_details.get("cached_tokens") or 0),
+        reasoning_tokens=int(completion_details.get("reasoning_tokens") or 0),
+    )
+
+
+class OpenAIProvider:
+    """A model behind an OpenAI-compatible endpoint."""
+
+    def __init__(self, spec: ModelSpec, context: ProviderContext) -> None:
+        self.spec = spec
+        self._context = context
+        base = (spec.base_url or DEFAULT_BASE_URL).rstrip("/")
+        self._url = f"{base}/chat/completions"
+        self._where = f"model {spec.name!r} at {base}"
+        headers = {"Content-Type": "application/json", **spec.headers}
+        key = context.secrets.key_for(spec)
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        self._headers = headers
+
+    async def complete(self, request: CompletionRequest) -> Completion:
+        body = request_body(self.spec.model, request, self.spec.params)
+        if self.spec.stream:
+            body["stream"] = True
+            body.setdefault("stream_options", {"include_usage": True})
+        payload = json.dumps(body).encode()
+        started = time.perf_counter()
+        try:
+            async with self._context.session.post(self._url, data=payload, headers=self._headers) as response:
+                if response.status != 200:
+                    raise http_error(response.status, await response.read(), response.headers, self._where)
+                if self.spec.stream:
+                    return await self._read_stream(response, started)
+                raw = await response.read()
+        except ProviderError:
+            raise
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise transport_error(exc, self._where) from None
+        return self._parse(raw, started)
+
+    def _parse(self, raw: bytes, started: float) -> Completion:
+        body = loads_object(raw, self._where)
+        choices = body.get("choices")
+        if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+            raise malformed(self._where, "no 'choices' in the reply", raw)
+        message = choices[0].get("message")
+        if not isinstance(message, dict):
+            raise malformed(self._where, "no 'message' in choices[0]", raw)
+        content = message.get("content")
+        return Completion(
+            text=content if isinstance(content, str) else "",
+            tool_calls=message.get("tool_calls") or [],
+            finish_reason=choices[0].get("finish_reason"),
+            usage=_usage(body.get("usage")),
+            served_model=body.get("model"),
+            system_fingerprint=body.get("system_fingerprint"),
+            latency_ms=(time.perf_counter() - started) * 1000,
+        )
+
+    async def _read_stream(self, response: aiohttp.ClientResponse, started: float) -> Completion:
+        parts: list[str] = []
+        tool_calls: dict[int, dict[str, Any]] = {}
+        ttft: float | None = None
+        finish_reason = served_model = fingerprint = None
+        usage = Usage()
+        done = False
+        async for line in response.content:
+            if not line.startswith(b"data:"):
+                continue
+            data = line[5:].strip()
+            if data == b"[DONE]":
+                done = True
+                break
+            chunk = loads_object(data, self._where)
+            served_model = chunk.get("model") or served_model
+            fingerprint = chunk.get("system_fingerprint") or fingerprint
+            if chunk.get("usage"):
+                usage = _usage(chunk["usage"])
+            for choice in chunk.get("choices") or []:
+                delta = choice.get("delta") or {}
+                text = delta.get("content")
+                if text:
+                    if ttft is None:
+                        ttft = (time.perf_counter() - started) * 1000
+                    parts.append(text)
+                for call in delta.get("tool_calls") or []:
+                    if ttft is None:
+                        ttft = (time.perf_counter() - started) * 1000
+                    slot = tool_calls.setdefault(
+                        int(call.get("index", 0)),
+                        {"id": None, "type": "function", "function": {"name": "", "arguments": ""}},
+                    )
+                    slot["id"] = call.get("id") or slot["id"]
+                    function = call.get("function") or {}
+                    slot["function"]["name"] += function.get("name") or ""
+                    slot["function"]["arguments"] += function.get("arguments") or ""
+                finish_reason = choice.get("finish_reason") or finish_reason
+        if not done:
+            raise ProviderError(
+                f"{self._where}: the stream ended before [DONE] (cut mid-reply)",
+                kind="server_error",
+            )
+        return Completion(
+            text="".join(parts),
+            tool_calls=[tool_calls[i] for i in sorted(tool_calls)],
+            finish_reason=finish_reason,
+            usage=usage,
+            served_model=served_model,
+            system_fingerprint=fingerprint,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            ttft_ms=ttft,
+        )

@@ -1,0 +1,136 @@
+"""What a request costs.
+
+Remote models are priced by ``genai-prices`` (offline price data, versioned with the
+package) unless the model's ``prices:`` override applies; local models by a compute rate
+(USD per hour of generation time, ``compute_usd_per_hour``). The prices a run used are
+snapshotted with it, so a stored cost can always be explained.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
+
+from ._types import Usage
+
+if TYPE_CHECKING:
+    from ..config import ModelSpec
+
+DEFAULT_LOCAL_USD_PER_HOUR = 0.10
+_PROVIDER_IDS = {"openai": "openai", "anthropic": "anthropic"}
+
+
+@dataclass(frozen=True, slots=True)
+class PriceInfo:
+    """How one model is priced in a run."""
+
+    source: str  # "override", "genai-prices <version>", "compute rate", "unknown"
+    input_per_mtok: float | None = None
+    output_per_mtok: float | None = None
+    cached_input_per_mtok: float | None = None
+    usd_per_hour: float | None = None
+    note: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v not in (None, "")}
+
+
+class PriceBook:
+    """Prices for the models of one run; computes each request's cost."""
+
+    def __init__(self, specs: list[ModelSpec], local_kinds: frozenset[str] = frozenset({"local"})):
+        self._specs = {s.name: s for s in specs}
+        self._local_kinds = local_kinds
+        self._info: dict[str, PriceInfo] = {}
+        for spec in specs:
+            self._info[spec.name] = self._resolve(spec)
+
+    def _resolve(self, spec: ModelSpec) -> PriceInfo:
+        if spec.prices is not None:
+            return PriceInfo(
+                "override",
+                spec.prices.input_per_mtok,
+                spec.prices.output_per_mtok,
+                spec.prices.cached_input_per_mtok,
+            )
+        if spec.provider in self._local_kinds or spec.compute_usd_per_hour is not None:
+            rate = spec.compute_usd_per_hour
+            return PriceInfo(
+                "compute rate", usd_per_hour=DEFAULT_LOCAL_USD_PER_HOUR if rate is None else rate
+            )
+        calculation = self._genai_prices(spec, Usage(input_tokens=1_000_000, output_tokens=1_000_000))
+        if calculation is None:
+            return PriceInfo(
+                "unknown",
+                note=f"genai-prices has no price for {spec.model!r}; set prices: in benchroute.yaml",
+            )
+        price = calculation.model_price
+        return PriceInfo(
+            f"genai-prices {_genai_prices_version()}",
+            _per_mtok(getattr(price, "input_mtok", None)),
+            _per_mtok(getattr(price, "output_mtok", None)),
+            _per_mtok(getattr(price, "cache_read_mtok", None)),
+            note=f"{calculation.provider.id}/{calculation.model.id}",
+        )
+
+    def _genai_prices(self, spec: ModelSpec, usage: Usage) -> Any:
+        from genai_prices import Usage as PriceUsage
+        from genai_prices import calc_price
+
+        provider_id = _PROVIDER_IDS.get(spec.provider) if spec.base_url is None else None
+        try:
+            return calc_price(
+                PriceUsage(
+                    input_tokens=usage.input_tokens,
+                    output_tokens=usage.output_tokens,
+                    cache_read_tokens=usage.cached_input_tokens or None,
+                ),
+                spec.model,
+                provider_id=provider_id,
+                provider_api_url=spec.base_url if provider_id is None else None,
+            )
+        except LookupError:
+            return None
+
+    def info(self, model: str) -> PriceInfo:
+        return self._info[model]
+
+    def snapshot(self) -> dict[str, dict[str, Any]]:
+        return {name: info.to_json() for name, info in self._info.items()}
+
+    def cost(self, model: str, usage: Usage, latency_ms: float) -> float:
+        """USD for one request with this usage (and, for local models, this latency)."""
+        info = self._info[model]
+        if info.source == "unknown":
+            return 0.0
+        if info.usd_per_hour is not None:
+            return info.usd_per_hour * latency_ms / 3_600_000
+        if info.source == "override":
+            cached = min(usage.cached_input_tokens, usage.input_tokens)
+            cached_rate = info.cached_input_per_mtok
+            if cached_rate is None:
+                cached_rate = info.input_per_mtok or 0.0
+            return (
+                (usage.input_tokens - cached) * (info.input_per_mtok or 0.0)
+                + cached * cached_rate
+                + usage.output_tokens * (info.output_per_mtok or 0.0)
+            ) / 1_000_000
+        calculation = self._genai_prices(self._specs[model], usage)
+        return float(calculation.total_price) if calculation is not None else 0.0
+
+
+def _per_mtok(value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None  # tiered prices: the per-request calculation handles them
+
+
+def _genai_prices_version() -> str:
+    try:
+        return version("genai-prices")
+    except PackageNotFoundError:
+        return "?"

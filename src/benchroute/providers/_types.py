@@ -1,0 +1,128 @@
+"""The shapes every provider speaks: a request in, a :class:`Completion` out.
+
+These are the stable contract between the runner, the providers and the scorers. A provider
+adapter translates them to and from its wire format and nothing else; retries, rate limits
+and caching live in the runner.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .._errors import BenchrouteError
+
+Role = Literal["system", "user", "assistant", "tool"]
+
+
+class Message(BaseModel):
+    """One chat message. ``content`` may be a list of parts (text, image_url, ...)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role
+    content: str | list[dict[str, Any]] | None = None
+    name: str | None = None
+    tool_calls: list[dict[str, Any]] | None = None
+    tool_call_id: str | None = None
+
+    def text(self) -> str:
+        """The message's text, with non-text parts left out."""
+        if self.content is None:
+            return ""
+        if isinstance(self.content, str):
+            return self.content
+        return "".join(str(p.get("text", "")) for p in self.content if p.get("type") == "text")
+
+
+class CompletionRequest(BaseModel):
+    """What the runner asks a model for. ``extra`` is passed through to the wire body."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    messages: list[Message]
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    stop: list[str] | None = None
+    seed: int | None = None
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: str | dict[str, Any] | None = None
+    response_format: dict[str, Any] | None = None
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+class Usage(BaseModel):
+    """Token counts as reported by the provider (0 when it reports none)."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_input_tokens: int = 0
+    reasoning_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+class Completion(BaseModel):
+    """A model's answer and what it took to get it."""
+
+    text: str = ""
+    tool_calls: list[dict[str, Any]] = Field(default_factory=list)
+    finish_reason: str | None = None
+    usage: Usage = Field(default_factory=Usage)
+    served_model: str | None = None
+    system_fingerprint: str | None = None
+    latency_ms: float = 0.0
+    ttft_ms: float | None = None
+
+
+ErrorKind = Literal[
+    "rate_limited",
+    "server_error",
+    "timeout",
+    "connection",
+    "auth",
+    "bad_request",
+    "not_found",
+    "malformed_reply",
+]
+
+RETRYABLE_KINDS: frozenset[str] = frozenset({"rate_limited", "server_error", "timeout", "connection"})
+# After these, further requests to the same endpoint cannot succeed: stop sending them.
+FATAL_KINDS: frozenset[str] = frozenset({"auth", "not_found", "connection"})
+
+
+class ProviderError(BenchrouteError):
+    """A request to a model failed. ``kind`` tells the runner whether to retry."""
+
+    exit_code = 3
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: ErrorKind,
+        status: int | None = None,
+        retry_after: float | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.kind = kind
+        self.status = status
+        self.retry_after = retry_after
+
+    @property
+    def retryable(self) -> bool:
+        return self.kind in RETRYABLE_KINDS
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """A model endpoint. The one required call; ``aclose`` is optional."""
+
+    async def complete(self, request: CompletionRequest) -> Completion:
+        """Send one request and return the completion, or raise :class:`ProviderError`."""
+        ...

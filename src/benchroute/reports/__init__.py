@@ -1,0 +1,11 @@
+"""Rendering of results: terminal tables and JSON summaries."""
+
+from ._terminal import (
+    leaderboard_table,
+    print_run_header,
+    results_table,
+    runs_table,
+    summary_json,
+)
+
+__all__ = ["leaderboard_table", "print_run_header", "results_table", "runs_table", "summary_json"]

@@ -1,0 +1,134 @@
+"""Terminal rendering: the leaderboard, run lists, a run's results."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from ..analysis import ModelSummary
+from ..store import Result, RunRecord
+
+
+def _money(value: float | None) -> str:
+    if value is None:
+        return "—"
+    if value == 0:
+        return "$0"
+    return f"${value:.4f}" if value >= 0.0001 else f"${value:.2e}"
+
+
+def _ms(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.0f} ms"
+
+
+def leaderboard_table(summaries: list[ModelSummary], title: str = "Leaderboard") -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("#", justify="right")
+    table.add_column("model")
+    table.add_column("pass rate", justify="right")
+    table.add_column("mean score", justify="right")
+    table.add_column("cases", justify="right")
+    table.add_column("total cost", justify="right")
+    table.add_column("cost / success", justify="right")
+    table.add_column("p50", justify="right")
+    table.add_column("p95", justify="right")
+    table.add_column("retry rate", justify="right")
+    table.add_column("errors", justify="right")
+    for rank, s in enumerate(summaries, start=1):
+        table.add_row(
+            str(rank),
+            s.model,
+            f"{s.pass_rate:.1%}",
+            f"{s.mean_score:.3f}",
+            str(s.cases),
+            _money(s.total_cost_usd),
+            _money(s.cost_per_success_usd),
+            _ms(s.p50_latency_ms),
+            _ms(s.p95_latency_ms),
+            f"{s.retry_rate:.1%}",
+            str(s.errors) if s.errors else "0",
+        )
+    return table
+
+
+def summary_json(run_id: str, status: str, summaries: list[ModelSummary]) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "status": status,
+        "models": [
+            {
+                "model": s.model,
+                "cases": s.cases,
+                "passed": s.passed,
+                "pass_rate": s.pass_rate,
+                "mean_score": s.mean_score,
+                "errors": s.errors,
+                "total_cost_usd": s.total_cost_usd,
+                "cost_per_success_usd": s.cost_per_success_usd,
+                "p50_latency_ms": s.p50_latency_ms,
+                "p95_latency_ms": s.p95_latency_ms,
+                "retry_rate": s.retry_rate,
+                "retries": s.retries,
+                "input_tokens": s.input_tokens,
+                "output_tokens": s.output_tokens,
+            }
+            for s in summaries
+        ],
+    }
+
+
+def runs_table(rows: list[tuple[RunRecord, int]]) -> Table:
+    table = Table(title="Runs", title_justify="left")
+    for column in ("run", "started", "suites", "models", "results", "status"):
+        table.add_column(column)
+    for run, count in rows:
+        table.add_row(
+            run.id,
+            run.started_at[:19].replace("T", " "),
+            ", ".join(run.suites),
+            ", ".join(run.config.get("models", {})),
+            str(count),
+            run.status if not run.error else f"{run.status}: {run.error[:60]}",
+        )
+    return table
+
+
+def results_table(results: list[Result], *, failures_only: bool = False, limit: int = 50) -> Table:
+    table = Table(title="Results" + (" (failures)" if failures_only else ""), title_justify="left")
+    for column in ("suite", "case", "model", "rep", "pass", "score", "output / error", "why"):
+        table.add_column(column, overflow="fold")
+    shown = 0
+    for r in results:
+        if failures_only and r.passed:
+            continue
+        if shown >= limit:
+            break
+        shown += 1
+        why = "; ".join(f"{s['scorer']}: {s['reason']}" for s in r.scores if not s.get("passed"))
+        text = r.error if r.error else (r.output or "")
+        text = " ".join(text.split())
+        table.add_row(
+            r.suite,
+            r.case_id,
+            r.model,
+            str(r.repeat),
+            "✓" if r.passed else "✗",
+            f"{r.score:.2f}" if r.score is not None else "—",
+            text[:80] + ("…" if len(text) > 80 else ""),
+            why[:80],
+        )
+    return table
+
+
+def print_run_header(console: Console, run: RunRecord) -> None:
+    console.print(
+        f"[bold]run {run.id}[/] · {run.status} · started {run.started_at[:19]} · "
+        f"benchroute {run.package_version}"
+    )
+    if run.error:
+        console.print(f"[red]error:[/] {run.error}")
+    prices = ", ".join(f"{name}: {info.get('source')}" for name, info in run.prices.items())
+    if prices:
+        console.print(f"prices: {prices}")

@@ -1,0 +1,98 @@
+"""Turning a case into a request: template rendering, system prompts, parameters."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from .._errors import ConfigError
+from ..config import Case, ModelSpec, SuiteSpec
+from ..providers import CompletionRequest, Message
+
+_REQUEST_FIELDS = set(CompletionRequest.model_fields) - {"messages", "extra"}
+_PLAIN_INPUT = {"{{ input }}", "{{input}}"}
+
+
+class PromptBuilder:
+    """Renders a suite's prompt and system templates for its cases (compiled once)."""
+
+    def __init__(self, suite: SuiteSpec) -> None:
+        self.suite = suite
+        self._prompt = (
+            None if suite.prompt.strip() in _PLAIN_INPUT else _compile(suite.prompt, suite, "prompt")
+        )
+        self._system = _compile(suite.system, suite, "system") if suite.system else None
+        params = dict(suite.params)
+        self._fields = {k: params.pop(k) for k in list(params) if k in _REQUEST_FIELDS}
+        self._extra = params
+
+    def messages(self, case: Case, spec: ModelSpec) -> list[Message]:
+        context: dict[str, Any] | None = None
+        systems = [spec.system_prompt] if spec.system_prompt else []
+        if self._system is not None:
+            context = _context(case)
+            systems.append(self._render(self._system, context, case, "system"))
+        messages = [Message(role="system", content="\n\n".join(systems))] if systems else []
+        if case.messages is not None:
+            return messages + list(case.messages)
+        if self._prompt is None:
+            if case.input is None:
+                raise ConfigError(
+                    f"{self.suite.source or self.suite.name}: case {case.id!r} has no 'input' "
+                    "and the suite has no prompt template",
+                    hint="give each case an input (or map a column to it), or set prompt:",
+                )
+            text = case.input
+        else:
+            text = self._render(self._prompt, context or _context(case), case, "prompt")
+        messages.append(Message(role="user", content=text))
+        return messages
+
+    def request(self, case: Case, spec: ModelSpec) -> CompletionRequest:
+        return CompletionRequest(messages=self.messages(case, spec), **self._fields, extra=dict(self._extra))
+
+    def _render(self, template: Any, context: dict[str, Any], case: Case, field: str) -> str:
+        import jinja2
+
+        try:
+            return str(template.render(context))
+        except jinja2.UndefinedError as exc:
+            raise ConfigError(
+                f"{self.suite.source or self.suite.name}: {field}: case {case.id!r}: {exc.message}",
+                hint=f"the case's variables are: {sorted(context)}",
+            ) from None
+
+
+def _context(case: Case) -> dict[str, Any]:
+    return {**case.vars, "input": case.input, "expected": case.expected, "id": case.id}
+
+
+def _compile(source: str, suite: SuiteSpec, field: str) -> Any:
+    import jinja2  # only suites with templates pay for the import
+
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    try:
+        return environment.from_string(source)
+    except jinja2.TemplateSyntaxError as exc:
+        raise ConfigError(
+            f"{suite.source or suite.name}: {field}: template error on its line {exc.lineno}: {exc.message}"
+        ) from None
+
+
+def estimate_tokens(request: CompletionRequest) -> int:
+    """A cheap upper-ish estimate for the TPM budget: ~4 characters per token."""
+    chars = sum(len(m.text()) for m in request.messages)
+    return chars // 4 + 4 * len(request.messages) + (request.max_tokens or 256)
+
+
+def cache_key(spec: ModelSpec, request: CompletionRequest) -> str:
+    """Identifies a response by endpoint, model, parameters and messages."""
+    identity = {
+        "provider": spec.provider,
+        "base_url": spec.base_url,
+        "model": spec.model,
+        "params": spec.params,
+        "request": request.model_dump(mode="json", exclude_none=True),
+    }
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()

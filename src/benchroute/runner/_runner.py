@@ -1,0 +1,465 @@
+"""Executing suites: cases x models x repeats, concurrently, within each model's limits.
+
+A run is planned as a list of work items, snapshotted to the store (models, suites with
+their resolved cases, prices), then executed by a fixed pool of worker tasks pulling from a
+queue. Each item renders its request, checks the response cache, calls the provider under
+the model's RPM/TPM budget with retries (exponential backoff with full jitter, or exactly
+the server's Retry-After), scores the completion, and hands the result to a batching
+writer that commits every ~0.5 s. Because results are keyed by (suite, case, model,
+repeat) and inserted with insert-or-ignore, a resumed run plans only what is missing and
+can never store a result twice.
+
+Errors that doom every further request to an endpoint (a wrong key, an unknown model, an
+unreachable host) stop that model's work at once with one message; what was already
+stored stays, and ``--resume`` finishes the run once the cause is fixed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from .._errors import BenchrouteError, ConfigError
+from .._version import __version__
+from ..config import Case, ModelSpec, ProjectConfig, SuiteSpec
+from ..providers import (
+    Completion,
+    PriceBook,
+    Provider,
+    ProviderContext,
+    ProviderError,
+    Secrets,
+    create_provider,
+)
+from ..providers._types import FATAL_KINDS
+from ..scorers import Scorer, build_scorer, import_plugins
+from ..store import Result, ResultKey, RunRecord, Store
+from ._limits import RateLimiter
+from ._prompting import PromptBuilder, cache_key, estimate_tokens
+
+BACKOFF_BASE_S = 0.5
+BACKOFF_CAP_S = 30.0
+
+
+@dataclass
+class RunOptions:
+    """How to execute a run."""
+
+    concurrency: int = 8
+    use_cache: bool = True
+    models: list[str] | None = None
+    flush_interval_s: float = 0.5
+    flush_batch: int = 256
+
+
+@dataclass
+class Progress:
+    """What a progress display needs; updated as results arrive."""
+
+    total: int = 0
+    done: int = 0
+    errors: int = 0
+    cost_usd: float = 0.0
+    started: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class RunOutcome:
+    run_id: str
+    status: str  # completed, failed, interrupted
+    results: list[Result]
+    errors: list[str]
+    skipped: int = 0
+
+
+@dataclass
+class _Item:
+    suite: SuiteSpec
+    case: Case
+    model: str
+    repeat: int
+
+    @property
+    def key(self) -> ResultKey:
+        return (self.suite.name, self.case.id, self.model, self.repeat)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def _backoff(attempt: int) -> float:
+    return random.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**attempt))
+
+
+def select_models(project: ProjectConfig, suite: SuiteSpec, only: list[str] | None) -> list[str]:
+    """The models a suite runs on: its own list (or all project models), narrowed by ``only``."""
+    names = suite.models if suite.models is not None else list(project.models)
+    for name in [*names, *(only or [])]:
+        if name not in project.models:
+            known = ", ".join(project.models) or "none (no benchroute.yaml found?)"
+            raise ConfigError(
+                f"{suite.source or suite.name}: unknown model {name!r}",
+                hint=f"models defined in benchroute.yaml: {known}",
+            )
+    if only:
+        names = [n for n in names if n in only]
+    return names
+
+
+def plan(project: ProjectConfig, suites: list[SuiteSpec], only: list[str] | None) -> list[_Item]:
+    seen: set[str] = set()
+    items: list[_Item] = []
+    for suite in suites:
+        if suite.name in seen:
+            raise ConfigError(f"two suites are named {suite.name!r}; suite names must be unique")
+        seen.add(suite.name)
+        models = select_models(project, suite, only)
+        for case in suite.dataset.cases or []:
+            for model in models:
+                for repeat in range(suite.repeats):
+                    items.append(_Item(suite, case, model, repeat))
+    return items
+
+
+class _Writer:
+    """Batches results and commits them; flushes on a timer and at the end."""
+
+    def __init__(self, store: Store, options: RunOptions) -> None:
+        self._store = store
+        self._options = options
+        self._pending: list[Result] = []
+        self._cache: list[tuple[str, str, dict[str, Any], str]] = []
+        self._last_flush = time.monotonic()
+
+    def add(self, result: Result, cache_entry: tuple[str, str, dict[str, Any], str] | None) -> None:
+        self._pending.append(result)
+        if cache_entry is not None:
+            self._cache.append(cache_entry)
+        if (
+            len(self._pending) >= self._options.flush_batch
+            or time.monotonic() - self._last_flush >= self._options.flush_interval_s
+        ):
+            self.flush()
+
+    def flush(self) -> None:
+        self._last_flush = time.monotonic()
+        if self._cache:
+            entries, self._cache = self._cache, []
+            self._store.cache_put(entries)
+        if self._pending:
+            batch, self._pending = self._pending, []
+            self._store.add_results(batch)
+
+
+class Runner:
+    """Runs suites against models and stores the results."""
+
+    def __init__(
+        self,
+        project: ProjectConfig,
+        store: Store,
+        options: RunOptions | None = None,
+        *,
+        secrets: Secrets | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+        on_start: Callable[[RunRecord, Progress], None] | None = None,
+    ) -> None:
+        self.project = project
+        self.store = store
+        self.options = options or RunOptions()
+        self.secrets = secrets or Secrets()
+        self.progress = Progress()
+        self._on_progress = on_progress
+        self._on_start = on_start
+        self._errors: list[str] = []
+        self._broken: dict[str, str] = {}
+        self._skipped = 0
+
+    # public entry points ---------------------------------------------------------------
+    async def run(self, suites: list[SuiteSpec]) -> RunOutcome:
+        """Plan and execute a new run."""
+        import_plugins(self.project.imports, self.project.root)
+        items = plan(self.project, suites, self.options.models)
+        used = sorted({item.model for item in items})
+        specs = [self.project.models[name] for name in used]
+        prices = PriceBook(specs)
+        record = RunRecord(
+            id=uuid.uuid4().hex[:12],
+            suites=[s.name for s in suites],
+            config=snapshot(self.project, suites, self.options, used),
+            package_version=__version__,
+            prices=prices.snapshot(),
+            started_at=_now(),
+        )
+        self.store.create_run(record)
+        return await self._execute(record, suites, items, prices)
+
+    async def resume(self, run_id: str) -> RunOutcome:
+        """Finish a run: execute only the items that have no stored result yet."""
+        record = self.store.get_run(run_id)
+        project, suites, options = restore(record.config, self.project)
+        self.project = project
+        self.options.models = options.get("models")
+        import_plugins(project.imports, project.root)
+        items = plan(project, suites, self.options.models)
+        done = self.store.done_keys(record.id)
+        todo = [item for item in items if item.key not in done]
+        specs = [project.models[name] for name in sorted({i.model for i in items})]
+        prices = PriceBook(specs)
+        self.store.set_run_status(record.id, "running")
+        self.progress.done = len(items) - len(todo)
+        self.progress.total = len(items) - len(todo)
+        return await self._execute(record, suites, todo, prices)
+
+    # execution --------------------------------------------------------------------------
+    async def _execute(
+        self, record: RunRecord, suites: list[SuiteSpec], items: list[_Item], prices: PriceBook
+    ) -> RunOutcome:
+        self.progress.total += len(items)
+        context = ProviderContext(secrets=self.secrets, connection_limit=self.options.concurrency)
+        writer = _Writer(self.store, self.options)
+        status, error = "completed", None
+        try:
+            builders = {s.name: PromptBuilder(s) for s in suites}
+            scorers = {s.name: self._scorers(s) for s in suites}
+            providers = self._providers({i.model for i in items}, context)
+            limiters = {
+                name: RateLimiter(self.project.models[name].rpm, self.project.models[name].tpm)
+                for name in providers
+            }
+            if self._on_start is not None:
+                self._on_start(record, self.progress)
+            queue: asyncio.Queue[_Item] = asyncio.Queue()
+            for item in items:
+                queue.put_nowait(item)
+
+            async def worker() -> None:
+                while True:
+                    try:
+                        item = queue.get_nowait()
+                    except asyncio.QueueEmpty:
+                        return
+                    await self._process(
+                        item,
+                        builders[item.suite.name],
+                        scorers[item.suite.name],
+                        providers[item.model],
+                        limiters[item.model],
+                        prices,
+                        writer,
+                        record.id,
+                    )
+
+            workers = min(self.options.concurrency, max(1, len(items)))
+            await asyncio.gather(*(worker() for _ in range(workers)))
+            if self._broken:
+                status = "failed"
+                error = "; ".join(self._broken.values())
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            status, error = "interrupted", "interrupted by the user"
+            raise
+        except BenchrouteError as exc:
+            status, error = "failed", self.secrets.redact(str(exc))
+            raise
+        finally:
+            writer.flush()
+            self.store.set_run_status(record.id, status, finished_at=_now(), error=error)
+            await context.aclose()
+        return RunOutcome(record.id, status, self.store.results(record.id), self._errors, self._skipped)
+
+    def _scorers(self, suite: SuiteSpec) -> list[tuple[Scorer, float]]:
+        where = suite.source or suite.name
+        return [(build_scorer(spec, where), spec.weight) for spec in suite.scorers]
+
+    def _providers(self, names: set[str], context: ProviderContext) -> dict[str, Provider]:
+        providers: dict[str, Provider] = {}
+        for name in sorted(names):
+            providers[name] = create_provider(self.project.models[name], context)
+        return providers
+
+    async def _process(
+        self,
+        item: _Item,
+        builder: PromptBuilder,
+        scorers: list[tuple[Scorer, float]],
+        provider: Provider,
+        limiter: RateLimiter,
+        prices: PriceBook,
+        writer: _Writer,
+        run_id: str,
+    ) -> None:
+        if item.model in self._broken:
+            self._skipped += 1
+            return
+        spec = self.project.models[item.model]
+        request = builder.request(item.case, spec)
+        messages = [m.model_dump(exclude_none=True) for m in request.messages]
+        key = cache_key(spec, request) if self.options.use_cache else None
+        completion: Completion | None = None
+        cached = False
+        if key is not None:
+            hit = self.store.cache_get(key)
+            if hit is not None:
+                completion, cached = Completion.model_validate(hit), True
+        retries = 0
+        error: ProviderError | None = None
+        if completion is None:
+            completion, retries, error = await self._call(provider, spec, request, limiter)
+        if error is not None and error.kind in FATAL_KINDS:
+            message = self.secrets.redact(str(error))
+            if item.model not in self._broken:
+                self._broken[item.model] = message
+                self._errors.append(message)
+            self._skipped += 1
+            return
+        result = Result(
+            run_id=run_id,
+            suite=item.suite.name,
+            case_id=item.case.id,
+            model=item.model,
+            repeat=item.repeat,
+            messages=messages,
+            output=None,
+            scores=[],
+            score=0.0,
+            passed=False,
+            retries=retries,
+            cached=cached,
+            created_at=_now(),
+        )
+        cache_entry = None
+        if completion is not None:
+            await self._score(result, completion, item.case, scorers)
+            usage = completion.usage
+            result.input_tokens = usage.input_tokens
+            result.output_tokens = usage.output_tokens
+            result.cached_input_tokens = usage.cached_input_tokens
+            result.latency_ms = completion.latency_ms
+            result.ttft_ms = completion.ttft_ms
+            result.served_model = completion.served_model
+            result.system_fingerprint = completion.system_fingerprint
+            if not cached:
+                result.cost_usd = prices.cost(item.model, usage, completion.latency_ms)
+                if key is not None:
+                    cache_entry = (
+                        key,
+                        item.model,
+                        completion.model_dump(mode="json"),
+                        result.created_at,
+                    )
+        else:
+            assert error is not None
+            result.error = self.secrets.redact(str(error))
+            result.error_kind = error.kind
+            self.progress.errors += 1
+            if len(self._errors) < 20:
+                self._errors.append(result.error)
+        writer.add(result, cache_entry)
+        self.progress.done += 1
+        self.progress.cost_usd += result.cost_usd
+        if self._on_progress is not None:
+            self._on_progress(self.progress)
+
+    async def _call(
+        self, provider: Provider, spec: ModelSpec, request: Any, limiter: RateLimiter
+    ) -> tuple[Completion | None, int, ProviderError | None]:
+        estimated = estimate_tokens(request) if limiter.tokens is not None else 0
+        attempt = 0
+        while True:
+            if spec.name in self._broken:
+                return None, attempt, ProviderError(self._broken[spec.name], kind="auth")
+            await limiter.acquire(estimated)
+            try:
+                async with asyncio.timeout(spec.timeout):
+                    completion = await provider.complete(request)
+                limiter.settle(estimated, completion.usage.total_tokens)
+                return completion, attempt, None
+            except TimeoutError:
+                error = ProviderError(
+                    f"model {spec.name!r}: no reply within {spec.timeout:g} s",
+                    kind="timeout",
+                    hint="raise timeout: in benchroute.yaml if the model is just slow",
+                )
+            except ProviderError as exc:
+                error = exc
+            if not error.retryable or attempt >= spec.max_retries:
+                return None, attempt, error
+            if error.retry_after is not None:
+                delay = error.retry_after * random.uniform(1.0, 1.1)
+            else:
+                delay = _backoff(attempt)
+            attempt += 1
+            await asyncio.sleep(delay)
+
+    async def _score(
+        self,
+        result: Result,
+        completion: Completion,
+        case: Case,
+        scorers: list[tuple[Scorer, float]],
+    ) -> None:
+        result.output = completion.text
+        total_weight = weighted = 0.0
+        passed = True
+        scores: list[dict[str, Any]] = []
+        for scorer, weight in scorers:
+            try:
+                score = await scorer(completion, case)
+            except Exception as exc:  # a scorer bug fails the case, not the run
+                scores.append(
+                    {
+                        "scorer": getattr(scorer, "__qualname__", "?"),
+                        "value": 0.0,
+                        "passed": False,
+                        "reason": f"scorer crashed: {type(exc).__name__}: {exc}",
+                    }
+                )
+                passed = False
+                total_weight += weight
+                continue
+            scores.append(score.to_json())
+            passed = passed and score.passed
+            total_weight += weight
+            weighted += weight * score.value
+            result.cost_usd += score.cost_usd
+        result.scores = scores
+        result.passed = passed
+        result.score = weighted / total_weight if total_weight else (1.0 if passed else 0.0)
+
+
+def snapshot(
+    project: ProjectConfig, suites: list[SuiteSpec], options: RunOptions, used: list[str]
+) -> dict[str, Any]:
+    """Everything needed to rerun or resume: models (never keys), suites with their cases."""
+    return {
+        "project_root": str(project.root),
+        "imports": project.imports,
+        "models": {name: project.models[name].model_dump(mode="json") for name in used},
+        "suites": [s.model_dump(mode="json") for s in suites],
+        "options": {"models": options.models, "concurrency": options.concurrency},
+    }
+
+
+def restore(
+    config: dict[str, Any], current: ProjectConfig
+) -> tuple[ProjectConfig, list[SuiteSpec], dict[str, Any]]:
+    """Rebuild a run's project and suites from its snapshot."""
+    from pathlib import Path
+
+    project = ProjectConfig.model_validate(
+        {
+            "models": config["models"],
+            "imports": config.get("imports", []),
+            "store": current.store,
+            "root": Path(config.get("project_root", current.root)),
+        }
+    )
+    suites = [SuiteSpec.model_validate(s) for s in config["suites"]]
+    return project, suites, config.get("options", {})

@@ -1,0 +1,23 @@
+"""Scorers: the protocol, the registry, and the built-in scorers (registered as entry points)."""
+
+from ._base import (
+    Score,
+    Scorer,
+    ScorerFactory,
+    build_scorer,
+    get_scorer_factory,
+    import_plugins,
+    registered_scorers,
+    scorer,
+)
+
+__all__ = [
+    "Score",
+    "Scorer",
+    "ScorerFactory",
+    "build_scorer",
+    "get_scorer_factory",
+    "import_plugins",
+    "registered_scorers",
+    "scorer",
+]

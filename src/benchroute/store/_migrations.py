@@ -1,0 +1,103 @@
+"""Append-only schema migrations.
+
+Each migration is a named function applied once, in order, inside a transaction, and
+recorded in the ``migrations`` table. Never edit a migration that has shipped: append a new
+one (``m002_...``) and update ``_schema.py`` to match.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    inspect,
+    select,
+)
+
+from . import _schema
+
+
+def m001_initial(conn: Connection) -> None:
+    metadata = MetaData()
+    Table(
+        "runs",
+        metadata,
+        Column("id", String(32), primary_key=True),
+        Column("suites", Text, nullable=False),
+        Column("config", Text, nullable=False),
+        Column("package_version", String(40), nullable=False),
+        Column("prices", Text, nullable=False),
+        Column("started_at", String(40), nullable=False),
+        Column("finished_at", String(40)),
+        Column("status", String(20), nullable=False),
+        Column("error", Text),
+    )
+    Table(
+        "results",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("run_id", String(32), nullable=False, index=True),
+        Column("suite", String(200), nullable=False),
+        Column("case_id", String(200), nullable=False),
+        Column("model", String(200), nullable=False),
+        Column("repeat", Integer, nullable=False),
+        Column("messages", Text, nullable=False),
+        Column("output", Text),
+        Column("scores", Text, nullable=False),
+        Column("score", Float),
+        Column("passed", Boolean, nullable=False),
+        Column("input_tokens", Integer, nullable=False),
+        Column("output_tokens", Integer, nullable=False),
+        Column("cached_input_tokens", Integer, nullable=False),
+        Column("cost_usd", Float, nullable=False),
+        Column("latency_ms", Float),
+        Column("ttft_ms", Float),
+        Column("retries", Integer, nullable=False),
+        Column("error", Text),
+        Column("error_kind", String(40)),
+        Column("served_model", String(200)),
+        Column("system_fingerprint", String(200)),
+        Column("cached", Boolean, nullable=False),
+        Column("created_at", String(40), nullable=False),
+        UniqueConstraint("run_id", "suite", "case_id", "model", "repeat", name="uq_result_key"),
+    )
+    Table(
+        "response_cache",
+        metadata,
+        Column("key", String(64), primary_key=True),
+        Column("model", String(200), nullable=False),
+        Column("completion", Text, nullable=False),
+        Column("created_at", String(40), nullable=False),
+    )
+    metadata.create_all(conn)
+
+
+MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
+    ("m001_initial", m001_initial),
+]
+
+
+def apply_migrations(conn: Connection) -> list[str]:
+    """Apply the migrations this database has not seen; return their names."""
+    if not inspect(conn).has_table("migrations"):
+        _schema.migrations.create(conn)
+    applied = set(conn.execute(select(_schema.migrations.c.name)).scalars())
+    done: list[str] = []
+    for name, migrate in MIGRATIONS:
+        if name in applied:
+            continue
+        migrate(conn)
+        conn.execute(_schema.migrations.insert().values(name=name, applied_at=datetime.now(UTC).isoformat()))
+        done.append(name)
+    return done

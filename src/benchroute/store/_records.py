@@ -1,0 +1,58 @@
+"""Stored records: a run and its results (one per case x model x repeat)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+RESULT_KEY_FIELDS = ("suite", "case_id", "model", "repeat")
+ResultKey = tuple[str, str, str, int]
+
+
+@dataclass(slots=True)
+class Result:
+    """The outcome of one case for one model and one repeat."""
+
+    run_id: str
+    suite: str
+    case_id: str
+    model: str
+    repeat: int
+    messages: list[dict[str, Any]]
+    output: str | None
+    scores: list[dict[str, Any]]
+    score: float | None
+    passed: bool
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_input_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_ms: float | None = None
+    ttft_ms: float | None = None
+    retries: int = 0
+    error: str | None = None
+    error_kind: str | None = None
+    served_model: str | None = None
+    system_fingerprint: str | None = None
+    cached: bool = False
+    created_at: str = ""
+
+    @property
+    def key(self) -> ResultKey:
+        return (self.suite, self.case_id, self.model, self.repeat)
+
+
+@dataclass(slots=True)
+class RunRecord:
+    """A run: what was asked (a config snapshot), with which prices, and how it ended."""
+
+    id: str
+    suites: list[str]
+    config: dict[str, Any]
+    package_version: str
+    prices: dict[str, Any]
+    started_at: str
+    status: str = "running"
+    finished_at: str | None = None
+    error: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,81 @@
+"""The current schema, as SQLAlchemy Core tables used by queries.
+
+The database itself is only ever changed by the append-only migrations in
+``_migrations.py``; this module must describe the state after the last of them.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+migrations = Table(
+    "migrations",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("applied_at", String(40), nullable=False),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("suites", Text, nullable=False),  # JSON list of suite names
+    Column("config", Text, nullable=False),  # JSON snapshot: models, suites with their cases
+    Column("package_version", String(40), nullable=False),
+    Column("prices", Text, nullable=False),  # JSON snapshot of the prices used
+    Column("started_at", String(40), nullable=False),
+    Column("finished_at", String(40)),
+    Column("status", String(20), nullable=False),  # running, completed, failed, interrupted
+    Column("error", Text),
+)
+
+results = Table(
+    "results",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(32), nullable=False, index=True),
+    Column("suite", String(200), nullable=False),
+    Column("case_id", String(200), nullable=False),
+    Column("model", String(200), nullable=False),
+    Column("repeat", Integer, nullable=False),
+    Column("messages", Text, nullable=False),  # JSON: the request's messages
+    Column("output", Text),
+    Column("scores", Text, nullable=False),  # JSON list of Score.to_json()
+    Column("score", Float),
+    Column("passed", Boolean, nullable=False),
+    Column("input_tokens", Integer, nullable=False),
+    Column("output_tokens", Integer, nullable=False),
+    Column("cached_input_tokens", Integer, nullable=False),
+    Column("cost_usd", Float, nullable=False),
+    Column("latency_ms", Float),
+    Column("ttft_ms", Float),
+    Column("retries", Integer, nullable=False),
+    Column("error", Text),
+    Column("error_kind", String(40)),
+    Column("served_model", String(200)),
+    Column("system_fingerprint", String(200)),
+    Column("cached", Boolean, nullable=False),
+    Column("created_at", String(40), nullable=False),
+    UniqueConstraint("run_id", "suite", "case_id", "model", "repeat", name="uq_result_key"),
+)
+
+response_cache = Table(
+    "response_cache",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("model", String(200), nullable=False),
+    Column("completion", Text, nullable=False),
+    Column("created_at", String(40), nullable=False),
+)

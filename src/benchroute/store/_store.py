@@ -1,0 +1,204 @@
+"""The results store: SQLite by default (a file per project), PostgreSQL for teams.
+
+Writes are batched by the runner and committed as they go, so a killed process loses at
+most the batch in flight and a resumed run redoes exactly those. The unique key
+(run, suite, case, model, repeat) plus insert-or-ignore makes a resume idempotent: a
+result is stored once however often it is written.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from .._errors import BenchrouteError
+from . import _schema
+from ._migrations import apply_migrations
+from ._records import Result, ResultKey, RunRecord
+
+_RESULT_COLUMNS = [c.name for c in _schema.results.columns if c.name != "id"]
+
+
+class StoreError(BenchrouteError):
+    exit_code = 3
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL + NORMAL survives a killed process (not a power cut) and keeps commits cheap.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+class Store:
+    """Runs, results and the response cache in one database."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.engine: Engine = create_engine(url)
+        except Exception as exc:
+            raise StoreError(f"store {url!r}: {exc}") from None
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        try:
+            with self.engine.begin() as conn:
+                apply_migrations(conn)
+        except (OperationalError, DBAPIError) as exc:
+            raise StoreError(
+                f"store {url}: cannot open or migrate the database ({exc.orig})",
+                hint="check the 'store:' path in benchroute.yaml and that it is writable",
+            ) from None
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # runs -------------------------------------------------------------------------------
+    def create_run(self, run: RunRecord) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                _schema.runs.insert().values(
+                    id=run.id,
+                    suites=json.dumps(run.suites),
+                    config=json.dumps(run.config),
+                    package_version=run.package_version,
+                    prices=json.dumps(run.prices),
+                    started_at=run.started_at,
+                    status=run.status,
+                )
+            )
+
+    def set_run_status(
+        self, run_id: str, status: str, *, finished_at: str | None = None, error: str | None = None
+    ) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(_schema.runs)
+                .where(_schema.runs.c.id == run_id)
+                .values(status=status, finished_at=finished_at, error=error)
+            )
+
+    def update_prices(self, run_id: str, prices: dict[str, Any]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(_schema.runs).where(_schema.runs.c.id == run_id).values(prices=json.dumps(prices))
+            )
+
+    def get_run(self, run_id: str) -> RunRecord:
+        """A run by id or unique id prefix."""
+        runs = _schema.runs
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(runs).where(runs.c.id.startswith(run_id, autoescape=True)).limit(2)
+            ).all()
+        if not rows:
+            raise BenchrouteError(f"no run {run_id!r} in {self.url}", hint="see: benchroute runs list")
+        if len(rows) > 1:
+            raise BenchrouteError(f"run id prefix {run_id!r} is ambiguous; give more characters")
+        return _run_from_row(rows[0]._mapping)
+
+    def list_runs(self, limit: int = 20) -> list[tuple[RunRecord, int]]:
+        """Newest first, each with its number of results."""
+        runs, results = _schema.runs, _schema.results
+        counts = select(results.c.run_id, func.count().label("n")).group_by(results.c.run_id).subquery()
+        query = (
+            select(runs, counts.c.n)
+            .select_from(runs.outerjoin(counts, counts.c.run_id == runs.c.id))
+            .order_by(runs.c.started_at.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [(_run_from_row(row._mapping), row.n or 0) for row in conn.execute(query)]
+
+    # results ----------------------------------------------------------------------------
+    def add_results(self, results: Iterable[Result]) -> int:
+        """Insert results, ignoring any whose key is already stored. Returns rows given."""
+        rows = [_result_to_row(r) for r in results]
+        if not rows:
+            return 0
+        table = _schema.results
+        dialect = self.engine.dialect.name
+        if dialect == "sqlite":
+            statement: Any = sqlite.insert(table).on_conflict_do_nothing()
+        elif dialect == "postgresql":
+            statement = postgresql.insert(table).on_conflict_do_nothing()
+        else:  # pragma: no cover - other dialects: plain insert
+            statement = table.insert()
+        with self.engine.begin() as conn:
+            conn.execute(statement, rows)
+        return len(rows)
+
+    def done_keys(self, run_id: str) -> set[ResultKey]:
+        table = _schema.results
+        query = select(table.c.suite, table.c.case_id, table.c.model, table.c.repeat).where(
+            table.c.run_id == run_id
+        )
+        with self.engine.connect() as conn:
+            return {(r[0], r[1], r[2], r[3]) for r in conn.execute(query)}
+
+    def results(self, run_id: str) -> list[Result]:
+        table = _schema.results
+        query = select(table).where(table.c.run_id == run_id).order_by(table.c.id)
+        with self.engine.connect() as conn:
+            return [_result_from_row(row._mapping) for row in conn.execute(query)]
+
+    # response cache ---------------------------------------------------------------------
+    def cache_get(self, key: str) -> dict[str, Any] | None:
+        table = _schema.response_cache
+        with self.engine.connect() as conn:
+            value = conn.execute(select(table.c.completion).where(table.c.key == key)).scalar()
+        return json.loads(value) if value else None
+
+    def cache_put(self, entries: list[tuple[str, str, dict[str, Any], str]]) -> None:
+        """Store (key, model, completion JSON, created_at) entries; first write wins."""
+        if not entries:
+            return
+        table = _schema.response_cache
+        rows = [
+            {"key": k, "model": m, "completion": json.dumps(c), "created_at": t} for k, m, c, t in entries
+        ]
+        dialect = self.engine.dialect.name
+        if dialect == "sqlite":
+            statement: Any = sqlite.insert(table).on_conflict_do_nothing()
+        else:
+            statement = postgresql.insert(table).on_conflict_do_nothing()
+        with self.engine.begin() as conn:
+            conn.execute(statement, rows)
+
+
+def _run_from_row(row: Any) -> RunRecord:
+    return RunRecord(
+        id=row["id"],
+        suites=json.loads(row["suites"]),
+        config=json.loads(row["config"]),
+        package_version=row["package_version"],
+        prices=json.loads(row["prices"]),
+        started_at=row["started_at"],
+        status=row["status"],
+        finished_at=row["finished_at"],
+        error=row["error"],
+    )
+
+
+def _result_to_row(result: Result) -> dict[str, Any]:
+    row = {name: getattr(result, name) for name in _RESULT_COLUMNS}
+    row["messages"] = json.dumps(result.messages)
+    row["scores"] = json.dumps(result.scores)
+    return row
+
+
+def _result_from_row(row: Any) -> Result:
+    values = {name: row[name] for name in _RESULT_COLUMNS}
+    values["messages"] = json.loads(values["messages"])
+    values["scores"] = json.loads(values["scores"])
+    return Result(**values)

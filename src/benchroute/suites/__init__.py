@@ -1,0 +1,1 @@
+"""See DESIGN.md: this package is filled by later work."""
