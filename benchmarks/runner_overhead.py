@@ -20,7 +20,8 @@ data, sending 1,000 requests, scoring, writing whatever the tool writes by defau
   then calls ``deepeval.evaluate`` with ``ExactMatchMetric`` and ``AsyncConfig(max_concurrent=
   32)``, telemetry off, no result printing, no cache, no post-run prompt.
 - Inspect AI 0.3.285: a task file (``generate()`` solver, ``exact()`` scorer) run by relative
-  path with ``inspect eval --model openai/fake-model --max-connections 32 --max-retries 0``,
+  path with ``inspect eval --model openai-api/fake/fake-model --max-connections 32
+  --max-retries 0`` (the generic OpenAI-compatible provider, chat completions),
   ``--display plain``, no model cache, its log written to a per-run folder.
 - promptfoo 0.121.20: a ``promptfooconfig.yaml`` with an ``openai:chat:fake-model`` provider
   whose ``apiBaseUrl`` is the fake server and 1,000 tests with ``equals`` assertions, run as
@@ -343,6 +344,8 @@ class Harness(ABC):
     name: ClassVar[str]
     label: ClassVar[str]
     concurrency_setting: ClassVar[str]
+    # Exit codes that mean "ran fine" (some tools exit non-zero when any test failed).
+    ok_exit_codes: ClassVar[tuple[int, ...]] = (0,)
 
     def __init__(self, work: Path) -> None:
         self.work = work
@@ -373,23 +376,24 @@ class BenchrouteHarness(Harness):
     name = "benchroute"
     label = "benchroute"
     concurrency_setting = "--concurrency 32"
+    cli: ClassVar[Path] = BENCHROUTE_CLI  # --benchroute-cli overrides it
 
     def install(self) -> InstallInfo:
         version = venv_dist_version(REPO_DIR / ".venv", "benchroute") or "source tree"
         return InstallInfo(version, 0.0, True)
 
-    @staticmethod
-    def cli_prefix() -> list[str]:
-        if BENCHROUTE_CLI.exists():
-            return [str(BENCHROUTE_CLI)]
+    @classmethod
+    def cli_prefix(cls) -> list[str]:
+        if cls.cli.exists():
+            return [str(cls.cli)]
         # Not installed into the venv yet: the same entry point, from the source tree.
         code = "import sys; from benchroute.cli import main; sys.exit(main())"
         return [str(MAIN_PYTHON), "-c", code]
 
-    @staticmethod
-    def available() -> tuple[bool, str]:
+    @classmethod
+    def available(cls) -> tuple[bool, str]:
         probe = subprocess.run(
-            [*BenchrouteHarness.cli_prefix(), "run", "--help"],
+            [*cls.cli_prefix(), "run", "--help"],
             capture_output=True,
             text=True,
             env={**os.environ, "PYTHONPATH": str(REPO_DIR / "src")},
@@ -430,7 +434,7 @@ class BenchrouteHarness(Harness):
             "--summary-json", str(run_dir / "summary.json"),
         ]  # fmt: skip
         env = clean_env(BENCH_FAKE_KEY=API_KEY)
-        if not BENCHROUTE_CLI.exists():
+        if not self.cli.exists():
             env["PYTHONPATH"] = str(REPO_DIR / "src")
         return Invocation(argv, self.work, env)
 
@@ -585,15 +589,18 @@ class InspectHarness(Harness):
         # PEERS.md: on Python 3.11 Inspect rejects an absolute task path, so cwd + relative.
         argv = [
             str(self.env_dir / "bin" / "inspect"), "eval", "overhead_task.py",
-            "--model", f"openai/{MODEL_NAME}",
+            # openai-api/<service>/<model>: Inspect's generic OpenAI-compatible provider (chat
+            # completions). `openai/<unknown model>` is taken for a frontier model and sent
+            # to the Responses API, which an OpenAI-compatible server does not have.
+            "--model", f"openai-api/fake/{MODEL_NAME}",
             "--max-connections", str(CONCURRENCY),
             "--max-retries", "0",
             "--display", "plain",
             "--log-dir", str(run_dir / "logs"),
         ]  # fmt: skip
         env = clean_env(
-            OPENAI_BASE_URL=f"{self.base_url}/v1",
-            OPENAI_API_KEY=API_KEY,
+            FAKE_BASE_URL=f"{self.base_url}/v1",
+            FAKE_API_KEY=API_KEY,
             # Inspect's data dir (traces, cache) per run, not the user's home.
             XDG_DATA_HOME=str(run_dir / "xdg-data"),
             XDG_CACHE_HOME=str(run_dir / "xdg-cache"),
@@ -618,7 +625,8 @@ class InspectHarness(Harness):
         results = json.loads(out.stdout) or {}
         completed = int(results.get("completed_samples", 0))
         for score in results.get("scores", []):
-            accuracy = (score.get("metrics") or {}).get("accuracy")
+            metrics = score.get("metrics") or {}
+            accuracy = metrics.get("accuracy") or metrics.get("mean")  # "mean" in 0.3.285
             if accuracy is not None:
                 return round(float(accuracy["value"]) * completed)
         return None
@@ -628,6 +636,7 @@ class PromptfooHarness(Harness):
     name = "promptfoo"
     label = "promptfoo"
     concurrency_setting = "-j 32"
+    ok_exit_codes = (0, 100)  # 100: PROMPTFOO_FAILED_TEST_EXIT_CODE, "some tests failed"
 
     @property
     def prefix(self) -> Path:
@@ -769,7 +778,7 @@ def measure(
         passed = None
         log(f"[yellow]{harness.name}: could not read its pass count: {exc}[/]")
     problems = []
-    if exit_code != 0:
+    if exit_code not in harness.ok_exit_codes:
         what = "timed out" if exit_code == -1 else f"exited with {exit_code}"
         problems.append(f"{what} (see {stderr_file.relative_to(REPO_DIR)})")
     if requests != items:
@@ -800,7 +809,7 @@ METRICS = (("wall_s", "wall s"), ("cpu_s", "CPU s"), ("max_rss_mb", "peak RSS MB
 
 
 def medians(runs: list[RunResult]) -> dict[str, float]:
-    good = [r for r in runs if r.exit_code == 0] or runs
+    good = [r for r in runs if not r.problems] or runs
     return {key: statistics.median(getattr(r, key) for r in good) for key, _ in METRICS}
 
 
@@ -904,6 +913,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--timeout", type=float, default=900.0, help="seconds before one run is killed"
     )
+    parser.add_argument(
+        "--benchroute-cli",
+        type=Path,
+        default=BENCHROUTE_CLI,
+        help="the benchroute executable to measure (default: the project venv's)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS_FILE, help="raw-numbers JSON")
     parser.add_argument(
         "--server-wait",
@@ -929,6 +944,7 @@ def main() -> None:
     harnesses = [HARNESS_TYPES[n](WORK_DIR / n) for n in args.names]
     log(f"harnesses: {', '.join(args.names)}; {args.runs} round(s) of {args.items} items")
 
+    BenchrouteHarness.cli = args.benchroute_cli.resolve()
     if "benchroute" in args.names:
         ok, said = BenchrouteHarness.available()
         if not ok:

@@ -257,7 +257,8 @@ def test_reply_fields_status_headers_body_tools_usage_delay(srv: FakeServer) -> 
 def test_streamed_tool_calls(srv: FakeServer) -> None:
     srv.script("m", [Reply(tool_calls=[{"name": "lookup", "arguments": {"q": "x"}}])])
     chunks = [json.loads(p) for p in sse_data(post(srv, CHAT, chat_body(stream=True))[2])[:-1]]
-    calls = [c["choices"][0]["delta"]["tool_calls"] for c in chunks if "tool_calls" in str(c)]
+    deltas = [c["choices"][0]["delta"] for c in chunks]
+    calls = [d["tool_calls"] for d in deltas if "tool_calls" in d]
     assert calls[0][0]["function"] == {"name": "lookup", "arguments": '{"q": "x"}'}
     assert chunks[-1]["choices"][0]["finish_reason"] == "tool_calls"
 

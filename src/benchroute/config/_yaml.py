@@ -45,7 +45,9 @@ def _convert(node: yaml.Node, loc: Loc, lines: dict[Loc, int], loader: yaml.Safe
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
-                raise ConfigError(f"line {key_node.start_mark.line + 1}: a mapping key must be a scalar")
+                raise yaml.constructor.ConstructorError(
+                    None, None, "a mapping key must be a scalar", key_node.start_mark
+                )
             key = loader.construct_object(key_node)
             out[key] = _convert(value_node, (*loc, key), lines, loader)
             lines[(*loc, key)] = key_node.start_mark.line + 1
@@ -67,8 +69,11 @@ def load_yaml(path: Path) -> LocatedData:
         raise ConfigError(f"{path}: file not found") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    lines: dict[Loc, int] = {}
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+        # Constructing scalars can fail too (unknown tags like ``!foo``, merge keys ``<<``).
+        data = {} if node is None else _convert(node, (), lines, yaml.SafeLoader(""))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = f":{mark.line + 1}" if mark is not None else ""
@@ -79,8 +84,6 @@ def load_yaml(path: Path) -> LocatedData:
         ) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: invalid YAML: {exc}") from None
-    lines: dict[Loc, int] = {}
-    data = {} if node is None else _convert(node, (), lines, yaml.SafeLoader(""))
     return LocatedData(data, lines, path)
 
 

@@ -1,8 +1,10 @@
 """Per-model rate limits: requests per minute and tokens per minute as token buckets.
 
-Each bucket holds at most one second's worth of budget, so the request rate measured over
-any window of T seconds stays at or under ``rate * T + one second's worth`` — a provider
-that enforces RPM over short windows sees no bursts. Waiters queue on a lock, so they are
+The request bucket holds a single request, so requests are spaced at least ``60 / RPM``
+seconds apart: over any window of T seconds at most ``RPM / 60 * T + 1`` start, and a
+provider that enforces its RPM over short windows sees no burst. The token bucket holds one
+second's worth of tokens; a request larger than that waits for a full bucket and leaves it
+in debt. Waiters queue on a lock, so they are
 served in arrival order and do not wake all at once.
 """
 
@@ -50,7 +52,7 @@ class RateLimiter:
     """The RPM and TPM budgets of one model endpoint."""
 
     def __init__(self, rpm: float | None, tpm: float | None) -> None:
-        self.requests = TokenBucket(rpm / 60, rpm / 60) if rpm else None
+        self.requests = TokenBucket(rpm / 60, 1.0) if rpm else None
         self.tokens = TokenBucket(tpm / 60, tpm / 60) if tpm else None
 
     async def acquire(self, estimated_tokens: int) -> None:

@@ -15,6 +15,7 @@ them in YAML::
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
 import inspect
@@ -154,7 +155,9 @@ def import_plugins(imports: list[str], root: Path) -> None:
                 path = root / path
             if not path.is_file():
                 raise ConfigError(f"imports: {item}: file not found (relative to {root})")
-            module_name = f"benchroute_user_{path.stem}"
+            # The path's hash keeps same-named files from different projects apart.
+            digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
+            module_name = f"benchroute_user_{path.stem}_{digest}"
             if module_name in sys.modules:
                 continue
             spec = importlib.util.spec_from_file_location(module_name, path)

@@ -25,9 +25,18 @@ def _parse(text: str, extract: bool) -> tuple[Any, str | None]:
     if not candidate:
         return None, "empty output"
     try:
-        return json.loads(candidate), None
+        return json.loads(candidate, parse_constant=_reject_constant), None
     except json.JSONDecodeError as exc:
         return None, f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+    except ValueError as exc:
+        return None, f"invalid JSON: {exc}"
+    except RecursionError:
+        return None, "invalid JSON: nested too deeply to parse"
+
+
+def _reject_constant(name: str) -> Any:
+    # Python's json accepts NaN, Infinity and -Infinity; JSON (RFC 8259) does not.
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def json_valid(*, extract: bool = True, threshold: float = 1.0) -> Scorer:
@@ -71,7 +80,12 @@ def json_schema(
         document, error = _parse(completion.text, extract)
         if error:
             return Score(0.0, threshold_passed(0.0, threshold), error, "json_schema")
-        best = jsonschema.exceptions.best_match(validator.iter_errors(document))
+        try:
+            best = jsonschema.exceptions.best_match(validator.iter_errors(document))
+        except RecursionError:
+            return Score(
+                0.0, threshold_passed(0.0, threshold), "nested too deeply to validate", "json_schema"
+            )
         if best is None:
             return Score(1.0, threshold_passed(1.0, threshold), "matches the schema", "json_schema")
         where = "$" + "".join(f"[{p!r}]" if isinstance(p, int) else f".{p}" for p in best.path)

@@ -1,0 +1,63 @@
+"""Shared fixtures: the project's fake OpenAI-compatible server and a project around it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from benchroute.testing import FakeServer
+
+BENCHROUTE = [sys.executable, "-m", "benchroute"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--live", action="store_true", help="also run tests that reach real providers")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--live"):
+        return
+    skip = pytest.mark.skip(reason="reaches a real provider; run with --live")
+    for item in items:
+        if "live" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeServer]:
+    with FakeServer() as server:
+        yield server
+
+
+def write_project(folder: Path, models: dict[str, dict[str, object]], **extra: object) -> Path:
+    """Write a benchroute.yaml with the given models; returns its path."""
+    import yaml
+
+    data = {"store": str(folder / "store.db"), "models": models, **extra}
+    path = folder / "benchroute.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def write_suite(folder: Path, name: str, cases: list[dict[str, object]], **extra: object) -> Path:
+    import yaml
+
+    data = {"name": name, "tier": "unit", "dataset": {"cases": cases}, "scorers": ["exact"], **extra}
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run the real ``benchroute`` command in a subprocess."""
+    full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
+    return subprocess.run(
+        [*BENCHROUTE, *args], capture_output=True, text=True, env=full_env, cwd=cwd, timeout=timeout
+    )
