@@ -47,12 +47,16 @@ def test_run_prints_leaderboard_and_summary(tmp_path: Path, fake: FakeServer) ->
 
 def test_sigkill_then_resume_gives_exactly_one_result_per_key(tmp_path: Path) -> None:
     with FakeServer(latency=0.05) as fake:
-        project = write_project(tmp_path, {"m": {"provider": "openai", "base_url": fake.base_url, "model": "m"}})
+        project = write_project(
+            tmp_path, {"m": {"provider": "openai", "base_url": fake.base_url, "model": "m"}}
+        )
         suite = write_suite(tmp_path, "s", _cases(200), repeats=2)
         db = tmp_path / "store.db"
         process = subprocess.Popen(
             [*BENCHROUTE, "run", str(suite), "--config", str(project), "-j", "4", "--no-cache"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         deadline = time.monotonic() + 60
         stored = 0
@@ -80,9 +84,14 @@ def test_sigkill_then_resume_gives_exactly_one_result_per_key(tmp_path: Path) ->
 
 
 def test_malformed_suite_names_file_line_and_field(tmp_path: Path) -> None:
-    project = write_project(tmp_path, {"m": {"provider": "openai", "base_url": "http://127.0.0.1:9/v1", "model": "m"}})
+    project = write_project(
+        tmp_path, {"m": {"provider": "openai", "base_url": "http://127.0.0.1:9/v1", "model": "m"}}
+    )
     suite = tmp_path / "bad.yaml"
-    suite.write_text("name: bad\ndataset:\n  cases:\n    - {id: a, input: x}\nscorers:\n  - name: exact\n    treshold: 0.5\n")
+    suite.write_text(
+        "name: bad\ndataset:\n  cases:\n    - {id: a, input: x}\n"
+        "scorers:\n  - name: exact\n    treshold: 0.5\n"
+    )
     proc = run_cli("run", str(suite), "--config", str(project))
     assert proc.returncode == 2
     _no_traceback(proc)
@@ -94,7 +103,12 @@ def test_unreachable_endpoint_is_one_line_and_keeps_results(tmp_path: Path, fake
         tmp_path,
         {
             "good": {"provider": "openai", "base_url": fake.base_url, "model": "g"},
-            "down": {"provider": "openai", "base_url": "http://127.0.0.1:9/v1", "model": "d", "max_retries": 1},
+            "down": {
+                "provider": "openai",
+                "base_url": "http://127.0.0.1:9/v1",
+                "model": "d",
+                "max_retries": 1,
+            },
         },
     )
     suite = write_suite(tmp_path, "s", _cases(5))
@@ -111,7 +125,8 @@ def test_unreachable_endpoint_is_one_line_and_keeps_results(tmp_path: Path, fake
 def test_wrong_key_is_one_line_and_never_shown(tmp_path: Path) -> None:
     with FakeServer(api_key="sk-the-right-key") as fake:
         project = write_project(
-            tmp_path, {"m": {"provider": "openai", "base_url": fake.base_url, "model": "m", "api_key_env": "BR_KEY"}}
+            tmp_path,
+            {"m": {"provider": "openai", "base_url": fake.base_url, "model": "m", "api_key_env": "BR_KEY"}},
         )
         suite = write_suite(tmp_path, "s", _cases(3))
         proc = run_cli("run", str(suite), "--config", str(project), env={"BR_KEY": KEY})
@@ -124,7 +139,15 @@ def test_wrong_key_is_one_line_and_never_shown(tmp_path: Path) -> None:
 
 def test_missing_key_variable_says_which(tmp_path: Path) -> None:
     project = write_project(
-        tmp_path, {"m": {"provider": "openai", "base_url": "http://127.0.0.1:9/v1", "model": "m", "api_key_env": "BR_UNSET_KEY"}}
+        tmp_path,
+        {
+            "m": {
+                "provider": "openai",
+                "base_url": "http://127.0.0.1:9/v1",
+                "model": "m",
+                "api_key_env": "BR_UNSET_KEY",
+            }
+        },
     )
     suite = write_suite(tmp_path, "s", _cases(1))
     env = {k: v for k, v in os.environ.items() if k != "BR_UNSET_KEY"}
@@ -152,7 +175,8 @@ def test_key_appears_nowhere(tmp_path: Path) -> None:
     with FakeServer(api_key=KEY) as fake:
         fake.fault("server_error", count=1)
         project = write_project(
-            tmp_path, {"m": {"provider": "openai", "base_url": fake.base_url, "model": "m", "api_key_env": "BR_KEY"}}
+            tmp_path,
+            {"m": {"provider": "openai", "base_url": fake.base_url, "model": "m", "api_key_env": "BR_KEY"}},
         )
         suite = write_suite(tmp_path, "s", _cases(3))
         proc = run_cli("run", str(suite), "--config", str(project), env={"BR_KEY": KEY})

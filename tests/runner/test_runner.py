@@ -140,7 +140,9 @@ def test_repeats_and_models_multiply(tmp_path: Path, fake: FakeServer) -> None:
 
 def test_served_model_and_fingerprint_are_recorded(tmp_path: Path) -> None:
     with FakeServer(served_model_suffix="-2024-08-06") as fake:
-        project = write_project(tmp_path, {"m": {"provider": "openai", "base_url": fake.base_url, "model": "gpt"}})
+        project = write_project(
+            tmp_path, {"m": {"provider": "openai", "base_url": fake.base_url, "model": "gpt"}}
+        )
         suite = write_suite(tmp_path, "s", _echo_cases(1))
         outcome, _ = _run(project, [suite], use_cache=False)
     result = outcome.results[0]

@@ -36,6 +36,9 @@ class ModelSpec(_Strict):
     variable that holds it.
     """
 
+    # A rejected inline key must not be echoed back in the ValidationError text.
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
     name: str = ""
     provider: str = Field(description="registry name: openai, anthropic, local, or a plugin's")
     model: str = Field(description="model id at the provider (for local: smollm2 or a .gguf path)")
@@ -71,6 +74,8 @@ class ModelSpec(_Strict):
 
 class ProjectConfig(_Strict):
     """``benchroute.yaml``: the models a project can use and where results are stored."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     models: dict[str, ModelSpec] = Field(default_factory=dict)
     store: str = Field(default=".benchroute/benchroute.db", description="SQLite path or SQLAlchemy URL")

@@ -79,17 +79,16 @@ class PriceBook:
         from genai_prices import calc_price
 
         provider_id = _PROVIDER_IDS.get(spec.provider) if spec.base_url is None else None
+        price_usage = PriceUsage(
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cache_read_tokens=usage.cached_input_tokens or None,
+        )
         try:
-            return calc_price(
-                PriceUsage(
-                    input_tokens=usage.input_tokens,
-                    output_tokens=usage.output_tokens,
-                    cache_read_tokens=usage.cached_input_tokens or None,
-                ),
-                spec.model,
-                provider_id=provider_id,
-                provider_api_url=spec.base_url if provider_id is None else None,
-            )
+            if provider_id is not None:
+                return calc_price(price_usage, spec.model, provider_id=provider_id)
+            # A custom endpoint: genai-prices matches the provider by its API URL.
+            return calc_price(price_usage, spec.model, provider_api_url=spec.base_url)
         except LookupError:
             return None
 

