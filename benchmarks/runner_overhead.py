@@ -1,11 +1,12 @@
 """Runner overhead: the whole-process cost of one small eval, benchroute against three peers.
 
 The workload is the one the issues quote (see shared PEERS.md): 1,000 deterministic
-question/answer items ("What is 117 plus 93? Answer with the number only." -> "210") sent to
+question/answer items ("What is 101 plus 941? Answer with the number only." -> "1042") sent to
 the project's fake OpenAI-compatible server (``python -m benchroute.testing``) with a fixed
 20 ms latency per chat completion, at concurrency 32, response caching off, scored by exact
-match. The server is told the expected answer for most prompts and a deliberately wrong one
-for every tenth item, so every harness must report the same pass count (900 of 1,000).
+match. The server is given the expected answer for most prompts and a deliberately wrong one
+(expected + 1) for every tenth item, so every harness must report the same pass count (900 of
+1,000). The server requires an API key, so a harness that dropped it would show as failures.
 
 Each harness runs as a whole process under ``/usr/bin/time -v``, which gives wall clock,
 user + system CPU seconds (including the children the process waited for) and the maximum
@@ -26,7 +27,8 @@ data, sending 1,000 requests, scoring, writing whatever the tool writes by defau
 - promptfoo 0.121.20: a ``promptfooconfig.yaml`` with an ``openai:chat:fake-model`` provider
   whose ``apiBaseUrl`` is the fake server and 1,000 tests with ``equals`` assertions, run as
   ``promptfoo eval -j 32 --no-cache --no-share --no-write --no-table --no-progress-bar`` with
-  ``-o results.json``; telemetry and update checks off, its config dir a per-run folder.
+  ``-o results.json``; telemetry and update checks off, its config dir a per-run folder. Its
+  exit status 100 ("some tests failed", expected here) counts as a normal finish.
 
 Every peer is installed by this script into ``benchmarks/.envs/<name>`` at a pinned version
 (Python venvs from the running interpreter's base Python, promptfoo with ``npm install
@@ -59,6 +61,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -73,6 +76,7 @@ from typing import Any, ClassVar
 
 import yaml
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -750,37 +754,42 @@ def measure(
     server.reset()
     started = time.perf_counter()
     with stdout_file.open("w") as out, stderr_file.open("w") as err:
+        # Its own session, so a timeout or Ctrl-C ends the whole tree, not just `time`.
+        proc = subprocess.Popen(
+            ["/usr/bin/time", "-v", "-o", str(time_file), *call.argv],
+            cwd=call.cwd,
+            env=call.env,
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         try:
-            proc = subprocess.run(
-                ["/usr/bin/time", "-v", "-o", str(time_file), *call.argv],
-                cwd=call.cwd,
-                env=call.env,
-                stdout=out,
-                stderr=err,
-                stdin=subprocess.DEVNULL,
-                timeout=timeout,
-                check=False,
-            )
-            exit_code = proc.returncode
+            exit_code = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             exit_code = -1
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
     wall = time.perf_counter() - started
     requests = int(server.stats().get("requests", -1))
     stdout = stdout_file.read_text(errors="replace")
     try:
         timed = parse_time_v(time_file.read_text())
     except (OSError, ValueError):
-        timed = {"user_s": float("nan"), "sys_s": float("nan"), "max_rss_mb": float("nan")}
-        timed["wall_s"] = wall
+        timed = {"user_s": -1.0, "sys_s": 0.0, "max_rss_mb": -1.0, "wall_s": wall}
     try:
         passed = harness.passed(run_dir, stdout)
     except (OSError, ValueError, KeyError, subprocess.CalledProcessError) as exc:
         passed = None
-        log(f"[yellow]{harness.name}: could not read its pass count: {exc}[/]")
+        log(f"[yellow]{harness.name}: could not read its pass count: {escape(str(exc))}[/]")
     problems = []
     if exit_code not in harness.ok_exit_codes:
         what = "timed out" if exit_code == -1 else f"exited with {exit_code}"
         problems.append(f"{what} (see {stderr_file.relative_to(REPO_DIR)})")
+    if timed["user_s"] < 0:
+        problems.append("no /usr/bin/time figures")
     if requests != items:
         problems.append(f"sent {requests} requests, not {items}")
     if passed != expected:
@@ -852,7 +861,8 @@ def report(
         row.append("/".join(str(r.requests) for r in hr))
         row.append("/".join(str(r.passed) for r in hr))
         bad = [p for r in hr for p in r.problems]
-        row.append("[green]ok[/]" if not bad else f"[red]FLAG: {'; '.join(sorted(set(bad)))}[/]")
+        flags = escape("; ".join(sorted(set(bad))))
+        row.append("[green]ok[/]" if not bad else f"[red]FLAG: {flags}[/]")
         table.add_row(*row)
     console.print()
     console.print(table)
@@ -988,7 +998,7 @@ def main() -> None:
                 log(f"  {h.name}: running ...")
                 result = measure(h, server, round_no, args.items, expected, args.timeout)
                 runs[h.name].append(result)
-                note = f"  [red]{'; '.join(result.problems)}[/]" if result.problems else ""
+                note = f"  [red]{escape('; '.join(result.problems))}[/]" if result.problems else ""
                 log(
                     f"  {h.name}: {result.wall_s:.2f} s wall, {result.cpu_s:.2f} CPU-s, "
                     f"{result.max_rss_mb:.0f} MB, {result.requests} requests, "

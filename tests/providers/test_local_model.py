@@ -19,7 +19,8 @@ pytestmark = pytest.mark.local_model
 def test_smollm2_answers_a_question() -> None:
     spec = ModelSpec(name="smollm2", provider="local", model="smollm2", params={"temperature": 0})
     request = CompletionRequest(
-        messages=[Message(role="user", content="What is the capital of France? Answer in one word.")], max_tokens=24
+        messages=[Message(role="user", content="What is the capital of France? Answer in one word.")],
+        max_tokens=24,
     )
     completion = asyncio.run(create_provider(spec, ProviderContext()).complete(request))
     assert "paris" in completion.text.lower()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -31,8 +32,17 @@ models_app = typer.Typer(help="Models defined in benchroute.yaml.", no_args_is_h
 app.add_typer(runs_app, name="runs")
 app.add_typer(models_app, name="models")
 
-console = Console()
-err_console = Console(stderr=True)
+
+def _make_console(stderr: bool = False) -> Console:
+    # Off a terminal (CI logs, pipes) rich would wrap tables at 80 columns; logs are wide.
+    console = Console(stderr=stderr)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(stderr=stderr, width=160)
+    return console
+
+
+console = _make_console()
+err_console = _make_console(stderr=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -127,7 +137,7 @@ def run(
     """
     from ..analysis import leaderboard
     from ..config import load_suite
-    from ..reports import leaderboard_table
+    from ..reports import leaderboard_table, suite_table
     from ..reports import summary_json as to_json
     from ..runner import Runner, RunOptions
     from ._progress import ProgressDisplay
@@ -164,6 +174,8 @@ def run(
         fail(exc)
         return
     summaries = leaderboard(outcome.results)
+    if len({r.suite for r in outcome.results}) > 1:
+        console.print(suite_table(outcome.results))
     console.print(leaderboard_table(summaries, title=f"Leaderboard · run {outcome.run_id}"))
     for message in outcome.errors[:10]:
         err_console.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
@@ -210,7 +222,7 @@ def runs_show(
 ) -> None:
     """Show a run: its leaderboard and its results."""
     from ..analysis import leaderboard
-    from ..reports import leaderboard_table, print_run_header, results_table
+    from ..reports import leaderboard_table, print_run_header, results_table, suite_table
 
     try:
         _, store = _open(config, db)
@@ -220,6 +232,8 @@ def runs_show(
         fail(exc)
         return
     print_run_header(console, record)
+    if len({r.suite for r in results}) > 1:
+        console.print(suite_table(results))
     console.print(leaderboard_table(leaderboard(results)))
     console.print(results_table(results, failures_only=failures, limit=limit))
 

@@ -97,7 +97,7 @@ class LocalProvider:
     def _complete_sync(self, request: CompletionRequest) -> Completion:
         llama, lock = _load(self._path, self.spec.context_size, self.spec.threads)
         kwargs: dict[str, Any] = {**self.spec.params}
-        kwargs["messages"] = [m.model_dump(exclude_none=True) for m in request.messages]
+        kwargs["messages"] = request.wire_messages()
         kwargs["max_tokens"] = request.max_tokens or kwargs.get("max_tokens") or DEFAULT_MAX_TOKENS
         for field in (
             "temperature",

@@ -27,7 +27,7 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 def request_body(model: str, request: CompletionRequest, defaults: dict[str, Any]) -> dict[str, Any]:
     """The wire body: model defaults first, then the request's own settings."""
     body: dict[str, Any] = {"model": model, **defaults}
-    body["messages"] = [m.model_dump(exclude_none=True) for m in request.messages]
+    body["messages"] = request.wire_messages()
     for field in (
         "max_tokens",
         "temperature",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from .._errors import BenchrouteError
 
@@ -51,6 +51,14 @@ class CompletionRequest(BaseModel):
     tool_choice: str | dict[str, Any] | None = None
     response_format: dict[str, Any] | None = None
     extra: dict[str, Any] = Field(default_factory=dict)
+    _wire_messages: list[dict[str, Any]] | None = PrivateAttr(default=None)
+
+    def wire_messages(self) -> list[dict[str, Any]]:
+        """The messages as plain dicts (computed once: the runner stores them and the
+        adapter sends them)."""
+        if self._wire_messages is None:
+            self._wire_messages = [m.model_dump(exclude_none=True) for m in self.messages]
+        return self._wire_messages
 
 
 class Usage(BaseModel):

@@ -5,7 +5,15 @@ from ._terminal import (
     print_run_header,
     results_table,
     runs_table,
+    suite_table,
     summary_json,
 )
 
-__all__ = ["leaderboard_table", "print_run_header", "results_table", "runs_table", "summary_json"]
+__all__ = [
+    "leaderboard_table",
+    "print_run_header",
+    "results_table",
+    "runs_table",
+    "suite_table",
+    "summary_json",
+]

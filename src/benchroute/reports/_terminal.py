@@ -53,6 +53,28 @@ def leaderboard_table(summaries: list[ModelSummary], title: str = "Leaderboard")
     return table
 
 
+def suite_table(results: list[Result]) -> Table:
+    """Pass rate per suite (rows) and model (columns)."""
+    counts: dict[tuple[str, str], list[int]] = {}
+    for r in results:
+        cell = counts.setdefault((r.suite, r.model), [0, 0])
+        cell[0] += 1 if r.passed else 0
+        cell[1] += 1
+    suites = sorted({s for s, _ in counts})
+    models = sorted({m for _, m in counts})
+    table = Table(title="Pass rate by suite", title_justify="left")
+    table.add_column("suite")
+    for model in models:
+        table.add_column(model, justify="right")
+    for suite in suites:
+        row = [suite]
+        for model in models:
+            passed, total = counts.get((suite, model), [0, 0])
+            row.append(f"{passed / total:.0%} ({passed}/{total})" if total else "—")
+        table.add_row(*row)
+    return table
+
+
 def summary_json(run_id: str, status: str, summaries: list[ModelSummary]) -> dict[str, Any]:
     return {
         "run_id": run_id,

@@ -300,7 +300,7 @@ class Runner:
             return
         spec = self.project.models[item.model]
         request = builder.request(item.case, spec)
-        messages = [m.model_dump(exclude_none=True) for m in request.messages]
+        messages = request.wire_messages()
         key = cache_key(spec, request) if self.options.use_cache else None
         completion: Completion | None = None
         cached = False

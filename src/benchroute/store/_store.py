@@ -44,7 +44,14 @@ class Store:
     def __init__(self, url: str) -> None:
         self.url = url
         if url.startswith("sqlite:///"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(url.removeprefix("sqlite:///")).parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(
+                    f"store {url}: cannot create the folder {folder} ({exc.strerror})",
+                    hint="check the 'store:' path in benchroute.yaml",
+                ) from None
         try:
             self.engine: Engine = create_engine(url)
         except Exception as exc:

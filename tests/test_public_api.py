@@ -1,0 +1,73 @@
+"""The public API is exactly what ``benchroute.__all__`` lists."""
+
+from __future__ import annotations
+
+import importlib
+
+import benchroute
+
+EXPECTED_ALL = [
+    "BenchrouteError",
+    "Case",
+    "Completion",
+    "CompletionRequest",
+    "ConfigError",
+    "Message",
+    "ModelSpec",
+    "ProjectConfig",
+    "Provider",
+    "ProviderError",
+    "Result",
+    "RunError",
+    "RunOptions",
+    "RunOutcome",
+    "RunRecord",
+    "Runner",
+    "Score",
+    "Scorer",
+    "ScorerSpec",
+    "Store",
+    "SuiteSpec",
+    "Usage",
+    "__version__",
+    "load_project",
+    "load_suite",
+    "scorer",
+]
+
+
+def test_all_is_pinned_and_sorted() -> None:
+    assert benchroute.__all__ == EXPECTED_ALL
+    assert sorted(EXPECTED_ALL) == EXPECTED_ALL
+    assert len(set(EXPECTED_ALL)) == len(EXPECTED_ALL)
+
+
+def test_every_public_name_is_importable() -> None:
+    module = importlib.import_module("benchroute")
+    for name in EXPECTED_ALL:
+        assert getattr(module, name, None) is not None, name
+        namespace: dict[str, object] = {}
+        exec(f"from benchroute import {name}", namespace)
+        assert namespace[name] is getattr(module, name)
+
+
+def test_star_import_gives_exactly_all() -> None:
+    namespace: dict[str, object] = {}
+    exec("from benchroute import *", namespace)
+    assert sorted(k for k in namespace if k != "__builtins__") == sorted(EXPECTED_ALL)
+
+
+def test_public_names_that_are_re_exports() -> None:
+    from benchroute.config import load_suite
+    from benchroute.scorers import scorer
+
+    assert benchroute.load_suite is load_suite
+    assert benchroute.scorer is scorer
+    assert isinstance(benchroute.__version__, str)
+    assert issubclass(benchroute.ConfigError, benchroute.BenchrouteError)
+    assert issubclass(benchroute.RunError, benchroute.BenchrouteError)
+
+
+def test_unknown_attribute_is_an_attribute_error() -> None:
+    assert not hasattr(benchroute, "load_cases")  # public in benchroute.config only
+    assert not hasattr(benchroute, "no_such_name")
