@@ -62,6 +62,7 @@ import platform
 import re
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -100,8 +101,6 @@ MODEL_NAME = "fake-model"
 API_KEY = "sk-fake-runner-overhead"
 WRONG_EVERY = 10  # every tenth item gets a wrong answer from the server
 WRONG_OFFSET = 3
-# A port nothing listens on: proxies point here so any non-loopback request fails at once.
-CLOSED_PROXY = "http://127.0.0.1:9"
 TARGET_FACTOR = 5.0
 ALL_HARNESSES = ("benchroute", "deepeval", "inspect", "promptfoo")
 
@@ -191,7 +190,7 @@ class FakeServer:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         errors = self.log_path.open("w")
         self._proc = subprocess.Popen(
-            argv, stdout=subprocess.PIPE, stderr=errors, text=True, env=self.env()
+            argv, stdout=subprocess.PIPE, stderr=errors, text=True, bufsize=1, env=self.env()
         )
         found: list[str] = []
 
@@ -329,6 +328,17 @@ class Invocation:
     argv: list[str]
     cwd: Path
     env: dict[str, str]
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released, so nobody holds it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+# Proxies point here, so any request that is not to loopback fails at once.
+CLOSED_PROXY = f"http://127.0.0.1:{closed_port()}"
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -623,10 +633,10 @@ class InspectHarness(Harness):
             "print(json.dumps(log.results.model_dump() if log.results else None))"
         )
         python = str(self.env_dir / "bin" / "python")
-        out = subprocess.run(
+        reader = subprocess.run(
             [python, "-c", code, str(logs[0])], capture_output=True, text=True, check=True
         )
-        results = json.loads(out.stdout) or {}
+        results = json.loads(reader.stdout) or {}
         completed = int(results.get("completed_samples", 0))
         for score in results.get("scores", []):
             metrics = score.get("metrics") or {}
@@ -897,12 +907,14 @@ def report(
             console.print(f"  {key:8} {want:22} best peer {peer}: {factor:.2f}×  {verdict}")
     elif not base:
         console.print("\n(benchroute not measured in this run: no ratios, no target check)")
-    all_problems = {h.name: sorted({p for r in runs[h.name] for p in r.problems}) for h in harnesses}
+    problems_by_harness: dict[str, list[str]] = {}
+    for h in harnesses:
+        problems_by_harness[h.name] = sorted({p for r in runs[h.name] for p in r.problems})
     return {
         "medians": med,
         "ratios_peer_over_benchroute": ratios,
         "targets": targets,
-        "problems": all_problems,
+        "problems": problems_by_harness,
         "latency_floor_s": floor,
     }
 
@@ -921,7 +933,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=3, help="rounds (median taken; default 3)")
     parser.add_argument("--items", type=int, default=1000, help="QA items (default 1000)")
     parser.add_argument(
-        "--timeout", type=float, default=900.0, help="seconds before one run is killed"
+        "--timeout",
+        type=float,
+        default=900.0,
+        help="seconds before one run is killed (default 900)",
     )
     parser.add_argument(
         "--benchroute-cli",
@@ -972,7 +987,8 @@ def main() -> None:
     while not fake_server_available():
         if time.monotonic() >= deadline:
             raise SystemExit(
-                "the fake server (python -m benchroute.testing --answers ...) is not there yet"
+                "the fake server (python -m benchroute.testing --answers) is not there yet; "
+                "wait for it with --server-wait MINUTES"
             )
         log("fake server not available yet; checking again in 60 s ...")
         time.sleep(60)
