@@ -205,3 +205,40 @@ def test_init_scaffolds_a_runnable_project(tmp_path: Path) -> None:
     assert "smollm2" in listed.stdout and "local" in listed.stdout
     again = run_cli("init", str(tmp_path / "p"))
     assert again.returncode == 2 and "already exists" in again.stderr
+
+
+def test_ctrl_c_stops_quickly_keeps_results_and_resumes(tmp_path: Path) -> None:
+    with FakeServer(latency=0.05) as fake:
+        project = write_project(
+            tmp_path, {"m": {"provider": "openai", "base_url": fake.base_url, "model": "m"}}
+        )
+        suite = write_suite(tmp_path, "s", _cases(300))
+        db = tmp_path / "store.db"
+        process = subprocess.Popen(
+            [*BENCHROUTE, "run", str(suite), "--config", str(project), "-j", "4", "--no-cache"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            time.sleep(0.2)
+            try:
+                if db.exists() and _rows(db, "select count(*) from results")[0][0] >= 40:  # type: ignore[operator]
+                    break
+            except sqlite3.OperationalError:
+                continue
+        process.send_signal(signal.SIGINT)
+        sent = time.monotonic()
+        _, stderr = process.communicate(timeout=10)
+        assert time.monotonic() - sent < 2.0
+        assert process.returncode == 130
+        assert "--resume" in stderr and "Traceback" not in stderr
+        ((run_id, status),) = _rows(db, "select id, status from runs")
+        assert status == "interrupted"
+        kept = _rows(db, "select count(*) from results")[0][0]
+        assert kept >= 40  # type: ignore[operator]
+        proc = run_cli("run", "--resume", str(run_id), "--config", str(project), "--no-cache")
+        assert proc.returncode == 0, proc.stderr
+    rows = _rows(db, "select case_id, count(*) from results group by 1")
+    assert len(rows) == 300 and all(row[1] == 1 for row in rows)

@@ -165,3 +165,21 @@ def test_tpm_limit_spaces_requests_by_actual_usage(tmp_path: Path, fake: FakeSer
     used = sum(r.input_tokens + r.output_tokens for r in outcome.results)
     assert used >= 600
     assert times[-1] - times[0] >= 1.5
+
+
+def test_path_arguments_are_relative_to_the_suite_file(tmp_path: Path, fake: FakeServer) -> None:
+    suites = tmp_path / "suites"
+    (suites / "schemas").mkdir(parents=True)
+    (suites / "schemas" / "user.json").write_text('{"type": "object", "required": ["name"]}')
+    fake.script("m", ['{"name": "Ada"}', '{"age": 3}'])
+    project = write_project(tmp_path, {"m": {"provider": "openai", "base_url": fake.base_url, "model": "m"}})
+    suite = write_suite(
+        suites,
+        "s",
+        [{"id": "a", "input": "x"}, {"id": "b", "input": "y"}],
+        scorers=[{"name": "json_schema", "args": {"schema_path": "schemas/user.json"}}],
+    )
+    outcome, _ = _run(project, [suite], concurrency=1, use_cache=False)
+    by_case = {r.case_id: r for r in outcome.results}
+    assert by_case["a"].passed and not by_case["b"].passed
+    assert "name" in by_case["b"].scores[0]["reason"]

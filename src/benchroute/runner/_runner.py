@@ -20,6 +20,7 @@ import asyncio
 import random
 import time
 import uuid
+from pathlib import Path
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -276,7 +277,8 @@ class Runner:
 
     def _scorers(self, suite: SuiteSpec) -> list[tuple[Scorer, float]]:
         where = suite.source or suite.name
-        return [(build_scorer(spec, where), spec.weight) for spec in suite.scorers]
+        base_dir = Path(suite.source).parent if suite.source else None
+        return [(build_scorer(spec, where, base_dir), spec.weight) for spec in suite.scorers]
 
     def _providers(self, names: set[str], context: ProviderContext) -> dict[str, Provider]:
         providers: dict[str, Provider] = {}
@@ -451,8 +453,6 @@ def restore(
     config: dict[str, Any], current: ProjectConfig
 ) -> tuple[ProjectConfig, list[SuiteSpec], dict[str, Any]]:
     """Rebuild a run's project and suites from its snapshot."""
-    from pathlib import Path
-
     project = ProjectConfig.model_validate(
         {
             "models": config["models"],

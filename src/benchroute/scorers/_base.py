@@ -125,10 +125,18 @@ def get_scorer_factory(name: str) -> ScorerFactory:
     )
 
 
-def build_scorer(spec: ScorerSpec, where: str = "") -> Scorer:
-    """Instantiate the scorer a spec names, checking its arguments against the factory."""
+def build_scorer(spec: ScorerSpec, where: str = "", base_dir: Path | None = None) -> Scorer:
+    """Instantiate the scorer a spec names, checking its arguments against the factory.
+
+    Arguments whose name ends in ``_path`` are file paths: a relative one is resolved against
+    ``base_dir`` (the suite file's folder).
+    """
     factory = get_scorer_factory(spec.name)
     args = dict(spec.args)
+    if base_dir is not None:
+        for name, value in args.items():
+            if name.endswith("_path") and isinstance(value, str) and not Path(value).is_absolute():
+                args[name] = str(base_dir / value)
     if spec.threshold is not None:
         args["threshold"] = spec.threshold
     try:
