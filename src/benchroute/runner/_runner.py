@@ -20,10 +20,10 @@ import asyncio
 import random
 import time
 import uuid
-from pathlib import Path
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from .._errors import BenchrouteError, ConfigError
