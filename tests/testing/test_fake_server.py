@@ -535,10 +535,12 @@ def test_anthropic_errors_use_anthropic_format(srv: FakeServer) -> None:
 
 def test_server_side_rate_limit_refuses_above_the_rate(srv: FakeServer) -> None:
     srv.rate_limit(10, burst=5)
+    started = time.monotonic()
     results = many(srv, 40, chat_body(), concurrency=40)
+    elapsed = time.monotonic() - started
     statuses = [r[0] for r in results]
-    # The burst passes, plus at most a token or two refilled while the 40 arrive.
-    assert 5 <= statuses.count(200) <= 8
+    # The burst passes, plus whatever refilled at 10/s while the 40 arrived.
+    assert 5 <= statuses.count(200) <= 5 + int(elapsed * 10) + 1
     refused = [r for r in results if r[0] == 429]
     assert refused
     waits = [float(r[1]["Retry-After"]) for r in refused]

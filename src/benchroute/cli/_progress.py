@@ -5,14 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
 from ..runner import Progress as RunProgress
 from ..store import RunRecord
@@ -21,7 +13,7 @@ from ..store import RunRecord
 class ProgressDisplay:
     def __init__(self, console: Console) -> None:
         self._console = console
-        self._bar: Progress | None = None
+        self._bar: Any = None
         self._task: Any = None
         self.run_id: str | None = None
 
@@ -30,6 +22,16 @@ class ProgressDisplay:
         if not self._console.is_terminal:
             self._console.print(f"run {record.id}: {progress.total} request(s)", highlight=False)
             return
+        # Imported here: off a terminal (CI, pipes) there is no bar and no need to load it.
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
         self._bar = Progress(
             TextColumn(f"run {record.id}"),
             BarColumn(),

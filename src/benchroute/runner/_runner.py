@@ -136,6 +136,7 @@ class _Writer:
         self._store = store
         self._options = options
         self._pending: list[Result] = []
+        self.written: list[Result] = []
         self._cache: list[tuple[str, str, dict[str, Any], str]] = []
         self._last_flush = time.monotonic()
 
@@ -157,6 +158,7 @@ class _Writer:
         if self._pending:
             batch, self._pending = self._pending, []
             self._store.add_results(batch)
+            self.written.extend(batch)
 
 
 class Runner:
@@ -200,7 +202,7 @@ class Runner:
             started_at=_now(),
         )
         self.store.create_run(record)
-        return await self._execute(record, suites, items, prices)
+        return await self._execute(record, suites, items, prices, fresh=True)
 
     async def resume(self, run_id: str) -> RunOutcome:
         """Finish a run: execute only the items that have no stored result yet."""
@@ -217,11 +219,17 @@ class Runner:
         self.store.set_run_status(record.id, "running")
         self.progress.done = len(items) - len(todo)
         self.progress.total = len(items) - len(todo)
-        return await self._execute(record, suites, todo, prices)
+        return await self._execute(record, suites, todo, prices, fresh=False)
 
     # execution --------------------------------------------------------------------------
     async def _execute(
-        self, record: RunRecord, suites: list[SuiteSpec], items: list[_Item], prices: PriceBook
+        self,
+        record: RunRecord,
+        suites: list[SuiteSpec],
+        items: list[_Item],
+        prices: PriceBook,
+        *,
+        fresh: bool,
     ) -> RunOutcome:
         self.progress.total += len(items)
         context = ProviderContext(secrets=self.secrets, connection_limit=self.options.concurrency)
@@ -273,7 +281,9 @@ class Runner:
             writer.flush()
             self.store.set_run_status(record.id, status, finished_at=_now(), error=error)
             await context.aclose()
-        return RunOutcome(record.id, status, self.store.results(record.id), self._errors, self._skipped)
+        # A fresh run's results are all in memory; a resumed one also has older ones stored.
+        results = writer.written if fresh else self.store.results(record.id)
+        return RunOutcome(record.id, status, results, self._errors, self._skipped)
 
     def _scorers(self, suite: SuiteSpec) -> list[tuple[Scorer, float]]:
         where = suite.source or suite.name
