@@ -25,6 +25,26 @@ def _rows(db: Path, sql: str) -> list[tuple[object, ...]]:
         return conn.execute(sql).fetchall()
 
 
+def _start_and_wait(suite: Path, project: Path, db: Path, min_results: int) -> subprocess.Popen[str]:
+    """Start a run in the background and return once it has stored ``min_results``."""
+    process = subprocess.Popen(
+        [*BENCHROUTE, "run", str(suite), "--config", str(project), "-j", "4", "--no-cache"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        try:
+            if db.exists() and _rows(db, "select count(*) from results")[0][0] >= min_results:  # type: ignore[operator]
+                return process
+        except sqlite3.OperationalError:
+            continue
+    process.kill()
+    raise AssertionError(f"the run stored fewer than {min_results} results within 60 s")
+
+
 def _no_traceback(proc: subprocess.CompletedProcess[str]) -> None:
     assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout
 
@@ -52,23 +72,7 @@ def test_sigkill_then_resume_gives_exactly_one_result_per_key(tmp_path: Path) ->
         )
         suite = write_suite(tmp_path, "s", _cases(200), repeats=2)
         db = tmp_path / "store.db"
-        process = subprocess.Popen(
-            [*BENCHROUTE, "run", str(suite), "--config", str(project), "-j", "4", "--no-cache"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        deadline = time.monotonic() + 60
-        stored = 0
-        while time.monotonic() < deadline:
-            time.sleep(0.2)
-            if db.exists():
-                try:
-                    stored = _rows(db, "select count(*) from results")[0][0]  # type: ignore[assignment]
-                except sqlite3.OperationalError:
-                    continue
-                if stored >= 150:
-                    break
+        process = _start_and_wait(suite, project, db, 150)
         process.send_signal(signal.SIGKILL)
         process.wait()
         ((run_id, status),) = _rows(db, "select id, status from runs")
@@ -214,20 +218,7 @@ def test_ctrl_c_stops_quickly_keeps_results_and_resumes(tmp_path: Path) -> None:
         )
         suite = write_suite(tmp_path, "s", _cases(300))
         db = tmp_path / "store.db"
-        process = subprocess.Popen(
-            [*BENCHROUTE, "run", str(suite), "--config", str(project), "-j", "4", "--no-cache"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            time.sleep(0.2)
-            try:
-                if db.exists() and _rows(db, "select count(*) from results")[0][0] >= 40:  # type: ignore[operator]
-                    break
-            except sqlite3.OperationalError:
-                continue
+        process = _start_and_wait(suite, project, db, 40)
         process.send_signal(signal.SIGINT)
         sent = time.monotonic()
         _, stderr = process.communicate(timeout=10)
