@@ -530,6 +530,21 @@ def test_anthropic_errors_use_anthropic_format(srv: FakeServer) -> None:
     assert data == {"type": "error", "error": {"type": "api_error", "message": ANY_STR}}
 
 
+def test_anthropic_tool_use_blocks(srv: FakeServer) -> None:
+    call = {"name": "lookup", "arguments": {"q": "x"}}
+    srv.script("claude", [Reply(tool_calls=[call]), Reply(text="let me look", tool_calls=[call])])
+    _, data = post_json(srv, MESSAGES, anthropic_body())
+    assert data["stop_reason"] == "tool_use"
+    assert [b["type"] for b in data["content"]] == ["tool_use"]
+    assert (data["content"][0]["name"], data["content"][0]["input"]) == ("lookup", {"q": "x"})
+    events = sse_events(post(srv, MESSAGES, anthropic_body(stream=True))[2])
+    starts = [d["content_block"]["type"] for n, d in events if n == "content_block_start"]
+    assert starts == ["text", "tool_use"]
+    partial = [d["delta"] for n, d in events if n == "content_block_delta" and d["index"] == 1]
+    assert json.loads(partial[0]["partial_json"]) == {"q": "x"}
+    assert events[-2][1]["delta"]["stop_reason"] == "tool_use"
+
+
 # -- server-side rate limit, records, control routes -------------------------------------
 
 
@@ -605,6 +620,25 @@ def test_lifecycle() -> None:
     server.stop()  # idempotent
     with pytest.raises(RuntimeError):
         _ = server.url
+
+
+def test_serve_in_the_callers_event_loop() -> None:
+    server = FakeServer()
+
+    async def main() -> int:
+        ready = asyncio.Event()
+        task = asyncio.create_task(server.serve(on_ready=ready.set))
+        await ready.wait()
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(server.base_url + "/chat/completions", json=chat_body()) as response,
+        ):
+            status = response.status
+        server.stop()
+        await asyncio.wait_for(task, 5)
+        return status
+
+    assert asyncio.run(main()) == 200
 
 
 # -- command line -----------------------------------------------------------------------

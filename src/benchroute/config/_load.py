@@ -87,7 +87,7 @@ def _check_unique_ids(cases: list[Case], source: LocatedData) -> None:
         seen[case.id] = index
 
 
-_CASE_FIELDS = ("id", "input", "expected", "messages", "metadata")
+_CASE_FIELDS = ("id", "input", "expected", "messages", "passages", "metadata")
 
 
 def load_cases(path: Path, columns: dict[str, str], fmt: str | None = None) -> list[Case]:

@@ -83,6 +83,10 @@ class ProjectConfig(_Strict):
         default_factory=list, description="Python files or modules that register custom scorers"
     )
     concurrency: int = Field(default=8, ge=1)
+    judge: str | None = Field(default=None, description="default judge model (default: embedded smollm2)")
+    embedding_model: str | None = Field(
+        default=None, description="'local' (all-MiniLM-L6-v2, the default) or a model with /embeddings"
+    )
     root: Path = Field(default=Path("."), exclude=True)
 
     @model_validator(mode="after")
@@ -109,6 +113,9 @@ class Case(_Strict):
     messages: list[Message] | None = None
     vars: dict[str, Any] = Field(default_factory=dict)
     expected: Any = None
+    passages: list[str] | None = Field(
+        default=None, description="retrieved passages for RAG cases; cited as [1], [2], ..."
+    )
     metadata: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("id", mode="before")
@@ -166,6 +173,7 @@ class SuiteSpec(_Strict):
     system: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
     repeats: int = Field(default=1, ge=1)
+    judge: str | None = Field(default=None, description="judge model for this suite's judge scorers")
     dataset: DatasetSpec
     scorers: list[ScorerSpec] = Field(min_length=1)
     source: str | None = Field(default=None, description="file the suite was loaded from")

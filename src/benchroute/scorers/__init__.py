@@ -1,5 +1,6 @@
 """Scorers: the protocol, the registry, and the built-in scorers (registered as entry points)."""
 
+from ._context import DEFAULT_JUDGE, ModelCall, ScoringContext
 from ._base import (
     Score,
     Scorer,
@@ -12,6 +13,9 @@ from ._base import (
 )
 
 __all__ = [
+    "DEFAULT_JUDGE",
+    "ModelCall",
+    "ScoringContext",
     "Score",
     "Scorer",
     "ScorerFactory",

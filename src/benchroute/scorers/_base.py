@@ -29,6 +29,7 @@ from typing import Any, Protocol
 from .._errors import ConfigError
 from ..config import Case, ScorerSpec
 from ..providers._types import Completion
+from ._context import ScoringContext
 
 ENTRY_POINT_GROUP = "benchroute.scorers"
 
@@ -125,14 +126,24 @@ def get_scorer_factory(name: str) -> ScorerFactory:
     )
 
 
-def build_scorer(spec: ScorerSpec, where: str = "", base_dir: Path | None = None) -> Scorer:
+def build_scorer(
+    spec: ScorerSpec,
+    where: str = "",
+    base_dir: Path | None = None,
+    context: ScoringContext | None = None,
+) -> Scorer:
     """Instantiate the scorer a spec names, checking its arguments against the factory.
 
     Arguments whose name ends in ``_path`` are file paths: a relative one is resolved against
-    ``base_dir`` (the suite file's folder).
+    ``base_dir`` (the suite file's folder). A factory with a ``context`` parameter gets the
+    :class:`ScoringContext` (a default one, judging with the embedded model, if none is given).
     """
     factory = get_scorer_factory(spec.name)
     args = dict(spec.args)
+    if "context" in args:
+        raise ConfigError(f"{where}: scorer {spec.name!r}: 'context' is not an argument a suite can set")
+    if "context" in inspect.signature(factory).parameters:
+        args["context"] = context if context is not None else ScoringContext({})
     if base_dir is not None:
         for name, value in args.items():
             if name.endswith("_path") and isinstance(value, str) and not Path(value).is_absolute():

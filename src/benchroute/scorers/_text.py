@@ -158,3 +158,25 @@ def max_length(
         return Score(value, threshold_passed(value, threshold), f"{length} {unit} (max {max})", "max_length")
 
     return score
+
+
+def forbidden(values: list[str], *, ignore_case: bool = True, threshold: float = 1.0) -> Scorer:
+    """1 when none of the forbidden phrases appears in the output."""
+    inner = contains(values, ignore_case=ignore_case, negate=True, threshold=threshold)
+
+    async def score(completion: Completion, case: Case) -> Score:
+        result = await inner(completion, case)
+        return Score(result.value, result.passed, result.reason, "forbidden")
+
+    return score
+
+
+def required(values: list[str], *, ignore_case: bool = True, threshold: float = 1.0) -> Scorer:
+    """The share of required phrases present in the output (passes when all are)."""
+    inner = contains(values, mode="all", ignore_case=ignore_case, threshold=threshold)
+
+    async def score(completion: Completion, case: Case) -> Score:
+        result = await inner(completion, case)
+        return Score(result.value, result.passed, result.reason, "required")
+
+    return score

@@ -199,15 +199,18 @@ class FakeServer:
         return self
 
     def stop(self) -> None:
-        """Stop serving (in-flight requests get a short grace period); idempotent."""
-        thread, loop, stop_event = self._thread, self._loop, self._stop_event
-        if thread is None:
-            return
+        """Stop serving (in-flight requests get a short grace period); idempotent.
+
+        Also ends a :meth:`serve` running in some other event loop.
+        """
+        loop, stop_event = self._loop, self._stop_event
         if loop is not None and stop_event is not None:
             with contextlib.suppress(RuntimeError):  # the loop already ended
                 loop.call_soon_threadsafe(stop_event.set)
-        thread.join()
-        self._thread = None
+        thread, self._thread = self._thread, None
+        # A responder calling stop() runs on the server thread, which cannot join itself.
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
 
     def __enter__(self) -> Self:
         return self.start()
@@ -225,7 +228,11 @@ class FakeServer:
         on_ready: Callable[[], None] | None = None,
         stop: asyncio.Event | None = None,
     ) -> None:
-        """Serve in the running event loop until ``stop`` is set (or :meth:`stop`)."""
+        """Serve in the running event loop until ``stop`` is set or :meth:`stop` is called.
+
+        :meth:`start` runs this in a thread; async code (and the command line) may await it
+        directly to keep the server in its own loop. ``on_ready`` runs once it listens.
+        """
         self._loop = asyncio.get_running_loop()
         self._stop_event = stop if stop is not None else asyncio.Event()
         # Prompts for long-context benchmarks exceed aiohttp's 1 MiB default body limit.

