@@ -28,7 +28,9 @@ def test_rate_limited_run_scores_every_case_and_keeps_under_rpm(tmp_path: Path, 
     rpm = 1200  # 20 requests per second
     fake.fault("rate_limit", rate=0.2, retry_after=1, seed=7)
     project = write_project(
-        tmp_path, {"m": {"provider": "openai", "base_url": fake.base_url, "model": "m", "rpm": rpm}}
+        tmp_path,
+        # Enough retries that a case meeting several 429s in a row still finishes.
+        {"m": {"provider": "openai", "base_url": fake.base_url, "model": "m", "rpm": rpm, "max_retries": 12}},
     )
     suite = write_suite(tmp_path, "s", _echo_cases(200))
     outcome, _ = _run(project, [suite], concurrency=16, use_cache=False)

@@ -47,7 +47,7 @@ class ModelSpec(_Strict):
     rpm: float | None = Field(default=None, gt=0, description="requests per minute limit")
     tpm: float | None = Field(default=None, gt=0, description="tokens per minute limit")
     timeout: float = Field(default=60.0, gt=0, description="seconds per request")
-    max_retries: int = Field(default=5, ge=0)
+    max_retries: int = Field(default=8, ge=0)
     stream: bool = False
     system_prompt: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
