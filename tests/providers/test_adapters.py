@@ -156,3 +156,23 @@ def test_prices_from_genai_prices_and_overrides() -> None:
     assert book.cost("local", usage, 1000) == pytest.approx(0.001)
     assert book.snapshot()["mini"]["source"].startswith("genai-prices")
     assert book.snapshot()["own"]["source"] == "override"
+
+
+def test_openai_embeddings_and_the_scoring_context(fake: FakeServer) -> None:
+    from benchroute.scorers import ScoringContext
+    from benchroute.scorers._embeddings import cosine
+
+    spec = ModelSpec(name="emb", provider="openai", base_url=fake.base_url, model="text-embedding-x")
+
+    async def go() -> list[list[float]]:
+        context = ScoringContext({"emb": spec}, embedding_model="emb")
+        try:
+            return await context.embed(["the cat sat", "the cat sat down", "stock prices fell"])
+        finally:
+            await context.aclose()
+
+    a, b, c = asyncio.run(go())
+    assert abs(sum(x * x for x in a) - 1.0) < 1e-9
+    assert cosine(a, b) > cosine(a, c)
+    assert fake.requests[0].path == "/v1/embeddings"
+    assert fake.requests[0].body is not None and fake.requests[0].body["model"] == "text-embedding-x"

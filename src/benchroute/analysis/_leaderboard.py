@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from ..store import Result
 
@@ -25,6 +26,11 @@ class ModelSummary:
     retries: int
     input_tokens: int
     output_tokens: int
+    # Mean value of each scorer over the results that used it (factuality, citation_precision...)
+    metrics: dict[str, float] = field(default_factory=dict)
+    # From the token_efficiency scorer, when a suite uses it.
+    efficiency: float | None = None
+    wasted_usd_per_1k: float | None = None
 
     @property
     def pass_rate(self) -> float:
@@ -44,8 +50,38 @@ def percentile(values: list[float], q: float) -> float | None:
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
-def leaderboard(results: list[Result]) -> list[ModelSummary]:
-    """Models ranked by pass rate, then mean score, then cost per success."""
+def _scorer_means(rows: list[Result]) -> dict[str, float]:
+    sums: dict[str, list[float]] = defaultdict(list)
+    for result in rows:
+        for score in result.scores:
+            name = score.get("scorer")
+            if name:
+                sums[name].append(float(score.get("value", 0.0)))
+    return {name: sum(values) / len(values) for name, values in sorted(sums.items())}
+
+
+def _wasted_usd(result: Result, output_per_mtok: float | None) -> float | None:
+    """What the filler of one reply cost: its wasted output tokens at the output price, or —
+    for models priced by compute time — the same share of the request's cost."""
+    for score in result.scores:
+        if score.get("scorer") != "token_efficiency":
+            continue
+        details = score.get("details") or {}
+        wasted_tokens = details.get("wasted_output_tokens")
+        if output_per_mtok is not None and wasted_tokens is not None:
+            return float(wasted_tokens) * output_per_mtok / 1_000_000
+        fraction = details.get("wasted_fraction")
+        if fraction is not None:
+            return result.cost_usd * float(fraction)
+    return None
+
+
+def leaderboard(results: list[Result], prices: dict[str, Any] | None = None) -> list[ModelSummary]:
+    """Models ranked by pass rate, then mean score, then cost per success.
+
+    ``prices`` is a run's price snapshot (model -> price info); with it, wasted output tokens
+    are valued at the model's output price.
+    """
     by_model: dict[str, list[Result]] = defaultdict(list)
     for result in results:
         by_model[result.model].append(result)
@@ -54,6 +90,9 @@ def leaderboard(results: list[Result]) -> list[ModelSummary]:
         passed = sum(1 for r in rows if r.passed)
         cost = sum(r.cost_usd for r in rows)
         latencies = [r.latency_ms for r in rows if r.latency_ms is not None and not r.cached]
+        metrics = _scorer_means(rows)
+        output_price = ((prices or {}).get(model) or {}).get("output_per_mtok")
+        wasted = [w for w in (_wasted_usd(r, output_price) for r in rows) if w is not None]
         summaries.append(
             ModelSummary(
                 model=model,
@@ -69,6 +108,9 @@ def leaderboard(results: list[Result]) -> list[ModelSummary]:
                 retries=sum(r.retries for r in rows),
                 input_tokens=sum(r.input_tokens for r in rows),
                 output_tokens=sum(r.output_tokens for r in rows),
+                metrics=metrics,
+                efficiency=metrics.get("token_efficiency"),
+                wasted_usd_per_1k=1000 * sum(wasted) / len(wasted) if wasted else None,
             )
         )
     summaries.sort(

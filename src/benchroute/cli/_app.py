@@ -135,9 +135,7 @@ def run(
 
     Exit codes: 0 all ran, 2 bad configuration, 3 the run could not complete.
     """
-    from ..analysis import leaderboard
     from ..config import load_suite
-    from ..reports import leaderboard_table, suite_table
     from ..reports import summary_json as to_json
     from ..runner import Runner, RunOptions
     from ._progress import ProgressDisplay
@@ -173,10 +171,12 @@ def run(
     except BenchrouteError as exc:
         fail(exc)
         return
-    summaries = leaderboard(outcome.results)
-    if len({r.suite for r in outcome.results}) > 1:
-        console.print(suite_table(outcome.results))
-    console.print(leaderboard_table(summaries, title=f"Leaderboard · run {outcome.run_id}"))
+    try:
+        record = store.get_run(outcome.run_id)
+    except BenchrouteError as exc:
+        fail(exc)
+        return
+    summaries = _render_run(record, outcome.results)
     for message in outcome.errors[:10]:
         err_console.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
     if outcome.skipped:
@@ -189,6 +189,22 @@ def run(
         summary_json.write_text(json.dumps(to_json(outcome.run_id, outcome.status, summaries), indent=2))
     if outcome.status != "completed":
         raise typer.Exit(3)
+
+
+def _render_run(record: Any, results: list[Any]) -> list[Any]:
+    """Pass rate by suite (several suites), the leaderboard, and per-scorer means."""
+    from ..analysis import leaderboard
+    from ..reports import leaderboard_table, metrics_table, suite_table
+
+    summaries = leaderboard(results, record.prices)
+    if len({r.suite for r in results}) > 1:
+        tiers = {s["name"]: s.get("tier", "") for s in record.config.get("suites", [])}
+        console.print(suite_table(results, tiers))
+    console.print(leaderboard_table(summaries, title=f"Leaderboard · run {record.id}"))
+    metrics = metrics_table(summaries)
+    if metrics is not None:
+        console.print(metrics)
+    return summaries
 
 
 @runs_app.command("list")
@@ -221,8 +237,7 @@ def runs_show(
     db: DbOption = None,
 ) -> None:
     """Show a run: its leaderboard and its results."""
-    from ..analysis import leaderboard
-    from ..reports import leaderboard_table, print_run_header, results_table, suite_table
+    from ..reports import print_run_header, results_table
 
     try:
         _, store = _open(config, db)
@@ -232,9 +247,7 @@ def runs_show(
         fail(exc)
         return
     print_run_header(console, record)
-    if len({r.suite for r in results}) > 1:
-        console.print(suite_table(results))
-    console.print(leaderboard_table(leaderboard(results)))
+    _render_run(record, results)
     console.print(results_table(results, failures_only=failures, limit=limit))
 
 

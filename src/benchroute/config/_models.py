@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
 from ..providers._types import Message
 
@@ -159,6 +159,47 @@ class ScorerSpec(_Strict):
         return {"name": data} if isinstance(data, str) else data
 
 
+class ScorerGroup(_Strict):
+    """Scorers that pass together: ``all`` must pass, or ``any`` one must. The group's value is
+    the weighted mean of its members (``all``) or the best member's (``any``)."""
+
+    all: list[ScorerSpec] | None = None
+    any: list[ScorerSpec] | None = None
+    name: str | None = None
+    weight: float = Field(default=1.0, ge=0)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> ScorerGroup:
+        if (self.all is None) == (self.any is None):
+            raise ValueError("a scorer group has exactly one of 'all' or 'any'")
+        if not (self.all or self.any):
+            raise ValueError("a scorer group needs at least one scorer")
+        return self
+
+    @property
+    def mode(self) -> Literal["all", "any"]:
+        return "all" if self.all is not None else "any"
+
+    @property
+    def members(self) -> list[ScorerSpec]:
+        return self.all if self.all is not None else (self.any or [])
+
+    @property
+    def label(self) -> str:
+        return self.name or f"{self.mode}({', '.join(m.name for m in self.members)})"
+
+
+def _scorer_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "group" if ("all" in value or "any" in value) else "scorer"
+    return "group" if isinstance(value, ScorerGroup) else "scorer"
+
+
+ScorerEntry = Annotated[
+    Annotated[ScorerSpec, Tag("scorer")] | Annotated[ScorerGroup, Tag("group")],
+    Discriminator(_scorer_kind),
+]
+
 Tier = Literal["unit"]
 
 
@@ -175,7 +216,7 @@ class SuiteSpec(_Strict):
     repeats: int = Field(default=1, ge=1)
     judge: str | None = Field(default=None, description="judge model for this suite's judge scorers")
     dataset: DatasetSpec
-    scorers: list[ScorerSpec] = Field(min_length=1)
+    scorers: list[ScorerEntry] = Field(min_length=1)
     source: str | None = Field(default=None, description="file the suite was loaded from")
 
     def fingerprint(self) -> str:

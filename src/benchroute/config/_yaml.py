@@ -107,4 +107,6 @@ def describe_validation_error(exc: ValidationError, source: LocatedData, prefix:
 
 def _is_union_tag(part: Any) -> bool:
     # pydantic inserts the member type name (e.g. "str", "list[...]") into loc for unions.
-    return isinstance(part, str) and (part.endswith("]") or part in {"str", "int", "float", "bool"})
+    return isinstance(part, str) and (
+        part.endswith("]") or part in {"str", "int", "float", "bool", "scorer", "group"}
+    )

@@ -93,6 +93,29 @@ class OpenAIProvider:
             raise transport_error(exc, self._where) from None
         return self._parse(raw, started)
 
+    async def embed(self, texts: list[str]) -> list[list[float]]:
+        """Embedding vectors from the endpoint's ``/embeddings`` API, in input order."""
+        url = self._url.removesuffix("/chat/completions") + "/embeddings"
+        payload = json.dumps({"model": self.spec.model, "input": texts}).encode()
+        try:
+            async with self._context.session.post(url, data=payload, headers=self._headers) as response:
+                raw = await response.read()
+                if response.status != 200:
+                    raise http_error(response.status, raw, response.headers, self._where)
+        except ProviderError:
+            raise
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise transport_error(exc, self._where) from None
+        body = loads_object(raw, self._where)
+        data = body.get("data")
+        if not isinstance(data, list) or len(data) != len(texts):
+            raise malformed(self._where, "embeddings reply without one 'data' item per input", raw)
+        try:
+            ordered = sorted(data, key=lambda item: int(item.get("index", 0)))
+            return [[float(x) for x in item["embedding"]] for item in ordered]
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise malformed(self._where, "an embedding is not a list of numbers", raw) from None
+
     def _parse(self, raw: bytes, started: float) -> Completion:
         body = loads_object(raw, self._where)
         choices = body.get("choices")

@@ -2,6 +2,7 @@
 
 from ._terminal import (
     leaderboard_table,
+    metrics_table,
     print_run_header,
     results_table,
     runs_table,
@@ -11,6 +12,7 @@ from ._terminal import (
 
 __all__ = [
     "leaderboard_table",
+    "metrics_table",
     "print_run_header",
     "results_table",
     "runs_table",

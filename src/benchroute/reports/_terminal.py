@@ -36,7 +36,19 @@ def leaderboard_table(summaries: list[ModelSummary], title: str = "Leaderboard")
     table.add_column("p95", justify="right")
     table.add_column("retry rate", justify="right")
     table.add_column("errors", justify="right")
+    with_efficiency = any(s.efficiency is not None for s in summaries)
+    if with_efficiency:
+        table.add_column("efficiency", justify="right")
+        table.add_column("wasted $/1k req", justify="right")
     for rank, s in enumerate(summaries, start=1):
+        extra = (
+            [
+                "—" if s.efficiency is None else f"{s.efficiency:.2f}",
+                _money(s.wasted_usd_per_1k),
+            ]
+            if with_efficiency
+            else []
+        )
         table.add_row(
             str(rank),
             s.model,
@@ -49,25 +61,47 @@ def leaderboard_table(summaries: list[ModelSummary], title: str = "Leaderboard")
             _ms(s.p95_latency_ms),
             f"{s.retry_rate:.1%}",
             str(s.errors) if s.errors else "0",
+            *extra,
         )
     return table
 
 
-def suite_table(results: list[Result]) -> Table:
-    """Pass rate per suite (rows) and model (columns)."""
+# Scorers shown first in the per-model metrics table, when a run used them.
+_FEATURED = ("factuality", "citation_precision", "citation_recall", "answer_relevance", "token_efficiency")
+
+
+def metrics_table(summaries: list[ModelSummary]) -> Table | None:
+    """Mean value of each scorer per model (None when only one scorer was used)."""
+    names = sorted({n for s in summaries for n in s.metrics})
+    if len(names) < 2:
+        return None
+    names = [n for n in _FEATURED if n in names] + [n for n in names if n not in _FEATURED]
+    table = Table(title="Mean scorer values by model", title_justify="left")
+    table.add_column("model")
+    for name in names:
+        table.add_column(name, justify="right")
+    for s in summaries:
+        table.add_row(s.model, *("—" if n not in s.metrics else f"{s.metrics[n]:.2f}" for n in names))
+    return table
+
+
+def suite_table(results: list[Result], tiers: dict[str, str] | None = None) -> Table:
+    """Pass rate per suite (rows, with their tier) and model (columns)."""
     counts: dict[tuple[str, str], list[int]] = {}
     for r in results:
         cell = counts.setdefault((r.suite, r.model), [0, 0])
         cell[0] += 1 if r.passed else 0
         cell[1] += 1
-    suites = sorted({s for s, _ in counts})
+    tiers = tiers or {}
+    suites = sorted({s for s, _ in counts}, key=lambda name: (tiers.get(name, ""), name))
     models = sorted({m for _, m in counts})
     table = Table(title="Pass rate by suite", title_justify="left")
+    table.add_column("tier")
     table.add_column("suite")
     for model in models:
         table.add_column(model, justify="right")
     for suite in suites:
-        row = [suite]
+        row = [tiers.get(suite, "—"), suite]
         for model in models:
             passed, total = counts.get((suite, model), [0, 0])
             row.append(f"{passed / total:.0%} ({passed}/{total})" if total else "—")
@@ -95,6 +129,9 @@ def summary_json(run_id: str, status: str, summaries: list[ModelSummary]) -> dic
                 "retries": s.retries,
                 "input_tokens": s.input_tokens,
                 "output_tokens": s.output_tokens,
+                "metrics": s.metrics,
+                "efficiency": s.efficiency,
+                "wasted_usd_per_1k": s.wasted_usd_per_1k,
             }
             for s in summaries
         ],
@@ -110,7 +147,7 @@ def runs_table(rows: list[tuple[RunRecord, int]]) -> Table:
             run.id,
             run.started_at[:19].replace("T", " "),
             ", ".join(run.suites),
-            ", ".join(run.config.get("models", {})),
+            ", ".join(run.config.get("run_models") or run.config.get("models", {})),
             str(count),
             run.status if not run.error else f"{run.status}: {run.error[:60]}",
         )

@@ -65,7 +65,13 @@ class PromptBuilder:
 
 
 def _context(case: Case) -> dict[str, Any]:
-    return {**case.vars, "input": case.input, "expected": case.expected, "id": case.id}
+    return {
+        **case.vars,
+        "input": case.input,
+        "expected": case.expected,
+        "id": case.id,
+        "passages": case.passages or [],
+    }
 
 
 def _compile(source: str, suite: SuiteSpec, field: str) -> Any:

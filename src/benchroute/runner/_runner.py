@@ -31,6 +31,7 @@ from .._version import __version__
 from ..config import Case, ModelSpec, ProjectConfig, SuiteSpec
 from ..providers import (
     Completion,
+    CompletionRequest,
     PriceBook,
     Provider,
     ProviderContext,
@@ -39,10 +40,11 @@ from ..providers import (
     create_provider,
 )
 from ..providers._types import FATAL_KINDS
-from ..scorers import Scorer, build_scorer, import_plugins
+from ..scorers import ScoringContext, import_plugins
 from ..store import Result, ResultKey, RunRecord, Store
 from ._limits import RateLimiter
 from ._prompting import PromptBuilder, cache_key, estimate_tokens
+from ._scoring import SuiteScorer
 
 BACKOFF_BASE_S = 0.5
 BACKOFF_CAP_S = 30.0
@@ -184,6 +186,10 @@ class Runner:
         self._errors: list[str] = []
         self._broken: dict[str, str] = {}
         self._skipped = 0
+        self._provider_context: ProviderContext | None = None
+        self._providers: dict[str, Provider] = {}
+        self._limiters: dict[str, RateLimiter] = {}
+        self._extra_models: dict[str, ModelSpec] = {}
 
     # public entry points ---------------------------------------------------------------
     async def run(self, suites: list[SuiteSpec]) -> RunOutcome:
@@ -236,13 +242,11 @@ class Runner:
         writer = _Writer(self.store, self.options)
         status, error = "completed", None
         try:
+            self._provider_context = context
             builders = {s.name: PromptBuilder(s) for s in suites}
-            scorers = {s.name: self._scorers(s) for s in suites}
-            providers = self._providers({i.model for i in items}, context)
-            limiters = {
-                name: RateLimiter(self.project.models[name].rpm, self.project.models[name].tpm)
-                for name in providers
-            }
+            scorers = {s.name: SuiteScorer(s, self._scoring_context(s, context, prices)) for s in suites}
+            for name in sorted({i.model for i in items}):
+                self._provider(name)  # fail fast on a bad provider or a missing key
             if self._on_start is not None:
                 self._on_start(record, self.progress)
             queue: asyncio.Queue[_Item] = asyncio.Queue()
@@ -259,8 +263,6 @@ class Runner:
                         item,
                         builders[item.suite.name],
                         scorers[item.suite.name],
-                        providers[item.model],
-                        limiters[item.model],
                         prices,
                         writer,
                         record.id,
@@ -285,24 +287,49 @@ class Runner:
         results = writer.written if fresh else self.store.results(record.id)
         return RunOutcome(record.id, status, results, self._errors, self._skipped)
 
-    def _scorers(self, suite: SuiteSpec) -> list[tuple[Scorer, float]]:
-        where = suite.source or suite.name
-        base_dir = Path(suite.source).parent if suite.source else None
-        return [(build_scorer(spec, where, base_dir), spec.weight) for spec in suite.scorers]
+    def _provider(self, name: str) -> Provider:
+        if name not in self._providers:
+            assert self._provider_context is not None
+            self._providers[name] = create_provider(self._spec(name), self._provider_context)
+            spec = self._spec(name)
+            self._limiters[name] = RateLimiter(spec.rpm, spec.tpm)
+        return self._providers[name]
 
-    def _providers(self, names: set[str], context: ProviderContext) -> dict[str, Provider]:
-        providers: dict[str, Provider] = {}
-        for name in sorted(names):
-            providers[name] = create_provider(self.project.models[name], context)
-        return providers
+    def _spec(self, name: str) -> ModelSpec:
+        spec = self.project.models.get(name) or self._extra_models.get(name)
+        if spec is None:
+            raise ConfigError(f"unknown model {name!r}", hint=f"known: {', '.join(self.project.models)}")
+        return spec
+
+    def _scoring_context(
+        self, suite: SuiteSpec, context: ProviderContext, prices: PriceBook
+    ) -> ScoringContext:
+        """Judges and embeddings for a suite's scorers, sharing the run's HTTP session,
+        rate limits and retries."""
+        judge = suite.judge or self.project.judge
+        scoring = ScoringContext(
+            self.project.models,
+            providers=context,
+            judge_model=judge,
+            embedding_model=self.project.embedding_model,
+            caller=self._call_for_scorer,
+        )
+        self._extra_models.update({k: v for k, v in scoring.models.items() if k not in self.project.models})
+        return scoring
+
+    async def _call_for_scorer(self, spec: ModelSpec, request: CompletionRequest) -> Completion:
+        provider = self._provider(spec.name)
+        completion, _, error = await self._call(provider, spec, request, self._limiters[spec.name])
+        if error is not None:
+            raise error
+        assert completion is not None
+        return completion
 
     async def _process(
         self,
         item: _Item,
         builder: PromptBuilder,
-        scorers: list[tuple[Scorer, float]],
-        provider: Provider,
-        limiter: RateLimiter,
+        scorer: SuiteScorer,
         prices: PriceBook,
         writer: _Writer,
         run_id: str,
@@ -311,6 +338,7 @@ class Runner:
             self._skipped += 1
             return
         spec = self.project.models[item.model]
+        provider, limiter = self._provider(item.model), self._limiters[item.model]
         request = builder.request(item.case, spec)
         messages = request.wire_messages()
         key = cache_key(spec, request) if self.options.use_cache else None
@@ -348,7 +376,9 @@ class Runner:
         )
         cache_entry = None
         if completion is not None:
-            await self._score(result, completion, item.case, scorers)
+            scoring = await scorer.score(completion, item.case)
+            result.output = completion.text
+            result.scores, result.score, result.passed = scoring.scores, scoring.value, scoring.passed
             usage = completion.usage
             result.input_tokens = usage.input_tokens
             result.output_tokens = usage.output_tokens
@@ -357,8 +387,10 @@ class Runner:
             result.ttft_ms = completion.ttft_ms
             result.served_model = completion.served_model
             result.system_fingerprint = completion.system_fingerprint
+            # Judge calls made while scoring are part of what this result cost.
+            result.cost_usd = scoring.cost_usd
             if not cached:
-                result.cost_usd = prices.cost(item.model, usage, completion.latency_ms)
+                result.cost_usd += prices.cost(item.model, usage, completion.latency_ms)
                 if key is not None:
                     cache_entry = (
                         key,
@@ -410,41 +442,6 @@ class Runner:
             attempt += 1
             await asyncio.sleep(delay)
 
-    async def _score(
-        self,
-        result: Result,
-        completion: Completion,
-        case: Case,
-        scorers: list[tuple[Scorer, float]],
-    ) -> None:
-        result.output = completion.text
-        total_weight = weighted = 0.0
-        passed = True
-        scores: list[dict[str, Any]] = []
-        for scorer, weight in scorers:
-            try:
-                score = await scorer(completion, case)
-            except Exception as exc:  # a scorer bug fails the case, not the run
-                scores.append(
-                    {
-                        "scorer": getattr(scorer, "__qualname__", "?"),
-                        "value": 0.0,
-                        "passed": False,
-                        "reason": f"scorer crashed: {type(exc).__name__}: {exc}",
-                    }
-                )
-                passed = False
-                total_weight += weight
-                continue
-            scores.append(score.to_json())
-            passed = passed and score.passed
-            total_weight += weight
-            weighted += weight * score.value
-            result.cost_usd += score.cost_usd
-        result.scores = scores
-        result.passed = passed
-        result.score = weighted / total_weight if total_weight else (1.0 if passed else 0.0)
-
 
 def snapshot(
     project: ProjectConfig, suites: list[SuiteSpec], options: RunOptions, used: list[str]
@@ -453,7 +450,10 @@ def snapshot(
     return {
         "project_root": str(project.root),
         "imports": project.imports,
-        "models": {name: project.models[name].model_dump(mode="json") for name in used},
+        "judge": project.judge,
+        "embedding_model": project.embedding_model,
+        "models": {name: spec.model_dump(mode="json") for name, spec in project.models.items()},
+        "run_models": used,
         "suites": [s.model_dump(mode="json") for s in suites],
         "options": {"models": options.models, "concurrency": options.concurrency},
     }
@@ -467,6 +467,8 @@ def restore(
         {
             "models": config["models"],
             "imports": config.get("imports", []),
+            "judge": config.get("judge"),
+            "embedding_model": config.get("embedding_model"),
             "store": current.store,
             "root": Path(config.get("project_root", current.root)),
         }

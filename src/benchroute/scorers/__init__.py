@@ -1,6 +1,5 @@
 """Scorers: the protocol, the registry, and the built-in scorers (registered as entry points)."""
 
-from ._context import DEFAULT_JUDGE, ModelCall, ScoringContext
 from ._base import (
     Score,
     Scorer,
@@ -11,14 +10,15 @@ from ._base import (
     registered_scorers,
     scorer,
 )
+from ._context import DEFAULT_JUDGE, ModelCall, ScoringContext
 
 __all__ = [
     "DEFAULT_JUDGE",
     "ModelCall",
-    "ScoringContext",
     "Score",
     "Scorer",
     "ScorerFactory",
+    "ScoringContext",
     "build_scorer",
     "get_scorer_factory",
     "import_plugins",

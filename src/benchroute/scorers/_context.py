@@ -91,7 +91,8 @@ class ScoringContext:
         except KeyError:
             known = ", ".join(sorted(self.models))
             raise ConfigError(
-                f"scorer model {model!r} is not defined", hint=f"define it in benchroute.yaml (known: {known})"
+                f"scorer model {model!r} is not defined",
+                hint=f"define it in benchroute.yaml (known: {known})",
             ) from None
 
     def provider(self, model: str) -> Provider:

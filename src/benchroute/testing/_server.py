@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import itertools
 import json
 import threading
@@ -240,6 +241,7 @@ class FakeServer:
         app.router.add_post("/v1/chat/completions", self._chat_completions)
         app.router.add_post("/v1/messages", self._messages)
         app.router.add_get("/v1/models", self._models)
+        app.router.add_post("/v1/embeddings", self._embeddings)
         app.router.add_get("/_stats", self._stats)
         app.router.add_post("/_reset", self._reset)
         # handler_cancellation: a client that gives up on a hung request frees the handler
@@ -589,12 +591,59 @@ class FakeServer:
         ]
         return self._respond(entry, 200, json.dumps({"object": "list", "data": data}).encode())
 
+    async def _embeddings(self, request: web.Request) -> web.Response:
+        try:
+            parsed = json.loads(await request.read())
+        except ValueError:
+            parsed = None
+        body = parsed if isinstance(parsed, dict) else None
+        entry = self._record(request, body)
+        if self.api_key is not None and not OPENAI.authorized(request.headers, self.api_key):
+            return self._respond(entry, 401, OPENAI.error(401, _bad_key_message(OPENAI)))
+        texts = body.get("input") if body is not None else None
+        if isinstance(texts, str):
+            texts = [texts]
+        if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+            return self._respond(
+                entry, 400, OPENAI.error(400, "'input' must be a string or a list of strings")
+            )
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        data = [
+            {"object": "embedding", "index": i, "embedding": hashed_embedding(text)}
+            for i, text in enumerate(texts)
+        ]
+        tokens = sum(len(t.split()) for t in texts)
+        payload = {
+            "object": "list",
+            "data": data,
+            "model": body.get("model") if body is not None else None,
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        }
+        return self._respond(entry, 200, json.dumps(payload).encode())
+
     async def _stats(self, request: web.Request) -> web.Response:
         return web.json_response(self.stats())
 
     async def _reset(self, request: web.Request) -> web.Response:
         self.reset()
         return web.json_response({"reset": True})
+
+
+EMBEDDING_DIMENSIONS: Final = 64
+
+
+def hashed_embedding(text: str) -> list[float]:
+    """A deterministic bag-of-words vector: texts sharing words have similar embeddings, so
+    similarity scorers behave sensibly against the fake server."""
+    vector = [0.0] * EMBEDDING_DIMENSIONS
+    for word in text.lower().split():
+        word = word.strip(".,;:!?\"'()[]")
+        if word:
+            digest = hashlib.blake2b(word.encode(), digest_size=4).digest()
+            vector[int.from_bytes(digest, "big") % EMBEDDING_DIMENSIONS] += 1.0
+    norm = sum(x * x for x in vector) ** 0.5
+    return [x / norm for x in vector] if norm else vector
 
 
 def _bad_key_message(dialect: Dialect) -> str:
