@@ -29,8 +29,10 @@ app = typer.Typer(
 )
 runs_app = typer.Typer(help="Stored runs: list them, show one.", no_args_is_help=True)
 models_app = typer.Typer(help="Models defined in benchroute.yaml.", no_args_is_help=True)
+scorers_app = typer.Typer(help="Scorers suites can use.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
 app.add_typer(models_app, name="models")
+app.add_typer(scorers_app, name="scorers")
 
 
 def _make_console(stderr: bool = False) -> Console:
@@ -293,6 +295,34 @@ def models_list(config: ConfigOption = None) -> None:
             limits or "—",
             prices,
         )
+    console.print(table)
+
+
+@scorers_app.command("list")
+def scorers_list(config: ConfigOption = None) -> None:
+    """List the registered scorers (built-in, plugins, and the project's imports) and their arguments."""
+    import inspect
+
+    from rich.markup import escape
+    from rich.table import Table
+
+    from ..config import load_project
+    from ..scorers import import_plugins, registered_scorers
+
+    try:
+        project = load_project(config)
+        import_plugins(project.imports, project.root)
+    except BenchrouteError as exc:
+        fail(exc)
+        return
+    table = Table(title="Scorers", title_justify="left")
+    for column in ("name", "arguments", "what it scores"):
+        table.add_column(column, overflow="fold")
+    for name, factory in sorted(registered_scorers().items()):
+        parameters = inspect.signature(factory).parameters
+        arguments = ", ".join(p for p in parameters if p != "context")
+        summary = (inspect.getdoc(factory) or "").split("\n\n")[0].replace("\n", " ")
+        table.add_row(name, arguments, escape(summary.replace("``", "")))
     console.print(table)
 
 
