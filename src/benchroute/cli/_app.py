@@ -196,11 +196,14 @@ def run(
 def _render_run(record: Any, results: list[Any]) -> list[Any]:
     """Pass rate by suite (several suites), the leaderboard, and per-scorer means."""
     from ..analysis import leaderboard
-    from ..reports import leaderboard_table, metrics_table, suite_table
+    from ..reports import leaderboard_table, metrics_table, suite_table, tier_table
 
     summaries = leaderboard(results, record.prices)
     if len({r.suite for r in results}) > 1:
         tiers = {s["name"]: s.get("tier", "") for s in record.config.get("suites", [])}
+        by_tier = tier_table(results, tiers)
+        if by_tier is not None:
+            console.print(by_tier)
         console.print(suite_table(results, tiers))
     console.print(leaderboard_table(summaries, title=f"Leaderboard · run {record.id}"))
     metrics = metrics_table(summaries)

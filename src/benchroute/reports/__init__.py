@@ -8,6 +8,7 @@ from ._terminal import (
     runs_table,
     suite_table,
     summary_json,
+    tier_table,
 )
 
 __all__ = [
@@ -18,4 +19,5 @@ __all__ = [
     "runs_table",
     "suite_table",
     "summary_json",
+    "tier_table",
 ]

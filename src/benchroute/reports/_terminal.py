@@ -109,6 +109,29 @@ def suite_table(results: list[Result], tiers: dict[str, str] | None = None) -> T
     return table
 
 
+def tier_table(results: list[Result], tiers: dict[str, str]) -> Table | None:
+    """Pass rate per tier (rows) and model (columns); None when every suite has one tier."""
+    if len({tiers.get(r.suite, "") for r in results}) < 2:
+        return None
+    counts: dict[tuple[str, str], list[int]] = {}
+    for r in results:
+        cell = counts.setdefault((tiers.get(r.suite, "—"), r.model), [0, 0])
+        cell[0] += 1 if r.passed else 0
+        cell[1] += 1
+    models = sorted({m for _, m in counts})
+    table = Table(title="Pass rate by tier", title_justify="left")
+    table.add_column("tier")
+    for model in models:
+        table.add_column(model, justify="right")
+    for tier in sorted({t for t, _ in counts}):
+        row = [tier]
+        for model in models:
+            passed, total = counts.get((tier, model), [0, 0])
+            row.append(f"{passed / total:.0%} ({passed}/{total})" if total else "—")
+        table.add_row(*row)
+    return table
+
+
 def summary_json(run_id: str, status: str, summaries: list[ModelSummary]) -> dict[str, Any]:
     return {
         "run_id": run_id,
