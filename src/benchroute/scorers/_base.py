@@ -22,7 +22,7 @@ import inspect
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -74,7 +74,6 @@ class Scorer(Protocol):
 ScorerFactory = Callable[..., Scorer]
 
 _registry: dict[str, ScorerFactory] = {}
-_entry_points_loaded = False
 
 
 def scorer(name: str) -> Callable[[ScorerFactory], ScorerFactory]:
@@ -88,37 +87,49 @@ def scorer(name: str) -> Callable[[ScorerFactory], ScorerFactory]:
     return register
 
 
-def _load_entry_points() -> None:
-    global _entry_points_loaded
-    if _entry_points_loaded:
-        return
-    _entry_points_loaded = True
-    for entry in entry_points(group=ENTRY_POINT_GROUP):
-        if entry.name in _registry:
-            continue
-        try:
-            _registry[entry.name] = entry.load()
-        except Exception as exc:  # a broken plugin must not break every other scorer
-            _registry.pop(entry.name, None)
-            _broken[entry.name] = f"{entry.value}: {type(exc).__name__}: {exc}"
+def _entry_points() -> dict[str, EntryPoint]:
+    """The declared scorer entry points by name (read once; nothing is imported yet)."""
+    global _declared
+    if _declared is None:
+        _declared = {entry.name: entry for entry in entry_points(group=ENTRY_POINT_GROUP)}
+    return _declared
 
 
+def _load(name: str) -> ScorerFactory | None:
+    """Import one entry point's factory on first use: a suite pays only for its own scorers
+    (the PII scorer alone imports spaCy and Presidio)."""
+    if name in _registry:
+        return _registry[name]
+    entry = _entry_points().get(name)
+    if entry is None or name in _broken:
+        return None
+    try:
+        factory: ScorerFactory = entry.load()
+    except Exception as exc:  # a broken plugin must not break every other scorer
+        _broken[name] = f"{entry.value}: {type(exc).__name__}: {exc}"
+        return None
+    _registry.setdefault(name, factory)
+    return _registry[name]
+
+
+_declared: dict[str, EntryPoint] | None = None
 _broken: dict[str, str] = {}
 
 
 def registered_scorers() -> dict[str, ScorerFactory]:
     """All scorer factories by name (built-ins, plugins, and decorator-registered)."""
-    _load_entry_points()
+    for name in _entry_points():
+        _load(name)
     return dict(_registry)
 
 
 def get_scorer_factory(name: str) -> ScorerFactory:
-    _load_entry_points()
-    if name in _registry:
-        return _registry[name]
+    factory = _load(name)
+    if factory is not None:
+        return factory
     if name in _broken:
         raise ConfigError(f"scorer {name!r} failed to load: {_broken[name]}")
-    known = ", ".join(sorted(_registry))
+    known = ", ".join(sorted(set(_registry) | set(_entry_points())))
     raise ConfigError(
         f"unknown scorer {name!r}",
         hint=f"known scorers: {known}; a custom scorer must be registered with "
