@@ -24,6 +24,17 @@ fi
 PIP=(.venv/bin/python -m pip --disable-pip-version-check)
 mkdir -p "$WHEELS"
 
+# Generated code runs in a bubblewrap sandbox (no network, read-only system); without it the
+# sandbox refuses to run. Install it where we can (Debian/Ubuntu, as root).
+if ! command -v bwrap >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "==> installing bubblewrap (the code sandbox)"
+    apt-get update -qq >/dev/null && apt-get install -y -qq bubblewrap >/dev/null
+  else
+    echo "warning: bubblewrap (bwrap) is missing: code suites will refuse to run. Install it: sudo apt-get install bubblewrap" >&2
+  fi
+fi
+
 if ! ls "$WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1; then
   echo "==> compiling llama-cpp-python $LLAMA_VERSION from source (one time, ~5-15 min on 2 cores)"
   echo "    the wheel is kept in $WHEELS and reused by later installs"
@@ -38,7 +49,7 @@ if ! ls "$WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1; then
   fi
 fi
 
-echo "==> installing benchroute[local,scorers,embeddings,dev] into .venv"
-"${PIP[@]}" install -q --find-links "$WHEELS" -c constraints.txt -e ".[local,scorers,embeddings,dev]" 2>&1 \
+echo "==> installing benchroute[local,scorers,embeddings,code,dev] into .venv"
+"${PIP[@]}" install -q --find-links "$WHEELS" -c constraints.txt -e ".[local,scorers,embeddings,code,dev]" 2>&1 \
   | grep -v -E "^WARNING: Location .* is ignored" || true
 .venv/bin/benchroute --version

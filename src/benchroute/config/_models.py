@@ -200,7 +200,7 @@ ScorerEntry = Annotated[
     Discriminator(_scorer_kind),
 ]
 
-Tier = Literal["unit"]
+Tier = Literal["unit", "code"]
 
 
 class SuiteSpec(_Strict):
