@@ -233,3 +233,17 @@ def test_ctrl_c_stops_quickly_keeps_results_and_resumes(tmp_path: Path) -> None:
         assert proc.returncode == 0, proc.stderr
     rows = _rows(db, "select case_id, count(*) from results group by 1")
     assert len(rows) == 300 and all(row[1] == 1 for row in rows)
+
+
+def test_pass_at_k_is_reported_for_suites_that_ask(tmp_path: Path, fake: FakeServer) -> None:
+    # Case c0 passes 1 of 3 samples, c1 passes all 3: pass@1 = (1/3 + 1) / 2, pass@3 = 1.
+    fake.script("m", ["answer 0", "no", "no", "answer 1", "answer 1", "answer 1"])
+    project = write_project(tmp_path, {"m": {"provider": "openai", "base_url": fake.base_url, "model": "m"}})
+    suite = write_suite(tmp_path, "s", _cases(2), repeats=3, pass_at_k=[1, 3])
+    proc = run_cli("run", str(suite), "--config", str(project), "-j", "1", "--no-cache")
+    assert proc.returncode == 0, proc.stderr
+    assert "pass@1" in proc.stdout and "pass@3" in proc.stdout
+    assert "66.7%" in proc.stdout and "100.0%" in proc.stdout
+    bad = write_suite(tmp_path, "bad", _cases(1), repeats=2, pass_at_k=[5])
+    rejected = run_cli("run", str(bad), "--config", str(project))
+    assert rejected.returncode == 2 and "pass_at_k" in rejected.stderr

@@ -209,7 +209,29 @@ def _render_run(record: Any, results: list[Any]) -> list[Any]:
     metrics = metrics_table(summaries)
     if metrics is not None:
         console.print(metrics)
+    _render_pass_at_k(record, results)
     return summaries
+
+
+def _render_pass_at_k(record: Any, results: list[Any]) -> None:
+    """pass@k (functional: the code_tests scorer when a suite has it) for suites that ask."""
+    from ..analysis import pass_at_k_by_model
+    from ..reports import pass_at_k_table
+
+    wanted = {s["name"]: s.get("pass_at_k") for s in record.config.get("suites", []) if s.get("pass_at_k")}
+    if not wanted:
+        return
+    chosen = [r for r in results if r.suite in wanted]
+    ks = sorted({k for values in wanted.values() for k in values})
+    functional = any(s.get("scorer") == "code_tests" for r in chosen for s in r.scores)
+    estimates = pass_at_k_by_model(chosen, ks, scorer="code_tests" if functional else None)
+    security: dict[str, list[bool]] = {}
+    for r in chosen:
+        for s in r.scores:
+            if s.get("scorer") == "code_security":
+                security.setdefault(r.model, []).append(bool(s.get("passed")))
+    rates = {model: sum(v) / len(v) for model, v in security.items()}
+    console.print(pass_at_k_table(estimates, rates or None))
 
 
 @runs_app.command("list")

@@ -214,10 +214,20 @@ class SuiteSpec(_Strict):
     system: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
     repeats: int = Field(default=1, ge=1)
+    pass_at_k: list[int] | None = Field(
+        default=None, description="report pass@k for these k (needs repeats >= k): e.g. [1, 5]"
+    )
     judge: str | None = Field(default=None, description="judge model for this suite's judge scorers")
     dataset: DatasetSpec
     scorers: list[ScorerEntry] = Field(min_length=1)
     source: str | None = Field(default=None, description="file the suite was loaded from")
+
+    @model_validator(mode="after")
+    def _pass_at_k_fits(self) -> SuiteSpec:
+        for k in self.pass_at_k or []:
+            if k < 1 or k > self.repeats:
+                raise ValueError(f"pass_at_k: k={k} needs 1 <= k <= repeats ({self.repeats})")
+        return self
 
     def fingerprint(self) -> str:
         """A short hash of everything that determines the suite's requests and scores."""

@@ -3,6 +3,7 @@
 from ._terminal import (
     leaderboard_table,
     metrics_table,
+    pass_at_k_table,
     print_run_header,
     results_table,
     runs_table,
@@ -14,6 +15,7 @@ from ._terminal import (
 __all__ = [
     "leaderboard_table",
     "metrics_table",
+    "pass_at_k_table",
     "print_run_header",
     "results_table",
     "runs_table",

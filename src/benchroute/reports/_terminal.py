@@ -132,6 +132,25 @@ def tier_table(results: list[Result], tiers: dict[str, str]) -> Table | None:
     return table
 
 
+def pass_at_k_table(
+    estimates: dict[str, dict[int, float]], security: dict[str, float] | None = None
+) -> Table:
+    """pass@k per model (functional correctness), with the security pass rate beside it."""
+    ks = sorted({k for per_model in estimates.values() for k in per_model})
+    table = Table(title="pass@k by model", title_justify="left")
+    table.add_column("model")
+    for k in ks:
+        table.add_column(f"pass@{k}", justify="right")
+    if security:
+        table.add_column("security pass rate", justify="right")
+    for model, per_model in estimates.items():
+        row = [model, *(f"{per_model[k]:.1%}" if k in per_model else "—" for k in ks)]
+        if security:
+            row.append(f"{security[model]:.1%}" if model in security else "—")
+        table.add_row(*row)
+    return table
+
+
 def summary_json(run_id: str, status: str, summaries: list[ModelSummary]) -> dict[str, Any]:
     return {
         "run_id": run_id,
