@@ -6,7 +6,7 @@ from math import comb
 
 import pytest
 
-from benchroute.analysis._passk import pass_at_k, pass_at_k_by_model
+from benchroute.analysis import pass_at_k, pass_at_k_by_model
 from benchroute.store import Result
 
 
