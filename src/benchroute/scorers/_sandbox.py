@@ -64,8 +64,8 @@ limits there, rather than in a ``preexec_fn``, keeps the runner's ``fork`` free 
 The one visible trace: a traceback starts with two ``File "<string>"`` frames of the bootstrap.
 
 **Weak mode** (``Sandbox(weak=True)``; ``weak_sandbox: true`` in a code_tests scorer's args;
-explicit opt-in only) is *not isolation*: the program runs as the runner's user, with the host's filesystem, network
-and processes in view. It keeps the resource limits, the cleared environment (plus
+explicit opt-in only) is *not isolation*: the program runs as the runner's user, with the
+host's filesystem, network and processes in view. It keeps the resource limits, the cleared environment (plus
 ``TMPDIR``), a throwaway working directory (``tempfile.mkdtemp``, removed afterwards) and the
 process-group kill; a program that calls ``setsid()`` escapes that kill. As root,
 ``RLIMIT_NPROC`` is not enforced by the kernel at all; as another user it counts all of that
