@@ -404,3 +404,22 @@ def test_rubric_with_the_embedded_local_judge() -> None:
     assert 0.0 <= result.value <= 1.0
     assert result.input_tokens > 0 and result.output_tokens > 0
     assert result.details["samples"] == 1 and result.scorer == "rubric"
+
+
+# --- malformed outputs under judgement are scored, not crashed on ---------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "word " * 200_000, "\ufffd\ufffd \ud800 broken \udfff", '{"answer": "Par'],
+    ids=["empty", "1MB", "bad-utf8", "truncated-json"],
+)
+@pytest.mark.parametrize("name", ["rubric", "pairwise"])
+def test_malformed_outputs_are_judged_not_crashed_on(fake: FakeServer, name: str, text: str) -> None:
+    fake.responder = lambda model, messages: "Score: 2" if name == "rubric" else "B"
+    args: dict[str, Any] = {"criteria": "correctness"} if name == "rubric" else {"baseline": "Paris"}
+    result = judge_score(fake, name, args, text=text)
+    assert isinstance(result, Score) and 0.0 <= result.value <= 1.0
+    assert len(fake.requests) >= 1  # the judge was asked, with the (clipped) output
+    for request in fake.requests:
+        assert request.body is not None and len(str(request.body)) < 50_000

@@ -324,9 +324,17 @@ def _as_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
 
 
+# A judge's context window is finite and every token is paid for: an answer longer than this
+# is shown cut, with a note, rather than sent whole.
+MAX_JUDGED_CHARS = 20_000
+
+
 def _output_text(completion: Completion) -> str:
     if completion.text.strip():
-        return completion.text
+        text = completion.text
+        if len(text) > MAX_JUDGED_CHARS:
+            return text[:MAX_JUDGED_CHARS] + f"\n[... answer cut: {len(text):,} characters in all]"
+        return text
     if completion.tool_calls:
         return json.dumps(completion.tool_calls, ensure_ascii=False, default=str)
     return "(empty answer)"
