@@ -440,3 +440,23 @@ def test_limits_must_be_positive_and_whole_where_they_count() -> None:
     with pytest.raises(ConfigError, match="cpu_seconds"):
         SandboxLimits(cpu_seconds=-1)
     assert SandboxLimits(cpu_seconds=0.5, wall_seconds=1).cpu_seconds == 0.5
+
+
+# --- other languages: any program on the sandbox's /usr, same isolation -------------------------
+
+
+def test_run_executes_other_languages_with_the_same_isolation(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BENCHROUTE_TEST_SECRET", "s3cret-for-run")
+    sandbox = Sandbox()
+    source = '#include <stdio.h>\nint main(void) { printf("c says %d\\n", 6 * 7); return 0; }\n'
+    compiled = asyncio.run(sandbox.run(["sh", "-c", "cc main.c -o main && ./main"], {"main.c": source}))
+    assert compiled.ok, compiled.stderr
+    assert compiled.stdout == "c says 42\n"
+    snooping = asyncio.run(
+        sandbox.run(["sh", "-c", "env; cat /work/main/pyproject.toml; ls /root; echo x > /etc/owned"])
+    )
+    assert "s3cret-for-run" not in snooping.stdout + snooping.stderr
+    assert "[project]" not in snooping.stdout
+    assert not os.path.exists("/etc/owned")
+    missing = asyncio.run(sandbox.run(["no-such-program"]))
+    assert missing.exit_code == 127 and "no-such-program" in missing.stderr

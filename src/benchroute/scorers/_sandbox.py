@@ -224,7 +224,28 @@ _benchroute_sandbox()
 """
 
 
-def _bootstrap(limits: SandboxLimits, uid: int | None) -> str:
+# The same limits and uid switch, then the process becomes ``argv`` (any program on the
+# sandbox's read-only /usr: a compiler, node, a shell) — how languages other than Python run.
+_EXEC_BOOTSTRAP = """\
+def _benchroute_sandbox():
+    import os, resource, sys
+    for name, soft, hard in @RLIMITS@:
+        resource.setrlimit(getattr(resource, name), (soft, hard))
+    uid = @UID@
+    if uid is not None:
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
+    try:
+        os.execvp(sys.argv[1], sys.argv[1:])
+    except OSError as exc:
+        sys.stderr.write(f"sandbox: cannot run {sys.argv[1]!r}: {exc.strerror}\\n")
+        os._exit(127)
+_benchroute_sandbox()
+"""
+
+
+def _bootstrap(limits: SandboxLimits, uid: int | None, *, exec_command: bool = False) -> str:
     cpu = max(1, math.ceil(limits.cpu_seconds))
     rlimits = [
         ("RLIMIT_CORE", 0, 0),
@@ -234,7 +255,8 @@ def _bootstrap(limits: SandboxLimits, uid: int | None) -> str:
         ("RLIMIT_FSIZE", limits.file_size_mb << 20, limits.file_size_mb << 20),
         ("RLIMIT_NOFILE", limits.open_files, limits.open_files),
     ]
-    return _BOOTSTRAP.replace("@RLIMITS@", repr(rlimits)).replace("@UID@", repr(uid))
+    template = _EXEC_BOOTSTRAP if exec_command else _BOOTSTRAP
+    return template.replace("@RLIMITS@", repr(rlimits)).replace("@UID@", repr(uid))
 
 
 def _interpreter() -> tuple[str, list[str]]:
@@ -429,6 +451,32 @@ class Sandbox:
             launch.cleanup()
         return self._result(raw)
 
+    async def run(
+        self,
+        command: list[str],
+        files: dict[str, str] | None = None,
+        *,
+        stdin: str | None = None,
+    ) -> ExecutionResult:
+        """Run any program (``command[0]`` looked up on the sandbox's PATH, /usr/bin:/bin) in a
+        fresh sandbox holding ``files``, under the same isolation and limits as
+        :meth:`run_python` — the way to run code in other languages, e.g.
+        ``["sh", "-c", "gcc main.c -o main && ./main"]`` or ``["node", "main.js"]``."""
+        if not command:
+            raise ValueError("command must name a program")
+        files = files or {}
+        if files:
+            _check_files(files, next(iter(files)))
+        launch = self._prepare(files, None, list(command))
+        stdin_fd = _data_fd(stdin.encode("utf-8", "surrogatepass")) if stdin is not None else None
+        try:
+            raw = await self._execute(launch, stdin_fd)
+        finally:
+            if stdin_fd is not None:
+                os.close(stdin_fd)
+            launch.cleanup()
+        return self._result(raw)
+
     def run_python_sync(
         self,
         files: dict[str, str],
@@ -450,12 +498,14 @@ class Sandbox:
 
     # --- building the command ----------------------------------------------------------------
 
-    def _prepare(self, files: dict[str, str], entry: str, args: list[str]) -> _Launch:
+    def _prepare(self, files: dict[str, str], entry: str | None, args: list[str]) -> _Launch:
+        """``entry`` is the Python file to run with ``args``; with no entry, ``args`` is a
+        command to execute."""
         if self._weak:
             return self._prepare_weak(files, entry, args)
         return self._prepare_bwrap(files, entry, args)
 
-    def _prepare_weak(self, files: dict[str, str], entry: str, args: list[str]) -> _Launch:
+    def _prepare_weak(self, files: dict[str, str], entry: str | None, args: list[str]) -> _Launch:
         workdir = tempfile.mkdtemp(prefix="benchroute-sandbox-")
         try:
             for name, source in files.items():
@@ -474,17 +524,20 @@ class Sandbox:
             "PYTHONDONTWRITEBYTECODE": "1",
             "PYTHONHASHSEED": "0",
         }
-        argv = [
-            self._python,
-            "-S",
-            "-c",
-            _bootstrap(self.limits, None),
-            os.path.join(workdir, entry),
-            *args,
-        ]
+        if entry is None:
+            argv = [self._python, "-S", "-c", _bootstrap(self.limits, None, exec_command=True), *args]
+        else:
+            argv = [
+                self._python,
+                "-S",
+                "-c",
+                _bootstrap(self.limits, None),
+                os.path.join(workdir, entry),
+                *args,
+            ]
         return _Launch(argv=argv, env=env, cwd=workdir, workdir=workdir)
 
-    def _prepare_bwrap(self, files: dict[str, str], entry: str, args: list[str]) -> _Launch:
+    def _prepare_bwrap(self, files: dict[str, str], entry: str | None, args: list[str]) -> _Launch:
         assert self._bwrap is not None
         uid = (
             _UID_BASE + (os.getpid() % 1000) * 100_000 + next(_uid_counter) % 100_000
@@ -560,8 +613,12 @@ class Sandbox:
             }
             for key, value in env.items():
                 argv += ["--setenv", key, value]
-            argv += ["--", self._python, "-S", "-c", _bootstrap(self.limits, uid), f"{WORKDIR}/{entry}"]
-            launch.argv = [*argv, *args]
+            if entry is None:
+                bootstrap = _bootstrap(self.limits, uid, exec_command=True)
+                launch.argv = [*argv, "--", self._python, "-S", "-c", bootstrap, *args]
+            else:
+                argv += ["--", self._python, "-S", "-c", _bootstrap(self.limits, uid), f"{WORKDIR}/{entry}"]
+                launch.argv = [*argv, *args]
         except BaseException:
             launch.cleanup()
             raise
