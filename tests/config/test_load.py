@@ -567,3 +567,14 @@ def test_missing_dataset_file(tmp_path: Path, name: str) -> None:
     message = config_error(load_suite, suite_with_dataset(tmp_path, f"{{path: {name}}}"))
     assert f"{tmp_path / name}: dataset file not found" in message
     assert "dataset.path" in message
+
+
+def test_credential_headers_are_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "benchroute.yaml"
+    path.write_text(
+        "models:\n  m:\n    provider: openai\n    model: x\n"
+        "    headers:\n      Authorization: Bearer sk-abc123\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        load_project(path)
+    assert "api_key_env" in str(info.value) and "sk-abc123" not in str(info.value)

@@ -185,3 +185,48 @@ def test_path_arguments_are_relative_to_the_suite_file(tmp_path: Path, fake: Fak
     by_case = {r.case_id: r for r in outcome.results}
     assert by_case["a"].passed and not by_case["b"].passed
     assert "name" in by_case["b"].scores[0]["reason"]
+
+
+def test_each_repeat_is_its_own_sample_in_the_cache(tmp_path: Path, fake: FakeServer) -> None:
+    counter = iter(range(1000))
+    fake.responder = lambda model, messages: f"sample {next(counter)}"
+    project = write_project(tmp_path, {"m": {"provider": "openai", "base_url": fake.base_url, "model": "m"}})
+    suite = write_suite(tmp_path, "s", [{"id": "a", "input": "q"}], repeats=4)
+    first, _ = _run(project, [suite], concurrency=1)
+    assert len(fake.requests) == 4
+    assert len({r.output for r in first.results}) == 4 and not any(r.cached for r in first.results)
+    second, _ = _run(project, [suite], concurrency=1)
+    assert len(fake.requests) == 4  # every repeat reuses its own earlier sample
+    assert {(r.repeat, r.output) for r in second.results} == {(r.repeat, r.output) for r in first.results}
+
+
+def test_unreachable_endpoint_stops_after_a_short_retry(tmp_path: Path) -> None:
+    import time as clock
+
+    project = write_project(
+        tmp_path, {"m": {"provider": "openai", "base_url": "http://127.0.0.1:9/v1", "model": "m"}}
+    )
+    suite = write_suite(tmp_path, "s", _echo_cases(20))
+    started = clock.monotonic()
+    outcome, _ = _run(project, [suite], concurrency=4, use_cache=False)
+    assert clock.monotonic() - started < 10  # not 8 retries with backoff per case
+    assert outcome.status == "failed" and outcome.results == []
+    assert len(outcome.errors) == 1 and "cannot connect" in outcome.errors[0]
+
+
+def test_a_failing_worker_marks_the_run_failed_not_completed(tmp_path: Path, fake: FakeServer) -> None:
+    import pytest
+
+    from benchroute import ConfigError
+
+    project = write_project(tmp_path, {"m": {"provider": "openai", "base_url": fake.base_url, "model": "m"}})
+    # The template needs a variable only some cases have: the run fails on the first case without it.
+    cases = [{"id": f"c{i}", "vars": {"name": "x"}} for i in range(5)] + [{"id": "bad", "vars": {}}]
+    suite = write_suite(tmp_path, "s", cases, prompt="Hello {{ name }}")
+    loaded = load_project(project)
+    store = Store(loaded.store_url())
+    runner = Runner(loaded, store, RunOptions(concurrency=2, use_cache=False))
+    with pytest.raises(ConfigError, match="bad"):
+        asyncio.run(runner.run([load_suite(suite)]))
+    ((run, _),) = store.list_runs()
+    assert run.status == "failed" and run.error is not None and "name" in run.error

@@ -16,7 +16,9 @@ import pytest
 
 from benchroute import Case, Completion, ConfigError, Score, ScorerSpec, Usage
 from benchroute.scorers import build_scorer
-from benchroute.scorers._code import build_program, defines, extract_code, interpret
+from benchroute.scorers._code_extract import defines, extract_code
+from benchroute.scorers._code_harness import build_program
+from benchroute.scorers._code_outcomes import interpret
 from benchroute.scorers._sandbox import ExecutionResult
 from benchroute.suites import humaneval_cases
 

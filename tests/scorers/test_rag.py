@@ -16,7 +16,8 @@ import pytest
 from benchroute import Case, Completion, ConfigError, Score, ScorerSpec, Usage
 from benchroute.config import ModelSpec, PriceOverride
 from benchroute.scorers import ScoringContext, build_scorer, registered_scorers
-from benchroute.scorers._rag import parse_citations, parse_verdicts, split_claims, split_sentences
+from benchroute.scorers._claims import parse_citations, split_claims, split_sentences
+from benchroute.scorers._support import parse_verdicts
 from benchroute.testing import FakeServer, Reply
 
 pytest.importorskip("sentence_transformers", reason="needs the [embeddings] extra")

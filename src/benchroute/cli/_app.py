@@ -10,15 +10,17 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
 from .._errors import BenchrouteError
 from .._version import __version__
+
+if TYPE_CHECKING:
+    from ..providers import PriceInfo
 
 app = typer.Typer(
     name="benchroute",
@@ -45,8 +47,6 @@ def _make_console(stderr: bool = False) -> Console:
 
 console = _make_console()
 err_console = _make_console(stderr=True)
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 ConfigOption = Annotated[
     Path | None,
@@ -293,6 +293,9 @@ def models_list(config: ConfigOption = None) -> None:
     if not project.models:
         console.print("no models: create benchroute.yaml (benchroute init) or pass --config")
         return
+    from ..providers import PriceBook
+
+    book = PriceBook(list(project.models.values()))  # exactly how a run will price them
     table = Table(title="Models", title_justify="left")
     for column in ("name", "provider", "model", "endpoint", "key from", "limits", "prices"):
         table.add_column(column)
@@ -305,12 +308,7 @@ def models_list(config: ConfigOption = None) -> None:
             )
             if part
         )
-        if spec.prices:
-            prices = f"${spec.prices.input_per_mtok:g}/${spec.prices.output_per_mtok:g} per Mtok"
-        elif spec.provider == "local":
-            prices = f"${spec.compute_usd_per_hour or 0.10:g}/h compute"
-        else:
-            prices = "genai-prices"
+        prices = _describe_price(book.info(name))
         table.add_row(
             name,
             spec.provider,
@@ -321,6 +319,16 @@ def models_list(config: ConfigOption = None) -> None:
             prices,
         )
     console.print(table)
+
+
+def _describe_price(info: PriceInfo) -> str:
+    if info.usd_per_hour is not None:
+        return f"${info.usd_per_hour:g}/h of compute"
+    if info.source == "unknown":
+        return "unknown (set prices:)"
+    if info.input_per_mtok is None or info.output_per_mtok is None:
+        return info.source
+    return f"${info.input_per_mtok:g} in / ${info.output_per_mtok:g} out per Mtok ({info.source})"
 
 
 @scorers_app.command("list")

@@ -29,6 +29,12 @@ class PriceOverride(_Strict):
     cached_input_per_mtok: float | None = Field(default=None, ge=0)
 
 
+# Headers that carry credentials: their values must come from api_key_env, never the file.
+_AUTH_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "x-api-key", "api-key", "x-goog-api-key", "cookie"}
+)
+
+
 class ModelSpec(_Strict):
     """A named model endpoint from ``benchroute.yaml``.
 
@@ -69,6 +75,15 @@ class ModelSpec(_Strict):
                         f"'{key}' is not allowed: never put a key in a config file; put it in an "
                         "environment variable and name that variable in api_key_env"
                     )
+            headers = data.get("headers")
+            if isinstance(headers, dict):
+                for name in headers:
+                    if str(name).lower() in _AUTH_HEADERS:
+                        raise ValueError(
+                            f"headers: {name!r} is not allowed: it would carry a key in the config "
+                            "file (and into stored runs); name the key's environment variable in "
+                            "api_key_env instead"
+                        )
         return data
 
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-import aiohttp
-
 from .._errors import ConfigError
 
 if TYPE_CHECKING:
+    import aiohttp
+
     from ..config import ModelSpec
 
 
@@ -55,7 +55,10 @@ class ProviderContext:
 
     @property
     def session(self) -> aiohttp.ClientSession:
-        """The shared HTTP session, created on first use inside the running event loop."""
+        """The shared HTTP session, created on first use inside the running event loop
+        (aiohttp is imported only then: commands and local-only runs never pay for it)."""
+        import aiohttp
+
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(
                 limit=self._connection_limit, limit_per_host=0, ttl_dns_cache=300

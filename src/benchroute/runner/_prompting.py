@@ -92,9 +92,12 @@ def estimate_tokens(request: CompletionRequest) -> int:
     return chars // 4 + 4 * len(request.messages) + (request.max_tokens or 256)
 
 
-def cache_key(spec: ModelSpec, request: CompletionRequest) -> str:
-    """Identifies a response by endpoint, model, parameters and messages."""
+def cache_key(spec: ModelSpec, request: CompletionRequest, repeat: int = 0) -> str:
+    """Identifies a response by endpoint, model, parameters, messages and repeat: each repeat
+    is its own sample (pass@k needs independent samples), so rerunning a suite reuses each
+    repeat's own earlier reply, never repeat 0's."""
     identity = {
+        "repeat": repeat,
         "provider": spec.provider,
         "base_url": spec.base_url,
         "model": spec.model,

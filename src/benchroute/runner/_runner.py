@@ -48,6 +48,9 @@ from ._scoring import SuiteScorer
 
 BACKOFF_BASE_S = 0.5
 BACKOFF_CAP_S = 30.0
+# A refused connection or an unknown host rarely heals within a run: retry it briefly, then
+# stop sending to that endpoint (the run can be resumed once it is back).
+CONNECTION_RETRIES = 2
 
 
 @dataclass
@@ -134,15 +137,22 @@ def plan(project: ProjectConfig, suites: list[SuiteSpec], only: list[str] | None
 class _Writer:
     """Batches results and commits them; flushes on a timer and at the end."""
 
-    def __init__(self, store: Store, options: RunOptions) -> None:
+    def __init__(self, store: Store, options: RunOptions, redact: Callable[[str], str]) -> None:
         self._store = store
         self._options = options
+        self._redact = redact
         self._pending: list[Result] = []
         self.written: list[Result] = []
         self._cache: list[tuple[str, str, dict[str, Any], str]] = []
         self._last_flush = time.monotonic()
 
     def add(self, result: Result, cache_entry: tuple[str, str, dict[str, Any], str] | None) -> None:
+        # One boundary for every text that reaches the store from a provider or a scorer.
+        if result.error:
+            result.error = self._redact(result.error)
+        for score in result.scores:
+            if score.get("reason"):
+                score["reason"] = self._redact(str(score["reason"]))
         self._pending.append(result)
         if cache_entry is not None:
             self._cache.append(cache_entry)
@@ -239,7 +249,7 @@ class Runner:
     ) -> RunOutcome:
         self.progress.total += len(items)
         context = ProviderContext(secrets=self.secrets, connection_limit=self.options.concurrency)
-        writer = _Writer(self.store, self.options)
+        writer = _Writer(self.store, self.options, self.secrets.redact)
         status, error = "completed", None
         try:
             self._provider_context = context
@@ -269,7 +279,15 @@ class Runner:
                     )
 
             workers = min(self.options.concurrency, max(1, len(items)))
-            await asyncio.gather(*(worker() for _ in range(workers)))
+            # A TaskGroup cancels the other workers when one fails, so none keeps writing after
+            # the run is marked finished and the shared session is closed.
+            try:
+                async with asyncio.TaskGroup() as group:
+                    for _ in range(workers):
+                        group.create_task(worker())
+            except BaseExceptionGroup as failures:
+                # Report the first failure as itself (a ConfigError stays a one-line error).
+                raise failures.exceptions[0] from None
             if self._broken:
                 status = "failed"
                 error = "; ".join(self._broken.values())
@@ -278,6 +296,9 @@ class Runner:
             raise
         except BenchrouteError as exc:
             status, error = "failed", self.secrets.redact(str(exc))
+            raise
+        except BaseException as exc:  # a bug or a store failure: never record it as completed
+            status, error = "failed", self.secrets.redact(f"{type(exc).__name__}: {exc}")
             raise
         finally:
             writer.flush()
@@ -341,7 +362,7 @@ class Runner:
         provider, limiter = self._provider(item.model), self._limiters[item.model]
         request = builder.request(item.case, spec)
         messages = request.wire_messages()
-        key = cache_key(spec, request) if self.options.use_cache else None
+        key = cache_key(spec, request, item.repeat) if self.options.use_cache else None
         completion: Completion | None = None
         cached = False
         if key is not None:
@@ -400,7 +421,7 @@ class Runner:
                     )
         else:
             assert error is not None
-            result.error = self.secrets.redact(str(error))
+            result.error = str(error)
             result.error_kind = error.kind
             self.progress.errors += 1
             if len(self._errors) < 20:
@@ -433,7 +454,10 @@ class Runner:
                 )
             except ProviderError as exc:
                 error = exc
-            if not error.retryable or attempt >= spec.max_retries:
+            limit = (
+                min(spec.max_retries, CONNECTION_RETRIES) if error.kind == "connection" else spec.max_retries
+            )
+            if not error.retryable or attempt >= limit:
                 return None, attempt, error
             if error.retry_after is not None:
                 delay = error.retry_after * random.uniform(1.0, 1.1)

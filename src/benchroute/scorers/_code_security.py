@@ -59,7 +59,7 @@ from typing import Any, Literal
 from ..config import Case
 from ..providers._types import Completion
 from ._base import Score, Scorer, threshold_passed
-from ._code import extract_code
+from ._code_extract import extract_code
 from ._safety import _keeps, _secrets_lock, _valid_utf8
 
 Level = Literal["low", "medium", "high"]

@@ -20,7 +20,6 @@ specs calls the providers directly.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -83,7 +82,6 @@ class ScoringContext:
         self._providers: dict[str, Provider] = {}
         self._caller = caller
         self._prices = prices
-        self._lock = asyncio.Lock()
 
     def spec(self, model: str) -> ModelSpec:
         try:

@@ -8,7 +8,7 @@ that filler and reports the share of the output that is *not* filler.
 How filler is found (no model, deterministic, a few microseconds per reply):
 
 1. The reply is split into sentences with the same splitter as the RAG scorers
-   (:func:`benchroute.scorers._rag.split_sentences`), which share the filler patterns.
+   (:func:`benchroute.scorers._claims.split_sentences`), which share the filler patterns.
 2. A whole sentence is filler when it is a *pleasantry* ("Great question!", "I hope this
    helps", "Let me know if...", "Happy to help", "Sure!", "Here is the answer:"), a *hedge*
    that states nothing ("As an AI language model, I don't have opinions.", "Please verify this
@@ -42,15 +42,15 @@ from typing import Any
 from ..config import Case
 from ..providers._types import Completion
 from ._base import Score, Scorer, threshold_passed
-from ._rag import (
+from ._claims import (
     HEDGES,
     LEAD_INS,
     PLEASANTRIES,
     content_words,
     is_filler_sentence,
-    question_of,
     split_sentences,
 )
+from ._rag import question_of
 
 # The details list this many pieces of filler at most (a padded 1 MB reply has thousands).
 _MAX_FILLER_ITEMS = 20

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-RESULT_KEY_FIELDS = ("suite", "case_id", "model", "repeat")
 ResultKey = tuple[str, str, str, int]
 
 
@@ -55,4 +54,3 @@ class RunRecord:
     status: str = "running"
     finished_at: str | None = None
     error: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)

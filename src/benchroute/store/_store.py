@@ -95,12 +95,6 @@ class Store:
                 .values(status=status, finished_at=finished_at, error=error)
             )
 
-    def update_prices(self, run_id: str, prices: dict[str, Any]) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(_schema.runs).where(_schema.runs.c.id == run_id).values(prices=json.dumps(prices))
-            )
-
     def get_run(self, run_id: str) -> RunRecord:
         """A run by id or unique id prefix."""
         runs = _schema.runs
