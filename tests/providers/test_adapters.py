@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
@@ -118,6 +119,71 @@ def test_anthropic_adapter(fake: FakeServer) -> None:
 
     streamed = _complete(spec.model_copy(update={"stream": True}), _request(), {"AK": "k"})
     assert streamed.text == "bonjour le monde" and streamed.ttft_ms is not None
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_anthropic_tool_calls_are_openai_shaped(fake: FakeServer, stream: bool) -> None:
+    calls = [
+        {"id": "toolu_1", "name": "get_weather", "arguments": {"city": "Oslo", "days": 2}},
+        {"id": "toolu_2", "name": "get_time", "arguments": {}},
+    ]
+    fake.script("claude-x", [Reply(text="let me look", tool_calls=calls)])
+    spec = ModelSpec(name="c", provider="anthropic", base_url=fake.url, model="claude-x", stream=stream)
+    openai_tool = {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "description": "Weather by city",
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+        },
+    }
+    anthropic_tool = {"name": "get_time", "input_schema": {"type": "object"}}
+    completion = _complete(spec, _request(tools=[openai_tool, anthropic_tool]))
+
+    assert completion.text == "let me look"
+    assert completion.finish_reason == "tool_use"
+    assert [c["id"] for c in completion.tool_calls] == ["toolu_1", "toolu_2"]
+    for got, want in zip(completion.tool_calls, calls, strict=True):
+        assert set(got) == {"id", "type", "function"} and got["type"] == "function"
+        assert got["function"]["name"] == want["name"]
+        assert isinstance(got["function"]["arguments"], str)
+        assert json.loads(got["function"]["arguments"]) == want["arguments"]
+    if stream:
+        assert completion.ttft_ms is not None
+
+    body = fake.requests[0].body
+    assert body is not None
+    assert body["tools"] == [
+        {
+            "name": "get_weather",
+            "description": "Weather by city",
+            "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}},
+        },
+        anthropic_tool,
+    ]
+
+
+def test_anthropic_counts_cache_creation_tokens(fake: FakeServer) -> None:
+    reply = {
+        "id": "msg_1",
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-x",
+        "content": [{"type": "text", "text": "ok"}],
+        "stop_reason": "end_turn",
+        "usage": {
+            "input_tokens": 10,
+            "output_tokens": 1,
+            "cache_creation_input_tokens": 100,
+            "cache_read_input_tokens": 30,
+        },
+    }
+    fake.script("claude-x", [Reply(body=json.dumps(reply))])
+    spec = ModelSpec(name="c", provider="anthropic", base_url=fake.url, model="claude-x")
+    completion = _complete(spec, _request())
+    assert completion.usage.input_tokens == 140
+    assert completion.usage.cached_input_tokens == 30
+    assert completion.usage.output_tokens == 1
 
 
 def test_anthropic_wrong_key(fake: FakeServer) -> None:

@@ -189,6 +189,11 @@ def test_exact_fails() -> None:
     assert not run("exact", "Paris!", expected=["Paris", "paris"]).passed
     no_expected = run("exact", "anything")
     assert (no_expected.passed, no_expected.reason) == (False, "the case has no expected value")
+    # A None item (a blank cell) is no expected value, not the text "None".
+    blank = run("exact", "None", expected=[None])
+    assert (blank.passed, blank.reason) == (False, "the case has no expected value")
+    assert run("exact", "Paris", expected=[None, "Paris"]).passed
+    assert not run("contains", "None of these", args={"values": [None]}).passed
 
 
 def test_exact_threshold_zero_passes_a_mismatch() -> None:

@@ -378,4 +378,6 @@ def test_malformed_output_specific_values() -> None:
     assert run("numeric", MALFORMED["one_megabyte_of_words"], expected=42).passed
     # [caf\ufffd, \ufffd, ok, 42] against [ok, 42]: P = 2/4, R = 1, F1 = 2/3.
     assert run("token_f1", MALFORMED["replacement_chars"], expected="ok 42").value == pytest.approx(2 / 3)
+    # Each lone surrogate becomes one U+FFFD: [caf\ufffd, \ufffd\ufffd, ok, 42], the same F1.
+    assert run("token_f1", MALFORMED["lone_surrogates"], expected="ok 42").value == pytest.approx(2 / 3)
     assert run("semantic_similarity", "", expected="ok").reason == "empty output"

@@ -1,7 +1,9 @@
 """The Anthropic Messages API adapter (``POST {base_url}/v1/messages``).
 
 System messages move to the top-level ``system`` field, as the API requires; ``max_tokens``
-is mandatory there, so a default applies. Streaming reads the event sequence
+is mandatory there, so a default applies. Tools given in OpenAI's shape are sent in
+Anthropic's, and ``tool_use`` blocks come back as OpenAI-shaped tool calls (arguments as
+JSON text), like every other provider's. Streaming reads the event sequence
 (message_start ... message_stop) and measures time to first token.
 """
 
@@ -14,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 
 from ._context import ProviderContext
-from ._http import http_error, loads_object, malformed, transport_error
+from ._http import iter_sse_data, loads_object, malformed, post_json
 from ._types import Completion, CompletionRequest, ProviderError, Usage
 
 if TYPE_CHECKING:
@@ -30,11 +32,34 @@ def _usage(raw: dict[str, Any] | None, previous: Usage | None = None) -> Usage:
     if not isinstance(raw, dict):
         return usage
     if "input_tokens" in raw:
-        usage.input_tokens = int(raw.get("input_tokens") or 0) + int(raw.get("cache_read_input_tokens") or 0)
-        usage.cached_input_tokens = int(raw.get("cache_read_input_tokens") or 0)
+        cache_read = int(raw.get("cache_read_input_tokens") or 0)
+        cache_creation = int(raw.get("cache_creation_input_tokens") or 0)
+        usage.input_tokens = int(raw.get("input_tokens") or 0) + cache_read + cache_creation
+        usage.cached_input_tokens = cache_read
     if "output_tokens" in raw:
         usage.output_tokens = int(raw.get("output_tokens") or 0)
     return usage
+
+
+def _tool(tool: dict[str, Any]) -> dict[str, Any]:
+    """A tool definition in Anthropic's shape; OpenAI-shaped ones are converted."""
+    function = tool.get("function")
+    if tool.get("type") != "function" or not isinstance(function, dict):
+        return tool
+    out: dict[str, Any] = {"name": function.get("name", "")}
+    if function.get("description"):
+        out["description"] = function["description"]
+    out["input_schema"] = function.get("parameters") or {"type": "object", "properties": {}}
+    return out
+
+
+def _tool_call(call_id: object, name: object, arguments: str) -> dict[str, Any]:
+    """An OpenAI-shaped tool call."""
+    return {
+        "id": call_id,
+        "type": "function",
+        "function": {"name": name if isinstance(name, str) else "", "arguments": arguments},
+    }
 
 
 class AnthropicProvider:
@@ -78,7 +103,7 @@ class AnthropicProvider:
         if request.stop:
             body["stop_sequences"] = request.stop
         if request.tools:
-            body["tools"] = request.tools
+            body["tools"] = [_tool(tool) for tool in request.tools]
         body.update(request.extra)
         return body
 
@@ -87,25 +112,20 @@ class AnthropicProvider:
         if self.spec.stream:
             body["stream"] = True
         started = time.perf_counter()
-        try:
-            async with self._context.session.post(
-                self._url, data=json.dumps(body).encode(), headers=self._headers
-            ) as response:
-                if response.status != 200:
-                    raise http_error(response.status, await response.read(), response.headers, self._where)
-                if self.spec.stream:
-                    return await self._read_stream(response, started)
-                raw = await response.read()
-        except ProviderError:
-            raise
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise transport_error(exc, self._where) from None
+        async with post_json(self._context.session, self._url, body, self._headers, self._where) as response:
+            if self.spec.stream:
+                return await self._read_stream(response, started)
+            raw = await response.read()
         reply = loads_object(raw, self._where)
         content = reply.get("content")
         if not isinstance(content, list):
             raise malformed(self._where, "no 'content' list in the reply", raw)
         text = "".join(b.get("text", "") for b in content if isinstance(b, dict) and b.get("type") == "text")
-        tool_calls = [b for b in content if isinstance(b, dict) and b.get("type") == "tool_use"]
+        tool_calls = [
+            _tool_call(b.get("id"), b.get("name"), json.dumps(b.get("input") or {}))
+            for b in content
+            if isinstance(b, dict) and b.get("type") == "tool_use"
+        ]
         return Completion(
             text=text,
             tool_calls=tool_calls,
@@ -117,25 +137,35 @@ class AnthropicProvider:
 
     async def _read_stream(self, response: aiohttp.ClientResponse, started: float) -> Completion:
         parts: list[str] = []
+        # Tool-use blocks by content index: the start block and its partial JSON pieces.
+        tool_blocks: dict[int, tuple[dict[str, Any], list[str]]] = {}
         ttft: float | None = None
         usage = Usage()
         served_model = stop_reason = None
         finished = False
-        async for line in response.content:
-            if not line.startswith(b"data:"):
-                continue
-            event = loads_object(line[5:].strip(), self._where)
+        async for event in iter_sse_data(response, self._where):
             kind = event.get("type")
             if kind == "message_start":
                 message = event.get("message") or {}
                 served_model = message.get("model")
                 usage = _usage(message.get("usage"), usage)
+            elif kind == "content_block_start":
+                block = event.get("content_block") or {}
+                if block.get("type") == "tool_use":
+                    if ttft is None:
+                        ttft = (time.perf_counter() - started) * 1000
+                    tool_blocks[int(event.get("index", len(tool_blocks)))] = (block, [])
             elif kind == "content_block_delta":
                 delta = event.get("delta") or {}
                 if delta.get("type") == "text_delta":
                     if ttft is None:
                         ttft = (time.perf_counter() - started) * 1000
                     parts.append(delta.get("text", ""))
+                elif delta.get("type") == "input_json_delta":
+                    slot = tool_blocks.get(int(event.get("index", -1)))
+                    if slot is None:
+                        raise malformed(self._where, "input_json_delta for a block that is not tool_use")
+                    slot[1].append(delta.get("partial_json") or "")
             elif kind == "message_delta":
                 stop_reason = (event.get("delta") or {}).get("stop_reason") or stop_reason
                 usage = _usage(event.get("usage"), usage)
@@ -153,8 +183,15 @@ class AnthropicProvider:
                 f"{self._where}: the stream ended before message_stop (cut mid-reply)",
                 kind="server_error",
             )
+        tool_calls = []
+        for index in sorted(tool_blocks):
+            block, pieces = tool_blocks[index]
+            # No input_json_delta (or only empty ones): the start block's input is the input.
+            arguments = "".join(pieces) or json.dumps(block.get("input") or {})
+            tool_calls.append(_tool_call(block.get("id"), block.get("name"), arguments))
         return Completion(
             text="".join(parts),
+            tool_calls=tool_calls,
             finish_reason=stop_reason,
             usage=usage,
             served_model=served_model,

@@ -1,4 +1,5 @@
-"""HTTP helpers shared by the wire adapters: error classification and Retry-After."""
+"""HTTP helpers shared by the wire adapters: the POST with its error handling, server-sent
+event parsing, error classification and Retry-After."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import asyncio
 import email.utils
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
@@ -121,3 +123,59 @@ def loads_object(raw: bytes, where: str) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise malformed(where, "expected a JSON object", raw)
     return body
+
+
+@asynccontextmanager
+async def post_json(
+    session: aiohttp.ClientSession,
+    url: str,
+    payload: Any,
+    headers: Mapping[str, str],
+    where: str,
+) -> AsyncIterator[aiohttp.ClientResponse]:
+    """POST ``payload`` as JSON and yield the 2xx response to read or stream.
+
+    A non-2xx reply raises the classified :class:`ProviderError` (see :func:`http_error`);
+    transport errors and timeouts, including those raised while the caller reads the body
+    inside the ``async with``, raise one from :func:`transport_error`.
+    """
+    try:
+        async with session.post(url, data=json.dumps(payload).encode(), headers=headers) as response:
+            if not 200 <= response.status < 300:
+                raise http_error(response.status, await response.read(), response.headers, where)
+            yield response
+    except ProviderError:
+        raise
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise transport_error(exc, where) from None
+
+
+class SSEData:
+    """The JSON objects of a server-sent-event stream's ``data:`` lines, in order. Iteration
+    stops at ``data: [DONE]`` (then :attr:`done` is true) or at the end of the body; other
+    lines (``event:``, comments, blanks) are skipped."""
+
+    def __init__(self, response: aiohttp.ClientResponse, where: str) -> None:
+        self._content = response.content
+        self._where = where
+        self.done = False
+
+    def __aiter__(self) -> SSEData:
+        return self
+
+    async def __anext__(self) -> dict[str, Any]:
+        if not self.done:
+            async for line in self._content:
+                if not line.startswith(b"data:"):
+                    continue
+                data = line[5:].strip()
+                if data == b"[DONE]":
+                    self.done = True
+                    break
+                return loads_object(data, self._where)
+        raise StopAsyncIteration
+
+
+def iter_sse_data(response: aiohttp.ClientResponse, where: str) -> SSEData:
+    """Iterate the parsed ``data:`` objects of a streamed reply (see :class:`SSEData`)."""
+    return SSEData(response, where)

@@ -99,18 +99,9 @@ class LocalProvider:
         kwargs: dict[str, Any] = {**self.spec.params}
         kwargs["messages"] = request.wire_messages()
         kwargs["max_tokens"] = request.max_tokens or kwargs.get("max_tokens") or DEFAULT_MAX_TOKENS
-        for field in (
-            "temperature",
-            "top_p",
-            "stop",
-            "seed",
-            "tools",
-            "tool_choice",
-            "response_format",
-        ):
-            value = getattr(request, field)
-            if value is not None:
-                kwargs[field] = value
+        fields = request.set_fields()
+        fields.pop("max_tokens", None)  # resolved above, with the model's default
+        kwargs.update(fields)
         kwargs.update(request.extra)
         with lock:
             started = time.perf_counter()

@@ -8,14 +8,13 @@ time to first token. Tool calls pass through unchanged; the served model name an
 
 from __future__ import annotations
 
-import json
 import time
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
 from ._context import ProviderContext
-from ._http import http_error, loads_object, malformed, transport_error
+from ._http import iter_sse_data, loads_object, malformed, post_json
 from ._types import Completion, CompletionRequest, ProviderError, Usage
 
 if TYPE_CHECKING:
@@ -28,19 +27,7 @@ def request_body(model: str, request: CompletionRequest, defaults: dict[str, Any
     """The wire body: model defaults first, then the request's own settings."""
     body: dict[str, Any] = {"model": model, **defaults}
     body["messages"] = request.wire_messages()
-    for field in (
-        "max_tokens",
-        "temperature",
-        "top_p",
-        "stop",
-        "seed",
-        "tools",
-        "tool_choice",
-        "response_format",
-    ):
-        value = getattr(request, field)
-        if value is not None:
-            body[field] = value
+    body.update(request.set_fields())
     body.update(request.extra)
     return body
 
@@ -78,34 +65,19 @@ class OpenAIProvider:
         if self.spec.stream:
             body["stream"] = True
             body.setdefault("stream_options", {"include_usage": True})
-        payload = json.dumps(body).encode()
         started = time.perf_counter()
-        try:
-            async with self._context.session.post(self._url, data=payload, headers=self._headers) as response:
-                if response.status != 200:
-                    raise http_error(response.status, await response.read(), response.headers, self._where)
-                if self.spec.stream:
-                    return await self._read_stream(response, started)
-                raw = await response.read()
-        except ProviderError:
-            raise
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise transport_error(exc, self._where) from None
+        async with post_json(self._context.session, self._url, body, self._headers, self._where) as response:
+            if self.spec.stream:
+                return await self._read_stream(response, started)
+            raw = await response.read()
         return self._parse(raw, started)
 
     async def embed(self, texts: list[str]) -> list[list[float]]:
         """Embedding vectors from the endpoint's ``/embeddings`` API, in input order."""
         url = self._url.removesuffix("/chat/completions") + "/embeddings"
-        payload = json.dumps({"model": self.spec.model, "input": texts}).encode()
-        try:
-            async with self._context.session.post(url, data=payload, headers=self._headers) as response:
-                raw = await response.read()
-                if response.status != 200:
-                    raise http_error(response.status, raw, response.headers, self._where)
-        except ProviderError:
-            raise
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise transport_error(exc, self._where) from None
+        payload = {"model": self.spec.model, "input": texts}
+        async with post_json(self._context.session, url, payload, self._headers, self._where) as response:
+            raw = await response.read()
         body = loads_object(raw, self._where)
         data = body.get("data")
         if not isinstance(data, list) or len(data) != len(texts):
@@ -141,15 +113,8 @@ class OpenAIProvider:
         ttft: float | None = None
         finish_reason = served_model = fingerprint = None
         usage = Usage()
-        done = False
-        async for line in response.content:
-            if not line.startswith(b"data:"):
-                continue
-            data = line[5:].strip()
-            if data == b"[DONE]":
-                done = True
-                break
-            chunk = loads_object(data, self._where)
+        chunks = iter_sse_data(response, self._where)
+        async for chunk in chunks:
             served_model = chunk.get("model") or served_model
             fingerprint = chunk.get("system_fingerprint") or fingerprint
             if chunk.get("usage"):
@@ -173,7 +138,7 @@ class OpenAIProvider:
                     slot["function"]["name"] += function.get("name") or ""
                     slot["function"]["arguments"] += function.get("arguments") or ""
                 finish_reason = choice.get("finish_reason") or finish_reason
-        if not done:
+        if not chunks.done:
             raise ProviderError(
                 f"{self._where}: the stream ended before [DONE] (cut mid-reply)",
                 kind="server_error",

@@ -53,6 +53,18 @@ class CompletionRequest(BaseModel):
     extra: dict[str, Any] = Field(default_factory=dict)
     _wire_messages: list[dict[str, Any]] | None = PrivateAttr(default=None)
 
+    @classmethod
+    def optional_field_names(cls) -> tuple[str, ...]:
+        """The optional request settings (every field but ``messages`` and ``extra``), in
+        declaration order: the fields an adapter copies to the wire when they are set."""
+        return tuple(name for name in cls.model_fields if name not in ("messages", "extra"))
+
+    def set_fields(self) -> dict[str, Any]:
+        """The optional request settings that are set (not ``None``), by field name."""
+        return {
+            name: value for name in self.optional_field_names() if (value := getattr(self, name)) is not None
+        }
+
     def wire_messages(self) -> list[dict[str, Any]]:
         """The messages as plain dicts (computed once: the runner stores them and the
         adapter sends them)."""

@@ -10,7 +10,7 @@ from .._errors import ConfigError
 from ..config import Case, ModelSpec, SuiteSpec
 from ..providers import CompletionRequest, Message
 
-_REQUEST_FIELDS = set(CompletionRequest.model_fields) - {"messages", "extra"}
+_REQUEST_FIELDS = frozenset(CompletionRequest.optional_field_names())
 _PLAIN_INPUT = {"{{ input }}", "{{input}}"}
 
 

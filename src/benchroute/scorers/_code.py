@@ -48,8 +48,8 @@ from ..providers._types import Completion
 from ._base import Score, Scorer, threshold_passed
 from ._code_extract import extract_code
 from ._code_harness import _HARNESS_FILE, Style, _assert_items, build_program
-from ._code_outcomes import RunOutcome, _clip, interpret
-from ._safety import _valid_utf8
+from ._code_outcomes import RunOutcome, interpret
+from ._util import clip, valid_utf8
 
 if TYPE_CHECKING:
     # Imported when a code_tests scorer is built, so that importing this module (or the
@@ -98,7 +98,7 @@ def _summarise(run: RunOutcome) -> str:
             "memory": f"out of memory while loading {what}",
         }.get(kind, f"{kind} error while loading {what}")
         detail = ": ".join(str(x) for x in (error.get("exception"), error.get("message")) if x)
-        return f"{head}; {label}" + (f": {_clip(detail, 160)}" if detail else "")
+        return f"{head}; {label}" + (f": {clip(detail, 160, collapse_whitespace=True)}" if detail else "")
     failing = [t for t in run.tests if t.status not in ("passed", "skipped")]
     parts = [f"{t.name}: {t.summary()}" for t in failing[:_REASON_TESTS]]
     if len(failing) > _REASON_TESTS:
@@ -175,7 +175,7 @@ def code_tests(
             except ValueError as exc:
                 return fail(str(exc), error_kind="tests")
         # Lone surrogates (a reply cut inside a character) cannot be written to a file.
-        text = _valid_utf8(completion.text)
+        text = valid_utf8(completion.text)
         code = extract_code(text, entry_point=str(entry) if entry else None)
         prompt = metadata.get("prompt") if include_prompt else None
         outcomes: list[RunOutcome] = []

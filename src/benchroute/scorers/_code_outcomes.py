@@ -20,6 +20,8 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from ._util import clip
+
 if TYPE_CHECKING:
     from ._sandbox import ExecutionResult
 
@@ -66,7 +68,9 @@ class TestOutcome:
         """``AssertionError (assert f(2) == 5)``, ``runtime ZeroDivisionError: ...``, ``timeout``."""
         detail = self.message or self.source or ""
         if self.status == "failed":
-            return f"{self.exception or 'AssertionError'}" + (f" ({_clip(detail, 90)})" if detail else "")
+            return f"{self.exception or 'AssertionError'}" + (
+                f" ({clip(detail, 90, collapse_whitespace=True)})" if detail else ""
+            )
         if self.status == "not_run":
             return f"not run ({self.kind})" if self.kind else "not run"
         if self.status == "skipped":
@@ -74,7 +78,7 @@ class TestOutcome:
         if self.kind in ("timeout", "memory", "output", "file_size"):
             return self.kind or ""
         head = f"{self.kind} {self.exception}" if self.exception else f"{self.kind}"
-        return head + (f": {_clip(self.message, 90)}" if self.message else "")
+        return head + (f": {clip(self.message, 90, collapse_whitespace=True)}" if self.message else "")
 
 
 @dataclass(slots=True)
@@ -114,11 +118,6 @@ class RunOutcome:
             if test.status in ("error", "not_run"):
                 return test.kind
         return "assertion" if any(t.status == "failed" for t in self.tests) else None
-
-
-def _clip(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # The sandbox's killed_reason -> the kind a test it interrupted gets.

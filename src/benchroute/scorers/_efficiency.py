@@ -51,6 +51,7 @@ from ._claims import (
     split_sentences,
 )
 from ._rag import question_of
+from ._util import clip
 
 # The details list this many pieces of filler at most (a padded 1 MB reply has thousands).
 _MAX_FILLER_ITEMS = 20
@@ -61,10 +62,6 @@ _META_WORDS = frozenset(
         *("wanted", "wants", "answer", "explain", "tell", "curious", "inquire", "inquiring", "regarding"),
     ]
 )
-
-
-def _clip(text: str, limit: int = 80) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _kind(sentence: str) -> str | None:
@@ -114,12 +111,12 @@ def find_filler(text: str, question: str | None) -> tuple[int, int, list[dict[st
             kind = "restatement"
         if kind is not None:
             filler_chars += len(sentence)
-            filler.append({"text": _clip(sentence), "kind": kind})
+            filler.append({"text": clip(sentence, 80), "kind": kind})
             continue
         lead = LEAD_INS.match(sentence)
         if lead and lead.end() < len(sentence):
             filler_chars += lead.end()
-            filler.append({"text": _clip(lead.group(0).strip()), "kind": "lead-in"})
+            filler.append({"text": clip(lead.group(0).strip(), 80), "kind": "lead-in"})
     return filler_chars, total_chars, filler
 
 

@@ -11,6 +11,7 @@ import threading
 from typing import Any
 
 from .._errors import ConfigError
+from ._util import valid_utf8
 
 _model: Any = None
 _model_lock = threading.Lock()
@@ -41,13 +42,9 @@ def _load() -> Any:
         return _model
 
 
-def _clean(text: str) -> str:
-    # Lone surrogates (from badly decoded output) make the tokenizer raise.
-    return text.encode("utf-8", "replace").decode("utf-8")
-
-
 def _encode(texts: list[str]) -> list[list[float]]:
-    texts = [_clean(t) for t in texts]
+    # Lone surrogates (from badly decoded output) make the tokenizer raise.
+    texts = [valid_utf8(t) for t in texts]
     model = _load()
     with _model_lock:  # one encode at a time: torch already uses every core
         vectors = model.encode(texts, normalize_embeddings=True, show_progress_bar=False, batch_size=32)

@@ -56,6 +56,7 @@ from ..config import Case
 from ..providers._types import Completion, CompletionRequest, Message
 from ._base import Score, Scorer, threshold_passed
 from ._context import ModelCall, ScoringContext
+from ._util import clip
 
 Verdict = Literal["A", "B", "tie"]
 
@@ -347,11 +348,6 @@ def _block(title: str, text: str) -> str:
     return f"[BEGIN {tag}]\n{text}\n[END {tag}]"
 
 
-def _clip(text: str, limit: int = _CLIP) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _fmt(value: float) -> str:
     return f"{value:g}" if value == int(value) else f"{value:.2f}"
 
@@ -488,7 +484,7 @@ def _rubric_score(
         "agreement": agreement,
         "invalid": invalid,
         "reliable": reliable,
-        "replies": [_clip(text) for text in replies],
+        "replies": [clip(text, _CLIP, collapse_whitespace=True) for text in replies],
     }
     mean_raw = 1 + mean * (scale - 1)
     if n == 1 and valid:
@@ -499,8 +495,8 @@ def _rubric_score(
             f"(spread {spread:.2f}, agreement {agreement:.0%})"
         )
     else:
-        shown = replies[0] if replies else ""
-        summary = f"no valid score in {n} judge repl{'y' if n == 1 else 'ies'} (e.g. {_clip(shown, 80)!r})"
+        shown = clip(replies[0] if replies else "", 80, collapse_whitespace=True)
+        summary = f"no valid score in {n} judge repl{'y' if n == 1 else 'ies'} (e.g. {shown!r})"
     if reliable:
         reason = summary
     else:
@@ -635,7 +631,7 @@ def _pairwise_score(replies: list[str], threshold: float, spend: _Spend) -> Scor
         "position_biased": position_biased,
         "biased_pairs": biased,
         "reliable": reliable,
-        "replies": [_clip(text) for text in replies],
+        "replies": [clip(text, _CLIP, collapse_whitespace=True) for text in replies],
     }
     if shares:
         summary = (
@@ -643,7 +639,8 @@ def _pairwise_score(replies: list[str], threshold: float, spend: _Spend) -> Scor
             f"({wins} won, {ties} tied, {len(shares) - wins - ties} lost)"
         )
     else:
-        summary = f"no valid verdict in {total} judge replies (e.g. {_clip(replies[0], 80)!r})"
+        shown = clip(replies[0], 80, collapse_whitespace=True)
+        summary = f"no valid verdict in {total} judge replies (e.g. {shown!r})"
     if reliable:
         reason = summary
     else:

@@ -27,6 +27,7 @@ from ._claims import Claim, _analyse, split_claims
 from ._context import ScoringContext
 from ._embeddings import cosine
 from ._support import Checker, _Check, _Checker, _Usage
+from ._util import clip
 
 # Calibrated on 300 HaluEval QA pairs disjoint from the benchmark's 200-pair sample: the value
 # that maximised "right answer scores above the hallucinated one" there.
@@ -66,10 +67,6 @@ def _score(
         usage.cost_usd,
         details,
     )
-
-
-def _clip(text: str, limit: int = 200) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def factuality(
@@ -113,7 +110,7 @@ def factuality(
             "supported": supported,
             "total": len(claims),
             "claims": [
-                {"claim": _clip(c.text), **s.to_json()} for c, s in zip(claims, supports, strict=True)
+                {"claim": clip(c.text, 200), **s.to_json()} for c, s in zip(claims, supports, strict=True)
             ],
         }
         if checker == "embedding":
@@ -123,7 +120,7 @@ def factuality(
         reason = f"{supported}/{len(claims)} claims supported by the passages"
         unsupported = [c for c, s in zip(claims, supports, strict=True) if not s.supported]
         if unsupported:
-            reason += f"; unsupported: {_clip(unsupported[0].text, 80)!r}"
+            reason += f"; unsupported: {clip(unsupported[0].text, 80)!r}"
         return _score("factuality", value, threshold, reason, details, usage)
 
     return score
@@ -178,7 +175,7 @@ async def _audit_citations(engine: _Checker, answer: str, case: Case, passages: 
             ok = any((index, k, number - 1) in supported for k in range(len(claims)))
             audit.correct += ok
             verdicts[str(number)] = "supports" if ok else "does not support"
-        record: dict[str, Any] = {"sentence": _clip(sentence.text), "citations": list(sentence.citations)}
+        record: dict[str, Any] = {"sentence": clip(sentence.text, 200), "citations": list(sentence.citations)}
         if sentence.citations:
             record["verdicts"] = verdicts
         if bearing[index]:

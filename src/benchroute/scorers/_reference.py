@@ -43,6 +43,7 @@ from ..providers._types import Completion
 from ._base import Score, Scorer, threshold_passed
 from ._context import ScoringContext
 from ._embeddings import cosine
+from ._util import clip, expected_texts, expected_values, valid_utf8
 
 # ROUGE-L fills an (output words x reference words) table in pure Python: 100,000 characters
 # (~17,000 words) against a 100-word reference takes about a second. Beyond that the output is
@@ -56,29 +57,8 @@ MAX_EMBED_CHARS = 20_000
 # --- shared helpers ----------------------------------------------------------------------------
 
 
-def _clean(text: str) -> str:
-    """``text`` with lone surrogates replaced by U+FFFD (the common case costs one encode)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
-    return text
-
-
-def _clip(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _reference_values(value: Any) -> list[Any]:
-    """The accepted answers: a list is any of its items; ``None`` (a blank cell) is none."""
-    if value is None:
-        return []
-    items = value if isinstance(value, list | tuple) else [value]
-    return [item for item in items if item is not None]
-
-
 def _references(value: Any) -> list[str]:
-    return [_clean(str(item)) for item in _reference_values(value)]
+    return [valid_utf8(text) for text in expected_texts(value)]
 
 
 def _no_reference(name: str, threshold: float) -> Score:
@@ -113,7 +93,7 @@ def normalize_answer(text: str) -> str:
     As in the official SQuAD script punctuation is deleted, not replaced by a space, so
     "state-of-the-art" becomes "stateoftheart" on both sides of the comparison.
     """
-    text = unicodedata.normalize("NFKC", _clean(text)).casefold()
+    text = unicodedata.normalize("NFKC", valid_utf8(text)).casefold()
     text = text.translate(_PUNCTUATION)
     text = _ARTICLES.sub(" ", text)
     return " ".join(text.split())
@@ -133,11 +113,13 @@ def normalized_match(expected: Any = None, *, threshold: float = 1.0) -> Scorer:
         got = normalize_answer(completion.text)
         wanted = [normalize_answer(r) for r in references]
         if got in wanted:
-            return Score(1.0, threshold_passed(1.0, threshold), f"matches {_clip(got)!r}", "normalized_match")
+            return Score(
+                1.0, threshold_passed(1.0, threshold), f"matches {clip(got, 60)!r}", "normalized_match"
+            )
         return Score(
             0.0,
             threshold_passed(0.0, threshold),
-            f"normalised output {_clip(got)!r} matches none of {[_clip(w, 40) for w in wanted[:5]]}",
+            f"normalised output {clip(got, 60)!r} matches none of {[clip(w, 40) for w in wanted[:5]]}",
             "normalized_match",
         )
 
@@ -204,10 +186,10 @@ def _parse_expected_number(value: Any) -> float:
     if isinstance(value, int | float):
         number = float(value)
     else:
-        text = _clean(str(value)).strip()
+        text = valid_utf8(str(value)).strip()
         match = _NUMBER.fullmatch(text)
         if match is None:
-            raise ValueError(f"expected value {_clip(text)!r} is not a single number")
+            raise ValueError(f"expected value {clip(text, 60)!r} is not a single number")
         number = _to_float(match)
     if not math.isfinite(number):
         raise ValueError(f"expected value {value!r} is not a finite number")
@@ -235,7 +217,7 @@ def numeric(
     if not isinstance(tolerance, int | float) or isinstance(tolerance, bool) or not tolerance >= 0:
         raise ValueError(f"tolerance must be a number >= 0, got {tolerance!r}")
     if expected is not None:  # a literal in the suite is checked when the suite loads
-        for item in _reference_values(expected):
+        for item in expected_values(expected):
             _parse_expected_number(item)
 
     def allowed(target: float) -> float:
@@ -245,7 +227,7 @@ def numeric(
         return slack + 1e-9 * max(1.0, abs(target))
 
     async def score(completion: Completion, case: Case) -> Score:
-        items = _reference_values(case.expected if expected is None else expected)
+        items = expected_values(case.expected if expected is None else expected)
         if not items:
             return _no_reference("numeric", threshold)
         try:
@@ -254,7 +236,7 @@ def numeric(
             return Score(0.0, threshold_passed(0.0, threshold), str(exc), "numeric")
         wanted = " or ".join(_format_number(t) for t in targets[:5])
         band = f" ± {tolerance:g}{' (relative)' if relative else ''}" if tolerance else ""
-        found = extract_final_number(_clean(completion.text))
+        found = extract_final_number(valid_utf8(completion.text))
         if found is None:
             return Score(
                 0.0,
@@ -270,7 +252,7 @@ def numeric(
         return Score(
             value,
             threshold_passed(value, threshold),
-            f"extracted {_format_number(got)} (from {_clip(text, 40)!r}), expected {wanted}{band}",
+            f"extracted {_format_number(got)} (from {clip(text, 40)!r}), expected {wanted}{band}",
             "numeric",
             # inf/NaN would be written as the non-JSON tokens Infinity/NaN; the text says it all.
             details={"extracted": got if math.isfinite(got) else None, "expected": targets},
@@ -313,7 +295,7 @@ def token_f1(expected: Any = None, *, threshold: float = 0.5) -> Scorer:
         return Score(
             f1,
             threshold_passed(f1, threshold),
-            f"F1 {f1:.2f} (precision {precision:.2f}, recall {recall:.2f}) against {_clip(reference)!r}",
+            f"F1 {f1:.2f} (precision {precision:.2f}, recall {recall:.2f}) against {clip(reference, 60)!r}",
             "token_f1",
             details={"precision": precision, "recall": recall},
         )
@@ -345,7 +327,7 @@ def rouge_l(expected: Any = None, *, threshold: float = 0.5) -> Scorer:
         references = _references(case.expected if expected is None else expected)
         if not references:
             return _no_reference("rouge_l", threshold)
-        prediction = _clean(completion.text)
+        prediction = valid_utf8(completion.text)
         clipped = len(prediction) > MAX_ROUGE_CHARS
         if clipped:
             prediction = prediction[:MAX_ROUGE_CHARS]
@@ -353,7 +335,7 @@ def rouge_l(expected: Any = None, *, threshold: float = 0.5) -> Scorer:
         value = float(result.fmeasure)
         reason = (
             f"ROUGE-L {value:.2f} (precision {result.precision:.2f}, recall {result.recall:.2f}) "
-            f"against {_clip(reference)!r}"
+            f"against {clip(reference, 60)!r}"
         )
         details: dict[str, Any] = {"precision": float(result.precision), "recall": float(result.recall)}
         if clipped:
@@ -376,7 +358,7 @@ def semantic_similarity(expected: Any = None, *, context: ScoringContext, thresh
         references = [r for r in _references(case.expected if expected is None else expected) if r.strip()]
         if not references:
             return _no_reference("semantic_similarity", threshold)
-        output = _clean(completion.text).strip()
+        output = valid_utf8(completion.text).strip()
         if not output:
             # An empty string still embeds to some vector; its similarity to anything is noise.
             return Score(0.0, threshold_passed(0.0, threshold), "empty output", "semantic_similarity")
@@ -391,7 +373,7 @@ def semantic_similarity(expected: Any = None, *, context: ScoringContext, thresh
         return Score(
             value,
             threshold_passed(value, threshold),
-            f"cosine similarity {similarity:.2f} to {_clip(references[best])!r}",
+            f"cosine similarity {similarity:.2f} to {clip(references[best], 60)!r}",
             "semantic_similarity",
             details={"cosine": similarity},
         )

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from ..config import Case
 from ..providers._types import Completion
 from ._base import Score, Scorer, threshold_passed
+from ._util import clip, expected_texts
 
 
 def _normalise(text: str, *, ignore_case: bool, strip: bool, collapse_whitespace: bool) -> str:
@@ -18,18 +19,6 @@ def _normalise(text: str, *, ignore_case: bool, strip: bool, collapse_whitespace
     if ignore_case:
         text = text.casefold()
     return text
-
-
-def _expected_texts(value: Any) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, list | tuple):
-        return [str(v) for v in value]
-    return [str(value)]
-
-
-def _clip(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def exact(
@@ -44,7 +33,7 @@ def exact(
     list accepts any of its items)."""
 
     async def score(completion: Completion, case: Case) -> Score:
-        targets = _expected_texts(case.expected if expected is None else expected)
+        targets = expected_texts(case.expected if expected is None else expected)
         if not targets:
             return Score(0.0, False, "the case has no expected value", "exact")
         got = _normalise(
@@ -64,7 +53,7 @@ def exact(
         return Score(
             0.0,
             threshold_passed(0.0, threshold),
-            f"expected {_clip(targets[0])!r}, got {_clip(completion.text)!r}",
+            f"expected {clip(targets[0], 60)!r}, got {clip(completion.text, 60)!r}",
             "exact",
         )
 
@@ -85,7 +74,7 @@ def contains(
         raise ValueError(f"mode must be 'any' or 'all', got {mode!r}")
 
     async def score(completion: Completion, case: Case) -> Score:
-        needles = _expected_texts(case.expected if values is None else values)
+        needles = expected_texts(case.expected if values is None else values)
         if not needles:
             return Score(0.0, False, "no values to look for", "contains")
         haystack = completion.text.casefold() if ignore_case else completion.text
@@ -95,11 +84,11 @@ def contains(
             reason = f"contains forbidden {found[0]!r}" if found else "none of the forbidden values"
         elif mode == "any":
             value = 1.0 if found else 0.0
-            reason = f"found {found[0]!r}" if found else f"none of {[_clip(n) for n in needles]}"
+            reason = f"found {found[0]!r}" if found else f"none of {[clip(n, 60) for n in needles]}"
         else:
             value = len(found) / len(needles)
             missing = [n for n in needles if n not in found]
-            reason = "found all" if not missing else f"missing {[_clip(n) for n in missing]}"
+            reason = "found all" if not missing else f"missing {[clip(n, 60) for n in missing]}"
         return Score(value, threshold_passed(value, threshold), reason, "contains")
 
     return score
@@ -129,7 +118,7 @@ def regex(
         if negate:
             reason = f"matched forbidden pattern at {match.start()}" if match else "no match"
         else:
-            reason = f"matched {_clip(match.group(0))!r}" if match else f"no match for {pattern!r}"
+            reason = f"matched {clip(match.group(0), 60)!r}" if match else f"no match for {pattern!r}"
         return Score(value, threshold_passed(value, threshold), reason, "regex")
 
     return score
