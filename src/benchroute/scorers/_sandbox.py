@@ -200,7 +200,8 @@ class SandboxUnavailable(BenchrouteError):
 # loaded (plus ``resource``) so it adds well under a millisecond. Everything is local to one
 # function that deletes itself, so the program's ``__main__`` namespace is as ``python
 # entry.py`` would make it.
-_BOOTSTRAP = """\
+# Both bootstraps start the same way: the limits, then the switch to the run's own uid.
+_CONFINE = """\
 def _benchroute_sandbox():
     import builtins, os, resource, sys
     for name, soft, hard in @RLIMITS@:
@@ -210,6 +211,11 @@ def _benchroute_sandbox():
         os.setgroups([])
         os.setresgid(uid, uid, uid)
         os.setresuid(uid, uid, uid)
+"""
+
+_BOOTSTRAP = (
+    _CONFINE
+    + """\
     builtins.exit = builtins.quit = sys.exit
     del sys.argv[0]
     path = sys.argv[0]
@@ -222,20 +228,14 @@ def _benchroute_sandbox():
     exec(code, main)
 _benchroute_sandbox()
 """
+)
 
 
-# The same limits and uid switch, then the process becomes ``argv`` (any program on the
-# sandbox's read-only /usr: a compiler, node, a shell) — how languages other than Python run.
-_EXEC_BOOTSTRAP = """\
-def _benchroute_sandbox():
-    import os, resource, sys
-    for name, soft, hard in @RLIMITS@:
-        resource.setrlimit(getattr(resource, name), (soft, hard))
-    uid = @UID@
-    if uid is not None:
-        os.setgroups([])
-        os.setresgid(uid, uid, uid)
-        os.setresuid(uid, uid, uid)
+# The same confinement, then the process becomes ``argv`` (any program on the sandbox's
+# read-only /usr: a compiler, node, a shell) — how languages other than Python run.
+_EXEC_BOOTSTRAP = (
+    _CONFINE
+    + """\
     try:
         os.execvp(sys.argv[1], sys.argv[1:])
     except OSError as exc:
@@ -243,6 +243,7 @@ def _benchroute_sandbox():
         os._exit(127)
 _benchroute_sandbox()
 """
+)
 
 
 def _bootstrap(limits: SandboxLimits, uid: int | None, *, exec_command: bool = False) -> str:
