@@ -440,17 +440,7 @@ class Sandbox:
         ended.
         """
         _check_files(files, entry)
-        launch = self._prepare(files, entry, args or [])
-        # surrogatepass: a lone surrogate (from JSON, say) becomes bytes the program then fails
-        # to decode, rather than an exception here.
-        stdin_fd = _data_fd(stdin.encode("utf-8", "surrogatepass")) if stdin is not None else None
-        try:
-            raw = await self._execute(launch, stdin_fd)
-        finally:
-            if stdin_fd is not None:
-                os.close(stdin_fd)
-            launch.cleanup()
-        return self._result(raw)
+        return await self._launch(self._prepare(files, entry, args or []), stdin)
 
     async def run(
         self,
@@ -468,7 +458,11 @@ class Sandbox:
         files = files or {}
         if files:
             _check_files(files, next(iter(files)))
-        launch = self._prepare(files, None, list(command))
+        return await self._launch(self._prepare(files, None, list(command)), stdin)
+
+    async def _launch(self, launch: _Launch, stdin: str | None) -> ExecutionResult:
+        # surrogatepass: a lone surrogate (from JSON, say) becomes bytes the program then fails
+        # to decode, rather than an exception here.
         stdin_fd = _data_fd(stdin.encode("utf-8", "surrogatepass")) if stdin is not None else None
         try:
             raw = await self._execute(launch, stdin_fd)
