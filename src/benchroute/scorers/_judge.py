@@ -330,6 +330,14 @@ def _as_text(value: Any) -> str:
 MAX_JUDGED_CHARS = 20_000
 
 
+def _judge_failed(name: str, spend: _Spend, calls: int, samples: int) -> Score:
+    """A 0 score when judge calls failed: the error in the reason, tokens spent still counted."""
+    failed = len(spend.errors)
+    reason = f"judge call failed ({failed} of {calls}): {spend.errors[0]}"
+    details = {"samples": samples, "error": spend.errors[0], "failed": failed, "reliable": False}
+    return spend.score(name, 0.0, False, reason, details)
+
+
 def _output_text(completion: Completion) -> str:
     if completion.text.strip():
         text = completion.text
@@ -454,10 +462,7 @@ def rubric(
         spend = _Spend()
         replies = await _ask_all(context, requests, judge_model, spend)
         if spend.errors:
-            failed = len(spend.errors)
-            reason = f"judge call failed ({failed} of {samples}): {spend.errors[0]}"
-            details = {"samples": samples, "error": spend.errors[0], "failed": failed, "reliable": False}
-            return spend.score("rubric", 0.0, False, reason, details)
+            return _judge_failed("rubric", spend, len(requests), samples)
         texts = [r or "" for r in replies]
         return _rubric_score(texts, scale, min_agreement, threshold, spend)
 
@@ -577,10 +582,7 @@ def pairwise(
         spend = _Spend()
         replies = await _ask_all(context, requests, judge_model, spend)
         if spend.errors:
-            failed = len(spend.errors)
-            reason = f"judge call failed ({failed} of {len(requests)}): {spend.errors[0]}"
-            details = {"samples": samples, "error": spend.errors[0], "failed": failed, "reliable": False}
-            return spend.score("pairwise", 0.0, False, reason, details)
+            return _judge_failed("pairwise", spend, len(requests), samples)
         return _pairwise_score([r or "" for r in replies], threshold, spend)
 
     return score
