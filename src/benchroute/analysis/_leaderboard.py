@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,15 @@ class ModelSummary:
     # From the token_efficiency scorer, when a suite uses it.
     efficiency: float | None = None
     wasted_usd_per_1k: float | None = None
+    # Tail latency and its variance (replies not served from the cache), and time to first token.
+    p99_latency_ms: float | None = None
+    latency_std_ms: float | None = None
+    latency_cv: float | None = None  # standard deviation / mean
+    p50_ttft_ms: float | None = None
+    p95_ttft_ms: float | None = None
+    # Money: per 1,000 requests, and what bought nothing (failed results, filler tokens).
+    cost_per_1k_usd: float = 0.0
+    wasted_cost_usd: float = 0.0
 
     @property
     def pass_rate(self) -> float:
@@ -93,6 +103,11 @@ def leaderboard(results: list[Result], prices: dict[str, Any] | None = None) -> 
         metrics = _scorer_means(rows)
         output_price = ((prices or {}).get(model) or {}).get("output_per_mtok")
         wasted = [w for w in (_wasted_usd(r, output_price) for r in rows) if w is not None]
+        filler = sum(w for r in rows if r.passed for w in [_wasted_usd(r, output_price)] if w is not None)
+        failed_cost = sum(r.cost_usd for r in rows if not r.passed)
+        ttfts = [r.ttft_ms for r in rows if r.ttft_ms is not None and not r.cached]
+        std = statistics.stdev(latencies) if len(latencies) > 1 else None
+        mean_latency = statistics.fmean(latencies) if latencies else None
         summaries.append(
             ModelSummary(
                 model=model,
@@ -111,6 +126,13 @@ def leaderboard(results: list[Result], prices: dict[str, Any] | None = None) -> 
                 metrics=metrics,
                 efficiency=metrics.get("token_efficiency"),
                 wasted_usd_per_1k=1000 * sum(wasted) / len(wasted) if wasted else None,
+                p99_latency_ms=percentile(latencies, 99),
+                latency_std_ms=std,
+                latency_cv=std / mean_latency if std is not None and mean_latency else None,
+                p50_ttft_ms=percentile(ttfts, 50),
+                p95_ttft_ms=percentile(ttfts, 95),
+                cost_per_1k_usd=1000 * cost / len(rows),
+                wasted_cost_usd=failed_cost + filler,
             )
         )
     summaries.sort(

@@ -83,8 +83,42 @@ def m001_initial(conn: Connection) -> None:
     metadata.create_all(conn)
 
 
+def m002_details_load_quarantine(conn: Connection) -> None:
+    """Per-result details (conversation transcripts, per-turn figures), the per-request
+    samples of stress runs, and quarantined (flaky) cases."""
+    conn.exec_driver_sql("ALTER TABLE results ADD COLUMN details TEXT")
+    metadata = MetaData()
+    Table(
+        "load_samples",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("run_id", String(32), nullable=False, index=True),
+        Column("suite", String(200), nullable=False),
+        Column("model", String(200), nullable=False),
+        Column("seq", Integer, nullable=False),
+        Column("scheduled_s", Float, nullable=False),
+        Column("sent_s", Float),
+        Column("latency_ms", Float),
+        Column("ttft_ms", Float),
+        Column("outcome", String(20), nullable=False),
+        Column("error_kind", String(40)),
+        Column("retries", Integer, nullable=False),
+        UniqueConstraint("run_id", "suite", "model", "seq", name="uq_load_sample"),
+    )
+    Table(
+        "quarantine",
+        metadata,
+        Column("suite", String(200), primary_key=True),
+        Column("case_id", String(200), primary_key=True),
+        Column("reason", Text, nullable=False),
+        Column("created_at", String(40), nullable=False),
+    )
+    metadata.create_all(conn)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("m001_initial", m001_initial),
+    ("m002_details_load_quarantine", m002_details_load_quarantine),
 ]
 
 

@@ -35,6 +35,8 @@ class Result:
     system_fingerprint: str | None = None
     cached: bool = False
     created_at: str = ""
+    # Conversation transcripts and other per-result structure (JSON-able); None when unused.
+    details: dict[str, Any] | None = None
 
     @property
     def key(self) -> ResultKey:

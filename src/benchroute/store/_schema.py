@@ -68,6 +68,7 @@ results = Table(
     Column("system_fingerprint", String(200)),
     Column("cached", Boolean, nullable=False),
     Column("created_at", String(40), nullable=False),
+    Column("details", Text),  # JSON (m002): transcripts, per-turn figures; None for single replies
     UniqueConstraint("run_id", "suite", "case_id", "model", "repeat", name="uq_result_key"),
 )
 
@@ -77,5 +78,32 @@ response_cache = Table(
     Column("key", String(64), primary_key=True),
     Column("model", String(200), nullable=False),
     Column("completion", Text, nullable=False),
+    Column("created_at", String(40), nullable=False),
+)
+
+load_samples = Table(
+    "load_samples",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(32), nullable=False, index=True),
+    Column("suite", String(200), nullable=False),
+    Column("model", String(200), nullable=False),
+    Column("seq", Integer, nullable=False),  # request number within (suite, model)
+    Column("scheduled_s", Float, nullable=False),  # when the profile asked for it, from the start
+    Column("sent_s", Float),  # when it was sent (after any client-side wait)
+    Column("latency_ms", Float),
+    Column("ttft_ms", Float),
+    Column("outcome", String(20), nullable=False),  # ok, rate_limited, error, timeout, dropped
+    Column("error_kind", String(40)),
+    Column("retries", Integer, nullable=False),
+    UniqueConstraint("run_id", "suite", "model", "seq", name="uq_load_sample"),
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("suite", String(200), primary_key=True),
+    Column("case_id", String(200), primary_key=True),
+    Column("reason", Text, nullable=False),
     Column("created_at", String(40), nullable=False),
 )

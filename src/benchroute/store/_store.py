@@ -195,6 +195,7 @@ def _result_to_row(result: Result) -> dict[str, Any]:
     row = {name: getattr(result, name) for name in _RESULT_COLUMNS}
     row["messages"] = json.dumps(result.messages)
     row["scores"] = json.dumps(result.scores)
+    row["details"] = json.dumps(result.details) if result.details is not None else None
     return row
 
 
@@ -202,4 +203,5 @@ def _result_from_row(row: Any) -> Result:
     values = {name: row[name] for name in _RESULT_COLUMNS}
     values["messages"] = json.loads(values["messages"])
     values["scores"] = json.loads(values["scores"])
+    values["details"] = json.loads(values["details"]) if values["details"] else None
     return Result(**values)
