@@ -1,5 +1,6 @@
 """The command line interface (``benchroute``)."""
 
+from . import _rank  # noqa: F401  (registers `benchroute rank`)
 from ._app import app, main
 
 __all__ = ["app", "main"]
