@@ -35,6 +35,17 @@ if ! command -v bwrap >/dev/null 2>&1; then
   fi
 fi
 
+# The HTML report (and the dashboard) are tested in headless Chromium driven by Playwright,
+# which launches the Debian browser (no browser download).
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "==> installing chromium (browser tests of the HTML report)"
+    apt-get update -qq >/dev/null && apt-get install -y -qq chromium >/dev/null
+  else
+    echo "warning: chromium is missing: the browser tests will be skipped. Install it: sudo apt-get install chromium" >&2
+  fi
+fi
+
 if ! ls "$WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1; then
   echo "==> compiling llama-cpp-python $LLAMA_VERSION from source (one time, ~5-15 min on 2 cores)"
   echo "    the wheel is kept in $WHEELS and reused by later installs"
@@ -49,7 +60,7 @@ if ! ls "$WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1; then
   fi
 fi
 
-echo "==> installing benchroute[local,scorers,embeddings,code,dev] into .venv"
-"${PIP[@]}" install -q --find-links "$WHEELS" -c constraints.txt -e ".[local,scorers,embeddings,code,dev]" 2>&1 \
+echo "==> installing benchroute[local,scorers,embeddings,code,reports,dev] into .venv"
+"${PIP[@]}" install -q --find-links "$WHEELS" -c constraints.txt -e ".[local,scorers,embeddings,code,reports,dev]" 2>&1 \
   | grep -v -E "^WARNING: Location .* is ignored" || true
 .venv/bin/benchroute --version

@@ -130,12 +130,27 @@ def run(
     summary_json: Annotated[
         Path | None, typer.Option("--summary-json", help="Also write the leaderboard as JSON here.")
     ] = None,
+    estimate: Annotated[
+        bool,
+        typer.Option("--estimate", help="Print the expected cost per suite x model and exit; sends nothing."),
+    ] = False,
+    max_cost: Annotated[
+        float | None,
+        typer.Option(
+            "--max-cost",
+            min=0,
+            metavar="USD",
+            help="Stop sending requests before the run's cost would pass this (status budget_stopped).",
+        ),
+    ] = None,
     config: ConfigOption = None,
     db: DbOption = None,
 ) -> None:
-    """Run suites against models and print a leaderboard.
+    """Run suites against models and print a leaderboard; check the suites' gate: thresholds.
 
-    Exit codes: 0 all ran, 2 bad configuration, 3 the run could not complete.
+    Exit codes: 0 all ran and every gate threshold holds, 1 a gate threshold failed,
+    2 bad usage or configuration, 3 the run could not complete (failed, or stopped by
+    --max-cost), 130 interrupted.
     """
     from ..config import load_suite
     from ..reports import summary_json as to_json
@@ -145,13 +160,19 @@ def run(
     try:
         if not suites and not resume:
             raise BenchrouteError("give at least one suite file or directory, or --resume RUN_ID")
+        if estimate and resume:
+            raise BenchrouteError("--estimate works on suite files, not with --resume")
         files, config = _expand_suites(list(suites or []), config)
         project, store = _open(config, db)
         options = RunOptions(
             concurrency=concurrency or project.concurrency,
             use_cache=not no_cache,
             models=[m.strip() for m in models.split(",") if m.strip()] if models else None,
+            max_cost_usd=max_cost,
         )
+        if estimate:
+            _print_estimate(project, [load_suite(f) for f in files], options, store)
+            return
         display = ProgressDisplay(err_console)
         runner = Runner(project, store, options, on_progress=display.update, on_start=display.start)
         try:
@@ -189,8 +210,55 @@ def run(
         )
     if summary_json is not None:
         summary_json.write_text(json.dumps(to_json(outcome.run_id, outcome.status, summaries), indent=2))
+    if outcome.status == "budget_stopped":
+        err_console.print(
+            f"[yellow]budget stopped[/]: {record.error}; continue with benchroute run --resume "
+            f"{outcome.run_id} --max-cost HIGHER_USD",
+            highlight=False,
+            soft_wrap=True,
+        )
+    gate_passed = _check_gate(record, store, outcome.results)
     if outcome.status != "completed":
-        raise typer.Exit(3)
+        raise typer.Exit(3)  # budget_stopped too: the run did not complete
+    if not gate_passed:
+        raise typer.Exit(1)
+
+
+def _print_estimate(project: Any, specs: list[Any], options: Any, store: Any) -> None:
+    """``run --estimate``: the expected cost per suite x model and in total; no request."""
+    from ..reports import estimate_table
+    from ..runner._estimate import estimate_run
+
+    result = estimate_run(project, specs, models=options.models, store=store, use_cache=options.use_cache)
+    console.print(estimate_table(result))
+    console.print(f"estimated total: ${result.total_cost_usd:.6f} for {result.requests} request(s)")
+    for note in result.notes:
+        console.print(f"note: {note}", highlight=False)
+
+
+def _check_gate(record: Any, store: Any, results: list[Any]) -> bool:
+    """Check the suites' gate: thresholds (and stress SLOs) on the run's results, without
+    quarantined cases; print each failure. True when every threshold holds."""
+    from rich.markup import escape
+
+    from ..analysis import exclude_quarantined
+    from ..analysis._gate import evaluate_gates
+    from ..config._gate import GateSpec
+    from ..reports import gate_table
+
+    suites = record.config.get("suites", [])
+    gates = {s["name"]: GateSpec.model_validate(s["gate"]) if s.get("gate") else None for s in suites}
+    stress = [s["name"] for s in suites if s.get("tier") == "stress"]
+    if not any(gates.values()) and not stress:
+        return True
+    report = evaluate_gates(exclude_quarantined(results, store.quarantined()), gates, stress_suites=stress)
+    if report.passed:
+        console.print(f"CI gate: passed ({report.checked} suite x model check(s))")
+        return True
+    console.print(gate_table(report))
+    for failure in report.failures:
+        err_console.print(f"[red]gate failed:[/] {escape(failure.describe())}", soft_wrap=True)
+    return False
 
 
 def _render_run(record: Any, results: list[Any]) -> list[Any]:
@@ -210,6 +278,13 @@ def _render_run(record: Any, results: list[Any]) -> list[Any]:
     if metrics is not None:
         console.print(metrics)
     _render_pass_at_k(record, results)
+    from ..reports import print_conversation_summary
+
+    print_conversation_summary(console, results)
+    from ..reports import load_report
+
+    for renderable in load_report(results, title=f"Load · run {record.id}"):  # stress suites
+        console.print(renderable)
     return summaries
 
 
@@ -260,11 +335,15 @@ def runs_show(
     run_id: Annotated[str, typer.Argument(help="Run id (or a unique prefix).")],
     failures: Annotated[bool, typer.Option("--failures", help="Only failed cases.")] = False,
     limit: Annotated[int, typer.Option("--limit", "-n", help="Rows of results to show.")] = 50,
+    transcripts: Annotated[
+        int, typer.Option("--transcripts", min=0, help="Conversation transcripts to show (0: none).")
+    ] = 5,
+    case: Annotated[str | None, typer.Option("--case", help="Only this case's transcripts.")] = None,
     config: ConfigOption = None,
     db: DbOption = None,
 ) -> None:
-    """Show a run: its leaderboard and its results."""
-    from ..reports import print_run_header, results_table
+    """Show a run: its leaderboard and its results (conversations turn by turn)."""
+    from ..reports import print_run_header, print_transcripts, results_table
 
     try:
         _, store = _open(config, db)
@@ -276,6 +355,7 @@ def runs_show(
     print_run_header(console, record)
     _render_run(record, results)
     console.print(results_table(results, failures_only=failures, limit=limit))
+    print_transcripts(console, results, case=case, failures_only=failures, limit=transcripts)
 
 
 @models_app.command("list")
@@ -375,6 +455,10 @@ def init(
     for path in written:
         console.print(f"created {path}")
     console.print(f"next: benchroute run {directory / 'suites'} --config {directory / 'benchroute.yaml'}")
+
+
+# Commands kept in their own modules register themselves on ``app`` when imported.
+from . import _compare, _report  # noqa: E402, F401
 
 
 def main() -> None:

@@ -12,9 +12,22 @@ import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from ..providers._types import Message
+from ._conversation import SimulatedUser, StopCondition, Turn, check_case, check_suite
+from ._gate import GateSpec
+from ._ranking import RankingSpec
+from ._stress import LoadSpec, SLOSpec, check_stress_fields
 
 
 class _Strict(BaseModel):
@@ -27,6 +40,9 @@ class PriceOverride(_Strict):
     input_per_mtok: float = Field(ge=0)
     output_per_mtok: float = Field(ge=0)
     cached_input_per_mtok: float | None = Field(default=None, ge=0)
+    cache_write_per_mtok: float | None = Field(
+        default=None, ge=0, description="prompt-cache writes (default: the input price)"
+    )
 
 
 # Headers that carry credentials: their values must come from api_key_env, never the file.
@@ -59,6 +75,11 @@ class ModelSpec(_Strict):
     params: dict[str, Any] = Field(default_factory=dict)
     headers: dict[str, str] = Field(default_factory=dict)
     prices: PriceOverride | None = None
+    price_provider: str | None = Field(
+        default=None,
+        description="genai-prices provider id to price this model with (a proxy or compatible "
+        "endpoint serving e.g. openai's models); default: the provider, or the base_url's",
+    )
     compute_usd_per_hour: float | None = Field(
         default=None, ge=0, description="local models: cost of the machine per hour of generation"
     )
@@ -102,6 +123,9 @@ class ProjectConfig(_Strict):
     embedding_model: str | None = Field(
         default=None, description="'local' (all-MiniLM-L6-v2, the default) or a model with /embeddings"
     )
+    ranking: RankingSpec = Field(
+        default_factory=RankingSpec, description="weights and hard limits for `benchroute rank`"
+    )
     root: Path = Field(default=Path("."), exclude=True)
 
     @model_validator(mode="after")
@@ -132,11 +156,21 @@ class Case(_Strict):
         default=None, description="retrieved passages for RAG cases; cited as [1], [2], ..."
     )
     metadata: dict[str, Any] = Field(default_factory=dict)
+    # Conversation tier (see _conversation.py): a script of turns or a simulated user, and
+    # assertions on the whole conversation.
+    turns: list[Turn] | None = None
+    simulated_user: SimulatedUser | None = None
+    assertions: list[ScorerEntry] = Field(default_factory=list, description="conversation-level scorers")
 
     @field_validator("id", mode="before")
     @classmethod
     def _id_as_text(cls, value: Any) -> Any:
         return str(value) if isinstance(value, int) else value
+
+    @model_validator(mode="after")
+    def _conversation_fields(self) -> Case:
+        check_case(self)
+        return self
 
 
 class DatasetSpec(_Strict):
@@ -215,7 +249,7 @@ ScorerEntry = Annotated[
     Discriminator(_scorer_kind),
 ]
 
-Tier = Literal["unit", "code"]
+Tier = Literal["unit", "code", "conversation", "stress"]
 
 
 class SuiteSpec(_Strict):
@@ -234,7 +268,13 @@ class SuiteSpec(_Strict):
     )
     judge: str | None = Field(default=None, description="judge model for this suite's judge scorers")
     dataset: DatasetSpec
-    scorers: list[ScorerEntry] = Field(min_length=1)
+    # At least one, except in stress suites (checked by _stress_fields).
+    scorers: list[ScorerEntry] = Field(default_factory=list, validate_default=True)
+    gate: GateSpec | None = Field(default=None, description="CI thresholds; see docs/ci.md")
+    load: LoadSpec | None = Field(
+        default=None, validate_default=True, description="stress tier: the load profile"
+    )
+    slo: SLOSpec | None = Field(default=None, description="stress tier: SLO assertions")
     source: str | None = Field(default=None, description="file the suite was loaded from")
 
     @model_validator(mode="after")
@@ -244,8 +284,24 @@ class SuiteSpec(_Strict):
                 raise ValueError(f"pass_at_k: k={k} needs 1 <= k <= repeats ({self.repeats})")
         return self
 
+    @field_validator("scorers", "load", "slo")
+    @classmethod
+    def _stress_fields(cls, value: Any, info: ValidationInfo) -> Any:
+        return check_stress_fields(info.field_name, value, info.data.get("tier"))
+
+    @model_validator(mode="after")
+    def _conversation_cases(self) -> SuiteSpec:
+        check_suite(self)
+        return self
+
     def fingerprint(self) -> str:
         """A short hash of everything that determines the suite's requests and scores."""
-        payload = self.model_dump(mode="json", exclude={"source", "description"})
+        # The gate judges results; it changes neither the requests nor the scores.
+        payload = self.model_dump(mode="json", exclude={"source", "description", "gate"})
         digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
         return digest[:16]
+
+
+# The conversation models name ScorerEntry and ScorerSpec (defined above): resolve them now.
+for _model in (Turn, StopCondition, SimulatedUser, Case, DatasetSpec, SuiteSpec):
+    _model.model_rebuild(_types_namespace={"ScorerEntry": ScorerEntry, "ScorerSpec": ScorerSpec})

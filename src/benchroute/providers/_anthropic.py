@@ -34,10 +34,16 @@ def _usage(raw: dict[str, Any] | None, previous: Usage | None = None) -> Usage:
     if "input_tokens" in raw:
         cache_read = int(raw.get("cache_read_input_tokens") or 0)
         cache_creation = int(raw.get("cache_creation_input_tokens") or 0)
+        # Anthropic's input_tokens excludes the cache reads and writes; ours includes them.
         usage.input_tokens = int(raw.get("input_tokens") or 0) + cache_read + cache_creation
         usage.cached_input_tokens = cache_read
+        usage.cache_write_tokens = cache_creation
     if "output_tokens" in raw:
+        # output_tokens already counts extended-thinking tokens; the detail only splits them out.
         usage.output_tokens = int(raw.get("output_tokens") or 0)
+        details = raw.get("output_tokens_details")
+        if isinstance(details, dict) and details.get("thinking_tokens") is not None:
+            usage.reasoning_tokens = int(details.get("thinking_tokens") or 0)
     return usage
 
 

@@ -68,6 +68,17 @@ class ProviderContext:
             )
         return self._session
 
+    async def ensure_connections(self, limit: int) -> None:
+        """Make room for ``limit`` connections at once (a load test needs more than an eval).
+        A session opened with a smaller pool is closed, so call this between the phases of a
+        run, with nothing in flight; the next request opens the larger pool."""
+        if limit <= self._connection_limit:
+            return
+        self._connection_limit = limit
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+        self._session = None
+
     async def aclose(self) -> None:
         if self._session is not None and not self._session.closed:
             await self._session.close()

@@ -15,6 +15,7 @@ import aiohttp
 
 from ._context import ProviderContext
 from ._http import iter_sse_data, loads_object, malformed, post_json
+from ._loadpath import ChatCompletionsSender
 from ._types import Completion, CompletionRequest, ProviderError, Usage
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ def _usage(raw: dict[str, Any] | None) -> Usage:
         input_tokens=int(raw.get("prompt_tokens") or 0),
         output_tokens=int(raw.get("completion_tokens") or 0),
         cached_input_tokens=int(prompt_details.get("cached_tokens") or 0),
+        cache_write_tokens=int(prompt_details.get("cache_write_tokens") or 0),
         reasoning_tokens=int(completion_details.get("reasoning_tokens") or 0),
     )
 
@@ -71,6 +73,17 @@ class OpenAIProvider:
                 return await self._read_stream(response, started)
             raw = await response.read()
         return self._parse(raw, started)
+
+    def load_sender(self, requests: list[CompletionRequest]) -> ChatCompletionsSender:
+        """A lean sender for load tests: each body serialised once (see ``_loadpath``)."""
+        bodies: list[dict[str, Any]] = []
+        for request in requests:
+            body = request_body(self.spec.model, request, self.spec.params)
+            if self.spec.stream:
+                body["stream"] = True
+                body.setdefault("stream_options", {"include_usage": True})
+            bodies.append(body)
+        return ChatCompletionsSender(self._context, self._url, self._headers, bodies, self._where)
 
     async def embed(self, texts: list[str]) -> list[list[float]]:
         """Embedding vectors from the endpoint's ``/embeddings`` API, in input order."""

@@ -4,6 +4,13 @@ Remote models are priced by ``genai-prices`` (offline price data, versioned with
 package) unless the model's ``prices:`` override applies; local models by a compute rate
 (USD per hour of generation time, ``compute_usd_per_hour``). The prices a run used are
 snapshotted with it, so a stored cost can always be explained.
+
+A request's :class:`Usage` is handed to genai-prices as the provider reported it: prompt
+tokens (with the cache reads and cache writes among them), output tokens (with the reasoning
+tokens among them). genai-prices prices each part at its own rate, falling back to the
+parent's rate (a cache write without a cache-write price costs an input token), so the cost
+is exactly genai-prices' own figure and no token is counted twice. The ``prices:`` override
+follows the same rules.
 """
 
 from __future__ import annotations
@@ -29,11 +36,15 @@ class PriceInfo:
     input_per_mtok: float | None = None
     output_per_mtok: float | None = None
     cached_input_per_mtok: float | None = None
+    cache_write_per_mtok: float | None = None
     usd_per_hour: float | None = None
     note: str = ""
+    # Prices that change with the prompt's size: the per-Mtok figures above are the base tier.
+    tiered: bool = False
+    genai_prices_version: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v not in (None, "")}
+        return {k: v for k, v in asdict(self).items() if v not in (None, "", False)}
 
 
 class PriceBook:
@@ -53,6 +64,7 @@ class PriceBook:
                 spec.prices.input_per_mtok,
                 spec.prices.output_per_mtok,
                 spec.prices.cached_input_per_mtok,
+                spec.prices.cache_write_per_mtok,
             )
         if spec.provider in self._local_kinds or spec.compute_usd_per_hour is not None:
             rate = spec.compute_usd_per_hour
@@ -64,25 +76,42 @@ class PriceBook:
             return PriceInfo(
                 "unknown",
                 note=f"genai-prices has no price for {spec.model!r}; set prices: in benchroute.yaml",
+                genai_prices_version=_genai_prices_version(),
             )
         price = calculation.model_price
+        raw = [
+            getattr(price, key, None)
+            for key in ("input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok")
+        ]
+        input_rate, output_rate, cached_rate, write_rate = (_per_mtok(value) for value in raw)
         return PriceInfo(
             f"genai-prices {_genai_prices_version()}",
-            _per_mtok(getattr(price, "input_mtok", None)),
-            _per_mtok(getattr(price, "output_mtok", None)),
-            _per_mtok(getattr(price, "cache_read_mtok", None)),
+            input_rate,
+            output_rate,
+            cached_rate,
+            write_rate,
             note=f"{calculation.provider.id}/{calculation.model.id}",
+            tiered=any(hasattr(value, "tiers") for value in raw),
+            genai_prices_version=_genai_prices_version(),
         )
 
     def _genai_prices(self, spec: ModelSpec, usage: Usage) -> Any:
         from genai_prices import Usage as PriceUsage
         from genai_prices import calc_price
 
-        provider_id = _PROVIDER_IDS.get(spec.provider) if spec.base_url is None else None
+        provider_id = spec.price_provider
+        if provider_id is None and spec.base_url is None:
+            provider_id = _PROVIDER_IDS.get(spec.provider)
+        # Parts never exceed their whole (a provider reporting otherwise would make
+        # genai-prices charge a negative remainder).
+        cached = min(usage.cached_input_tokens, usage.input_tokens)
+        written = min(usage.cache_write_tokens, usage.input_tokens - cached)
         price_usage = PriceUsage(
             input_tokens=usage.input_tokens,
             output_tokens=usage.output_tokens,
-            cache_read_tokens=usage.cached_input_tokens or None,
+            cache_read_tokens=cached or None,
+            cache_write_tokens=written or None,
+            output_reasoning_tokens=min(usage.reasoning_tokens, usage.output_tokens) or None,
         )
         try:
             if provider_id is not None:
@@ -96,6 +125,8 @@ class PriceBook:
         return self._info[model]
 
     def snapshot(self) -> dict[str, dict[str, Any]]:
+        """Model name -> how it is priced (rates per Mtok incl. cached input and cache writes,
+        or the compute rate; the source with the genai-prices version): stored with a run."""
         return {name: info.to_json() for name, info in self._info.items()}
 
     def cost(self, model: str, usage: Usage, latency_ms: float) -> float:
@@ -106,13 +137,16 @@ class PriceBook:
         if info.usd_per_hour is not None:
             return info.usd_per_hour * latency_ms / 3_600_000
         if info.source == "override":
+            input_rate = info.input_per_mtok or 0.0
             cached = min(usage.cached_input_tokens, usage.input_tokens)
-            cached_rate = info.cached_input_per_mtok
-            if cached_rate is None:
-                cached_rate = info.input_per_mtok or 0.0
+            written = min(usage.cache_write_tokens, usage.input_tokens - cached)
+            cached_rate = input_rate if info.cached_input_per_mtok is None else info.cached_input_per_mtok
+            write_rate = input_rate if info.cache_write_per_mtok is None else info.cache_write_per_mtok
+            # Reasoning tokens are among the output tokens, at the output rate.
             return (
-                (usage.input_tokens - cached) * (info.input_per_mtok or 0.0)
+                (usage.input_tokens - cached - written) * input_rate
                 + cached * cached_rate
+                + written * write_rate
                 + usage.output_tokens * (info.output_per_mtok or 0.0)
             ) / 1_000_000
         calculation = self._genai_prices(self._specs[model], usage)
@@ -122,10 +156,12 @@ class PriceBook:
 def _per_mtok(value: Any) -> float | None:
     if value is None:
         return None
+    if hasattr(value, "tiers"):
+        value = value.base  # tiered: the base tier; each request's calculation picks its tier
     try:
         return float(value)
     except (TypeError, ValueError):
-        return None  # tiered prices: the per-request calculation handles them
+        return None
 
 
 def _genai_prices_version() -> str:

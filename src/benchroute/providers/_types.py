@@ -74,11 +74,18 @@ class CompletionRequest(BaseModel):
 
 
 class Usage(BaseModel):
-    """Token counts as reported by the provider (0 when it reports none)."""
+    """Token counts as reported by the provider (0 when it reports none).
+
+    The counts nest the way genai-prices reads them: ``input_tokens`` is every prompt token,
+    including ``cached_input_tokens`` (read from the provider's prompt cache) and
+    ``cache_write_tokens`` (written to it); ``output_tokens`` is every generated token,
+    including ``reasoning_tokens``. Nothing is priced twice.
+    """
 
     input_tokens: int = 0
     output_tokens: int = 0
     cached_input_tokens: int = 0
+    cache_write_tokens: int = 0
     reasoning_tokens: int = 0
 
     @property

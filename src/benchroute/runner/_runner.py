@@ -42,6 +42,8 @@ from ..providers import (
 from ..providers._types import FATAL_KINDS
 from ..scorers import ScoringContext, import_plugins
 from ..store import Result, ResultKey, RunRecord, Store
+from ._budget import Budget
+from ._estimate import RequestCoster
 from ._limits import RateLimiter
 from ._prompting import PromptBuilder, cache_key, estimate_tokens
 from ._scoring import SuiteScorer
@@ -62,6 +64,9 @@ class RunOptions:
     models: list[str] | None = None
     flush_interval_s: float = 0.5
     flush_batch: int = 256
+    # Stop sending requests before the run's cost (a resumed run's earlier results included)
+    # would pass this many USD; the run then ends "budget_stopped".
+    max_cost_usd: float | None = None
 
 
 @dataclass
@@ -78,7 +83,7 @@ class Progress:
 @dataclass
 class RunOutcome:
     run_id: str
-    status: str  # completed, failed, interrupted
+    status: str  # completed, failed, interrupted, budget_stopped
     results: list[Result]
     errors: list[str]
     skipped: int = 0
@@ -127,6 +132,8 @@ def plan(project: ProjectConfig, suites: list[SuiteSpec], only: list[str] | None
             raise ConfigError(f"two suites are named {suite.name!r}; suite names must be unique")
         seen.add(suite.name)
         models = select_models(project, suite, only)
+        if suite.tier == "stress":  # a load, not cases: run by _stress.run_stress
+            continue
         for case in suite.dataset.cases or []:
             for model in models:
                 for repeat in range(suite.repeats):
@@ -200,6 +207,9 @@ class Runner:
         self._providers: dict[str, Provider] = {}
         self._limiters: dict[str, RateLimiter] = {}
         self._extra_models: dict[str, ModelSpec] = {}
+        self._budget: Budget | None = None
+        self._coster: RequestCoster | None = None
+        self._budget_skipped = 0
 
     # public entry points ---------------------------------------------------------------
     async def run(self, suites: list[SuiteSpec]) -> RunOutcome:
@@ -251,6 +261,10 @@ class Runner:
         context = ProviderContext(secrets=self.secrets, connection_limit=self.options.concurrency)
         writer = _Writer(self.store, self.options, self.secrets.redact)
         status, error = "completed", None
+        if self.options.max_cost_usd is not None:
+            spent = 0.0 if fresh else sum(r.cost_usd for r in self.store.results(record.id))
+            self._budget = Budget(self.options.max_cost_usd, spent)
+            self._coster = RequestCoster(prices)
         try:
             self._provider_context = context
             builders = {s.name: PromptBuilder(s) for s in suites}
@@ -288,9 +302,21 @@ class Runner:
             except BaseExceptionGroup as failures:
                 # Report the first failure as itself (a ConfigError stays a one-line error).
                 raise failures.exceptions[0] from None
+            stress = [s for s in suites if s.tier == "stress"]
+            if stress:  # load tests after the evals, on the same session, limits and store
+                from ._stress import run_stress
+
+                await run_stress(self, record.id, stress, writer)
             if self._broken:
                 status = "failed"
                 error = "; ".join(self._broken.values())
+            elif self._budget is not None and self._budget.exhausted:
+                status = "budget_stopped"
+                error = (
+                    f"stopped at the cost cap of ${self._budget.cap_usd:g}: spent "
+                    f"${self._budget.spent_usd:.6f}; {self._budget_skipped} request(s) not sent "
+                    "(resume with a higher --max-cost)"
+                )
         except (asyncio.CancelledError, KeyboardInterrupt):
             status, error = "interrupted", "interrupted by the user"
             raise
@@ -358,6 +384,11 @@ class Runner:
         if item.model in self._broken:
             self._skipped += 1
             return
+        if item.suite.tier == "conversation":  # multi-turn: one Result per conversation
+            from ._conversation import run_conversation
+
+            await run_conversation(self, item, builder, scorer, prices, writer, run_id)
+            return
         spec = self.project.models[item.model]
         provider, limiter = self._provider(item.model), self._limiters[item.model]
         request = builder.request(item.case, spec)
@@ -371,8 +402,16 @@ class Runner:
                 completion, cached = Completion.model_validate(hit), True
         retries = 0
         error: ProviderError | None = None
+        reserved = None
+        if completion is None and self._budget is not None:
+            reserved = await self._reserve(item, spec, request)
+            if reserved is None:
+                self._budget_skipped += 1
+                return
         if completion is None:
             completion, retries, error = await self._call(provider, spec, request, limiter)
+        if reserved is not None:
+            await self._settle(item, reserved, completion, prices)
         if error is not None and error.kind in FATAL_KINDS:
             message = self.secrets.redact(str(error))
             if item.model not in self._broken:
@@ -410,6 +449,8 @@ class Runner:
             result.system_fingerprint = completion.system_fingerprint
             # Judge calls made while scoring are part of what this result cost.
             result.cost_usd = scoring.cost_usd
+            if self._budget is not None:
+                self._budget.spent_usd += scoring.cost_usd
             if not cached:
                 result.cost_usd += prices.cost(item.model, usage, completion.latency_ms)
                 if key is not None:
@@ -431,6 +472,23 @@ class Runner:
         self.progress.cost_usd += result.cost_usd
         if self._on_progress is not None:
             self._on_progress(self.progress)
+
+    async def _reserve(self, item: _Item, spec: ModelSpec, request: CompletionRequest) -> float | None:
+        """Reserve budget for one request; None when the cap leaves no room for it."""
+        assert self._budget is not None and self._coster is not None
+        prior = self._coster.expected(item.suite.name, spec, request)[3]
+        return await self._budget.reserve((item.suite.name, item.model), prior)
+
+    async def _settle(
+        self, item: _Item, reserved: float, completion: Completion | None, prices: PriceBook
+    ) -> None:
+        assert self._budget is not None
+        key = (item.suite.name, item.model)
+        if completion is None:  # failed: nothing billed
+            await self._budget.settle(reserved, 0.0, key, billed=False)
+            return
+        actual = prices.cost(item.model, completion.usage, completion.latency_ms)
+        await self._budget.settle(reserved, actual, key, billed=True)
 
     async def _call(
         self, provider: Provider, spec: ModelSpec, request: Any, limiter: RateLimiter

@@ -11,17 +11,22 @@ from ._base import (
     scorer,
 )
 from ._context import DEFAULT_JUDGE, ModelCall, ScoringContext
+from ._conversation import ConversationCompletion, Transcript, TranscriptTurn, transcript_of
 
 __all__ = [
     "DEFAULT_JUDGE",
+    "ConversationCompletion",
     "ModelCall",
     "Score",
     "Scorer",
     "ScorerFactory",
     "ScoringContext",
+    "Transcript",
+    "TranscriptTurn",
     "build_scorer",
     "get_scorer_factory",
     "import_plugins",
     "registered_scorers",
     "scorer",
+    "transcript_of",
 ]

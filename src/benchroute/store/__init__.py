@@ -2,6 +2,17 @@
 
 from ._migrations import MIGRATIONS
 from ._records import Result, ResultKey, RunRecord
-from ._store import Store, StoreError
+from ._samples import LoadOutcome, LoadSample
+from ._store import QuarantinedCase, Store, StoreError
 
-__all__ = ["MIGRATIONS", "Result", "ResultKey", "RunRecord", "Store", "StoreError"]
+__all__ = [
+    "MIGRATIONS",
+    "LoadOutcome",
+    "LoadSample",
+    "QuarantinedCase",
+    "Result",
+    "ResultKey",
+    "RunRecord",
+    "Store",
+    "StoreError",
+]

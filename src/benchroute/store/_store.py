@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, create_engine, event, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -21,6 +22,7 @@ from .._errors import BenchrouteError
 from . import _schema
 from ._migrations import apply_migrations
 from ._records import Result, ResultKey, RunRecord
+from ._samples import LoadSample
 
 _RESULT_COLUMNS = [c.name for c in _schema.results.columns if c.name != "id"]
 
@@ -176,6 +178,76 @@ class Store:
         with self.engine.begin() as conn:
             conn.execute(statement, rows)
 
+    # quarantine -------------------------------------------------------------------------
+    def quarantine(self, suite: str, case_id: str, reason: str, *, created_at: str | None = None) -> bool:
+        """Quarantine a case (all models); False when it already was (its entry is kept)."""
+        table = _schema.quarantine
+        with self.engine.begin() as conn:
+            exists = conn.execute(
+                select(table.c.suite).where(table.c.suite == suite, table.c.case_id == case_id)
+            ).first()
+            if exists is not None:
+                return False
+            conn.execute(
+                table.insert().values(
+                    suite=suite,
+                    case_id=case_id,
+                    reason=reason,
+                    created_at=created_at or datetime.now(UTC).isoformat(),
+                )
+            )
+        return True
+
+    def unquarantine(self, suite: str, case_id: str) -> bool:
+        """Release a case from quarantine; False when it was not quarantined."""
+        table = _schema.quarantine
+        with self.engine.begin() as conn:
+            removed = conn.execute(
+                table.delete().where(table.c.suite == suite, table.c.case_id == case_id)
+            ).rowcount
+        return bool(removed)
+
+    def quarantined(self) -> list[QuarantinedCase]:
+        """Every quarantined case, by suite then case id."""
+        table = _schema.quarantine
+        query = select(table.c.suite, table.c.case_id, table.c.reason, table.c.created_at).order_by(
+            table.c.suite, table.c.case_id
+        )
+        with self.engine.connect() as conn:
+            return [QuarantinedCase(*row) for row in conn.execute(query)]
+
+    # load samples (stress tier) ---------------------------------------------------------
+    def add_load_samples(self, run_id: str, samples: Iterable[LoadSample]) -> int:
+        """Insert a stress run's samples, ignoring any whose (run, suite, model, seq) is
+        already stored; batches of 5,000 rows per statement. Returns rows given."""
+        table = _schema.load_samples
+        fields = LoadSample._fields
+        rows = [{"run_id": run_id, **dict(zip(fields, sample, strict=True))} for sample in samples]
+        if not rows:
+            return 0
+        dialect = self.engine.dialect.name
+        if dialect == "sqlite":
+            statement: Any = sqlite.insert(table).on_conflict_do_nothing()
+        elif dialect == "postgresql":
+            statement = postgresql.insert(table).on_conflict_do_nothing()
+        else:  # pragma: no cover - other dialects: plain insert
+            statement = table.insert()
+        with self.engine.begin() as conn:
+            for start in range(0, len(rows), 5000):
+                conn.execute(statement, rows[start : start + 5000])
+        return len(rows)
+
+    def load_samples(self, run_id: str, suite: str | None = None) -> list[LoadSample]:
+        """A run's load samples (optionally one suite's), by suite, model and seq."""
+        table = _schema.load_samples
+        columns = [table.c[name] for name in LoadSample._fields]
+        query = select(*columns).where(table.c.run_id == run_id)
+        if suite is not None:
+            query = query.where(table.c.suite == suite)
+        query = query.order_by(table.c.suite, table.c.model, table.c.seq)
+        with self.engine.connect() as conn:
+            return [LoadSample(*row) for row in conn.execute(query)]
+
 
 def _run_from_row(row: Any) -> RunRecord:
     return RunRecord(
@@ -205,3 +277,12 @@ def _result_from_row(row: Any) -> Result:
     values["scores"] = json.loads(values["scores"])
     values["details"] = json.loads(values["details"]) if values["details"] else None
     return Result(**values)
+
+
+class QuarantinedCase(NamedTuple):
+    """A case left out of comparisons and gates (its first two fields are the case's key)."""
+
+    suite: str
+    case_id: str
+    reason: str
+    created_at: str

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import random
 import time
+from collections import deque
 from typing import Final
 
 FAULT_KINDS: Final = frozenset(
@@ -119,6 +120,40 @@ class TokenBucket:
         # Rounded up to the millisecond so a client that waits exactly this long finds a
         # token instead of being refused again by a rounding hair.
         return math.ceil((1.0 - self.tokens) / self.rps * 1000.0) / 1000.0
+
+
+class SlidingWindow:
+    """At most ``rps * window_s`` requests within any trailing ``window_s`` seconds.
+
+    Unlike a token bucket, it banks nothing: a load that rises through the limit is
+    refused from the moment the last ``window_s`` seconds hold more than the limit allows,
+    while arrivals that come a little early or late (client jitter) below the limit are not
+    refused. Load tests use it to find a configured limit precisely.
+    """
+
+    __slots__ = ("allowed", "rps", "stamps", "window_s")
+
+    def __init__(self, rps: float, window_s: float) -> None:
+        if not rps > 0:
+            raise ValueError(f"rate limit must be > 0 requests per second, got {rps}")
+        if not window_s > 0:
+            raise ValueError(f"window_s must be > 0, got {window_s}")
+        self.rps = rps
+        self.window_s = window_s
+        self.allowed = max(1, int(rps * window_s + 1e-9))
+        self.stamps: deque[float] = deque()
+
+    def take(self) -> float | None:
+        """Admit a request: ``None`` if granted, else the seconds until one would be."""
+        now = time.monotonic()
+        stamps = self.stamps
+        horizon = now - self.window_s
+        while stamps and stamps[0] <= horizon:
+            stamps.popleft()
+        if len(stamps) < self.allowed:
+            stamps.append(now)
+            return None
+        return math.ceil((stamps[0] - horizon) * 1000.0) / 1000.0
 
 
 def format_seconds(seconds: float) -> str:

@@ -47,7 +47,7 @@ from typing import Any, Final, Self
 
 from aiohttp import web
 
-from ._faults import Fault, TokenBucket, format_seconds, pick_fault
+from ._faults import Fault, SlidingWindow, TokenBucket, format_seconds, pick_fault
 from ._wire import (
     ANTHROPIC,
     OPENAI,
@@ -166,7 +166,7 @@ class FakeServer:
         self._scripts: dict[str, deque[Reply]] = {}
         self._answers: dict[str, str] = {}
         self._faults: list[Fault] = []
-        self._bucket: TokenBucket | None = None
+        self._bucket: TokenBucket | SlidingWindow | None = None
         self._ids = itertools.count(1)
         self._bound_port: int | None = None
         self._thread: threading.Thread | None = None
@@ -326,10 +326,18 @@ class FakeServer:
         with self._lock:
             self._faults.clear()
 
-    def rate_limit(self, rps: float, burst: float | None = None) -> None:
+    def rate_limit(self, rps: float, burst: float | None = None, *, window_s: float | None = None) -> None:
         """Refuse requests beyond a token bucket of ``rps``/s (``burst`` default max(1, rps))
-        with 429 and ``Retry-After``."""
-        bucket = TokenBucket(rps, burst)
+        with 429 and ``Retry-After``. With ``window_s``, the limit is a sliding window
+        instead: at most ``rps * window_s`` requests in any trailing ``window_s`` seconds
+        (nothing banked, so a rising load meets the limit exactly where it passes ``rps``)."""
+        bucket: TokenBucket | SlidingWindow
+        if window_s is not None:
+            if burst is not None:
+                raise ValueError("give burst (token bucket) or window_s (sliding window), not both")
+            bucket = SlidingWindow(rps, window_s)
+        else:
+            bucket = TokenBucket(rps, burst)
         with self._lock:
             self._bucket = bucket
 

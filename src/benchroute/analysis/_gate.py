@@ -1,0 +1,149 @@
+"""The CI gate: a suite's ``gate:`` thresholds checked against stored results.
+
+A pure function over results: each gated suite's results are grouped by model (quarantined
+cases left out by the caller, see :func:`evaluate_gates`), summarised exactly as the
+leaderboard summarises them, and every threshold that is set is compared with its figure.
+Stress-tier results (one result per suite x model, case ``load``) carry their SLO verdicts
+as scores; a failed one fails the gate whether or not the suite has a ``gate:`` block,
+named by the SLO that failed.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from ..config._gate import GateSpec
+from ..store import Result
+from ._leaderboard import ModelSummary, leaderboard
+
+LOAD_CASE_ID = "load"  # the one result a stress suite stores per model
+
+
+@dataclass(frozen=True, slots=True)
+class GateFailure:
+    """One threshold a model did not meet on one suite."""
+
+    suite: str
+    model: str
+    threshold: str  # e.g. "min_pass_rate", "min_metric.factuality", "slo"
+    actual: float | None  # None: there was nothing to measure (e.g. nothing passed)
+    limit: float | None
+    detail: str = ""
+
+    def describe(self) -> str:
+        if self.threshold.startswith("slo"):
+            return f"{self.suite} · {self.model}: {self.threshold}: {self.detail}"
+        actual = "n/a" if self.actual is None else f"{self.actual:.6g}"
+        comparison = ">=" if self.threshold.startswith("min") else "<="
+        text = f"{self.suite} · {self.model}: {self.threshold} {actual} (needs {comparison} {self.limit:g})"
+        return f"{text} — {self.detail}" if self.detail else text
+
+
+@dataclass(frozen=True, slots=True)
+class GateReport:
+    """What the gate checked and what failed."""
+
+    checked: int  # (suite, model) pairs checked
+    failures: list[GateFailure]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+def _check(limit: float | None, actual: float | None, at_least: bool) -> bool:
+    """Whether the threshold holds (an unset threshold always does)."""
+    if limit is None:
+        return True
+    if actual is None:
+        return False
+    return actual >= limit if at_least else actual <= limit
+
+
+def _model_failures(suite: str, gate: GateSpec, summary: ModelSummary) -> list[GateFailure]:
+    error_rate = summary.errors / summary.cases if summary.cases else 0.0
+    # name, limit, actual, at least?, detail when it cannot be measured
+    checks: list[tuple[str, float | None, float | None, bool, str]] = [
+        ("min_pass_rate", gate.min_pass_rate, summary.pass_rate, True, ""),
+        ("min_mean_score", gate.min_mean_score, summary.mean_score, True, ""),
+        (
+            "max_cost_per_success",
+            gate.max_cost_per_success,
+            summary.cost_per_success_usd,
+            False,
+            "nothing passed",
+        ),
+        ("max_total_cost", gate.max_total_cost, summary.total_cost_usd, False, ""),
+        ("max_p95_ms", gate.max_p95_ms, summary.p95_latency_ms, False, "no measured latency"),
+        ("max_error_rate", gate.max_error_rate, error_rate, False, ""),
+    ]
+    for scorer, minimum in sorted(gate.min_metric.items()):
+        checks.append(
+            (
+                f"min_metric.{scorer}",
+                minimum,
+                summary.metrics.get(scorer),
+                True,
+                f"no result scored by {scorer}",
+            )
+        )
+    return [
+        GateFailure(suite, summary.model, name, actual, limit, detail if actual is None else "")
+        for name, limit, actual, at_least, detail in checks
+        if not _check(limit, actual, at_least)
+    ]
+
+
+def _slo_failures(results: Iterable[Result]) -> list[GateFailure]:
+    failures = []
+    for result in results:
+        if result.case_id != LOAD_CASE_ID or result.passed:
+            continue
+        failed = [s for s in result.scores if not s.get("passed")]
+        if result.error:
+            failures.append(GateFailure(result.suite, result.model, "slo", None, None, result.error))
+        elif not failed:
+            failures.append(
+                GateFailure(result.suite, result.model, "slo", None, None, "the load test failed")
+            )
+        for score in failed:
+            name = str(score.get("scorer") or "slo")
+            reason = str(score.get("reason") or "not met")
+            failures.append(
+                GateFailure(result.suite, result.model, f"slo.{name}", score.get("value"), None, reason)
+            )
+    return failures
+
+
+def evaluate_gates(
+    results: Iterable[Result],
+    gates: Mapping[str, GateSpec | None],
+    *,
+    stress_suites: Iterable[str] = (),
+) -> GateReport:
+    """Check each suite's gate against ``results`` (already without quarantined cases).
+
+    ``gates`` maps suite name to its ``gate:`` block (None: no thresholds); a suite in
+    ``stress_suites`` also fails on any failed load result (a missed SLO).
+    """
+    by_suite: dict[str, list[Result]] = defaultdict(list)
+    for result in results:
+        by_suite[result.suite].append(result)
+    stress = set(stress_suites)
+    failures: list[GateFailure] = []
+    checked = 0
+    for suite, rows in sorted(by_suite.items()):
+        if suite in stress:
+            failures.extend(_slo_failures(rows))
+        gate = gates.get(suite)
+        if gate is None:
+            continue
+        wanted = set(gate.models) if gate.models is not None else None
+        for summary in sorted(leaderboard(rows), key=lambda s: s.model):
+            if wanted is not None and summary.model not in wanted:
+                continue
+            checked += 1
+            failures.extend(_model_failures(suite, gate, summary))
+    return GateReport(checked, failures)

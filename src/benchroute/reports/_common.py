@@ -1,0 +1,146 @@
+"""What every file report shares: the figures of one run, and a safe overview of the run.
+
+The reports (Markdown, HTML, JSON, JUnit XML) only render; the figures come from
+:mod:`benchroute.analysis` (the leaderboard, the ranking and its Pareto frontiers) and are
+computed once here, in :func:`build_report`, so every format shows the same numbers.
+
+A run record's config snapshot holds whatever was needed to resume the run (model endpoints,
+suites with their cases, options). Keys never reach it, but a report is shared further than
+the store, so :func:`run_overview` picks the fields a reader needs — suites, models, prices,
+status, times — instead of dumping the snapshot: a base URL loses any user:password part and
+query string, model headers are left out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from ..analysis import ModelSummary, RankedModel, leaderboard, rank_models
+from ..store import Result, RunRecord
+
+
+@dataclass(frozen=True, slots=True)
+class RunReport:
+    """A run with its results and the figures every report format shows."""
+
+    run: RunRecord
+    results: list[Result]
+    summaries: list[ModelSummary]  # leaderboard order
+    ranked: list[RankedModel]  # rank_models order (default weights: accuracy)
+
+    @property
+    def models(self) -> list[str]:
+        return [s.model for s in self.summaries]
+
+    @property
+    def suites(self) -> list[str]:
+        seen = dict.fromkeys(self.run.suites)
+        seen.update(dict.fromkeys(r.suite for r in self.results))
+        return list(seen)
+
+    def ranking(self, model: str) -> RankedModel | None:
+        return next((r for r in self.ranked if r.summary.model == model), None)
+
+    @property
+    def cost_frontier(self) -> list[str]:
+        return [r.summary.model for r in self.ranked if r.on_cost_frontier]
+
+    @property
+    def latency_frontier(self) -> list[str]:
+        return [r.summary.model for r in self.ranked if r.on_latency_frontier]
+
+
+def build_report(run: RunRecord, results: list[Result]) -> RunReport:
+    """The leaderboard and ranking of ``results`` (all of them from ``run``)."""
+    summaries = leaderboard(results, run.prices)
+    return RunReport(run=run, results=results, summaries=summaries, ranked=rank_models(summaries))
+
+
+def _safe_url(url: str | None) -> str | None:
+    if not url:
+        return url
+    parts = urlsplit(url)
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def _model_overview(name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": name,
+        "provider": spec.get("provider"),
+        "model": spec.get("model"),
+        "base_url": _safe_url(spec.get("base_url")),
+        "params": spec.get("params") or {},
+        "stream": spec.get("stream", False),
+    }
+
+
+def _suite_overview(spec: dict[str, Any]) -> dict[str, Any]:
+    dataset = spec.get("dataset") or {}
+    cases = dataset.get("cases")
+    return {
+        "name": spec.get("name"),
+        "tier": spec.get("tier"),
+        "description": spec.get("description", ""),
+        "repeats": spec.get("repeats", 1),
+        "cases": len(cases) if isinstance(cases, list) else None,
+        "dataset": dataset.get("path"),
+        "scorers": [
+            entry.get("name") if isinstance(entry, dict) else str(entry) for entry in spec.get("scorers", [])
+        ],
+        "source": spec.get("source"),
+    }
+
+
+def run_overview(run: RunRecord) -> dict[str, Any]:
+    """The run record without its config snapshot's internals: what a report reader needs."""
+    config = run.config or {}
+    all_models: dict[str, Any] = config.get("models") or {}
+    used = config.get("run_models") or list(all_models)
+    return {
+        "id": run.id,
+        "status": run.status,
+        "error": run.error,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "package_version": run.package_version,
+        "suites": [_suite_overview(s) for s in config.get("suites", [])]
+        or [{"name": name} for name in run.suites],
+        "models": [_model_overview(name, all_models.get(name) or {}) for name in used],
+        "prices": run.prices,
+    }
+
+
+def suite_tiers(run: RunRecord) -> dict[str, str]:
+    return {s["name"]: s.get("tier", "") for s in (run.config or {}).get("suites", []) if "name" in s}
+
+
+def failing_reasons(result: Result) -> list[str]:
+    """``scorer: reason`` of each scorer that failed (the request's error if it had one)."""
+    if result.error:
+        return [f"{result.error_kind or 'error'}: {result.error}"]
+    return [
+        f"{s.get('scorer', '?')}: {s.get('reason') or 'failed'}" for s in result.scores if not s.get("passed")
+    ]
+
+
+def truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
+
+
+def money(value: float | None) -> str:
+    if value is None:
+        return "—"
+    if value == 0:
+        return "$0"
+    return f"${value:.4f}" if value >= 0.0001 else f"${value:.2e}"
+
+
+def millis(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.0f} ms"
+
+
+def ratio(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"

@@ -1,0 +1,67 @@
+"""Terminal rendering of a run's cost estimate (``--estimate``) and of the CI gate."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.markup import escape
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from ..analysis._gate import GateReport
+    from ..runner._estimate import RunEstimate
+
+
+def _usd(value: float) -> str:
+    if value == 0:
+        return "$0"
+    return f"${value:.4f}" if value >= 0.01 else f"${value:.3g}"
+
+
+def estimate_table(estimate: RunEstimate) -> Table:
+    """Expected requests, tokens, time and cost per suite x model, with the total."""
+    table = Table(title="Estimated cost (no request sent)", title_justify="left", show_footer=True)
+    table.add_column("suite", footer="total")
+    table.add_column("model")
+    table.add_column("requests", justify="right", footer=str(estimate.requests))
+    table.add_column("in tokens", justify="right", footer=f"{sum(x.input_tokens for x in estimate.lines):,}")
+    table.add_column(
+        "out tokens", justify="right", footer=f"{sum(x.output_tokens for x in estimate.lines):,}"
+    )
+    seconds = [x.seconds for x in estimate.lines if x.seconds is not None]
+    table.add_column("gen. time", justify="right", footer=f"{sum(seconds):.1f} s" if seconds else "")
+    table.add_column("cost", justify="right", footer=_usd(estimate.total_cost_usd))
+    table.add_column("priced by")
+    table.add_column("method", overflow="fold")
+    for line in estimate.lines:
+        requests = str(line.requests) + (f" ({line.cached} cached)" if line.cached else "")
+        table.add_row(
+            line.suite,
+            line.model,
+            requests,
+            f"{line.input_tokens:,}",
+            f"{line.output_tokens:,}",
+            f"{line.seconds:.1f} s" if line.seconds is not None else "—",
+            _usd(line.cost_usd),
+            escape(line.pricing),
+            escape(line.method),
+        )
+    return table
+
+
+def gate_table(report: GateReport) -> Table:
+    """Each failed threshold: suite, model, threshold, actual vs limit."""
+    table = Table(title=f"CI gate: {len(report.failures)} threshold(s) failed", title_justify="left")
+    for column in ("suite", "model", "threshold", "actual", "limit", "why"):
+        table.add_column(column, overflow="fold")
+    for failure in report.failures:
+        comparison = ">=" if failure.threshold.startswith("min") else "<="
+        table.add_row(
+            failure.suite,
+            failure.model,
+            failure.threshold,
+            "n/a" if failure.actual is None else f"{failure.actual:.6g}",
+            "—" if failure.limit is None else f"{comparison} {failure.limit:g}",
+            escape(failure.detail),
+        )
+    return table

@@ -1,0 +1,200 @@
+"""A run as GitHub-flavoured Markdown, sized for a pull-request comment.
+
+The leaderboard and the Pareto note always fit; failed cases go in a collapsible
+``<details>`` block with outputs and reasons cut short, and rows stop once the comment would
+pass ``max_bytes`` (GitHub refuses comments over 65,536 characters), with a line saying how
+many were left out.
+
+Everything a model or a user wrote is escaped: HTML (a reply containing ``<img src=...>``
+must not load an image in the reviewer's browser), Markdown syntax that would change the
+table (``|``, backticks, emphasis, links) and ``@`` (a mention would notify someone).
+"""
+
+from __future__ import annotations
+
+import html
+
+from ..store import Result, RunRecord
+from ._common import RunReport, build_report, failing_reasons, millis, money, ratio, suite_tiers, truncate
+
+_MARKDOWN_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]|~#!"})
+_OUTPUT_CHARS = 160
+_REASON_CHARS = 200
+
+
+def md_text(text: str) -> str:
+    """``text`` as inert Markdown on one line: no HTML, no table breaks, no mentions."""
+    one_line = " ".join(text.split())
+    escaped = html.escape(one_line, quote=False).translate(_MARKDOWN_SPECIAL)
+    # A zero-width space after @ keeps "@someone" readable without notifying anyone.
+    return escaped.replace("@", "@&#8203;")
+
+
+def _table(header: list[str], rows: list[list[str]], align_right: set[int] | None = None) -> list[str]:
+    align_right = align_right or set()
+    lines = ["| " + " | ".join(header) + " |"]
+    lines.append("|" + "|".join("---:" if i in align_right else "---" for i in range(len(header))) + "|")
+    lines.extend("| " + " | ".join(row) + " |" for row in rows)
+    return lines
+
+
+def _header(report: RunReport) -> list[str]:
+    run = report.run
+    lines = [f"## benchroute run `{md_text(run.id)}` — {md_text(run.status)}", ""]
+    when = f"started {run.started_at[:19].replace('T', ' ')}"
+    if run.finished_at:
+        when += f", finished {run.finished_at[:19].replace('T', ' ')}"
+    lines.append(
+        f"{when} · suites: {', '.join(md_text(s) for s in report.suites) or '—'} · "
+        f"models: {', '.join(md_text(m) for m in report.models) or '—'} · "
+        f"{len(report.results)} results · benchroute {md_text(run.package_version)}"
+    )
+    if run.error:
+        lines += ["", f"> **error:** {md_text(truncate(run.error, 500))}"]
+    return lines
+
+
+def _leaderboard(report: RunReport) -> list[str]:
+    header = [
+        "#",
+        "model",
+        "pass rate",
+        "mean score",
+        "cases",
+        "cost",
+        "cost / success",
+        "p50",
+        "p95",
+        "p99",
+        "CV",
+        "retry rate",
+        "errors",
+    ]
+    rows = []
+    for rank, s in enumerate(report.summaries, start=1):
+        ranked = report.ranking(s.model)
+        marks = ""
+        if ranked is not None and (ranked.on_cost_frontier or ranked.on_latency_frontier):
+            marks = " ★"
+        rows.append(
+            [
+                str(rank),
+                md_text(s.model) + marks,
+                f"{s.pass_rate:.1%} ({s.passed}/{s.cases})",
+                f"{s.mean_score:.3f}",
+                str(s.cases),
+                money(s.total_cost_usd),
+                money(s.cost_per_success_usd),
+                millis(s.p50_latency_ms),
+                millis(s.p95_latency_ms),
+                millis(s.p99_latency_ms),
+                ratio(s.latency_cv),
+                f"{s.retry_rate:.1%}",
+                str(s.errors),
+            ]
+        )
+    return ["### Leaderboard", "", *_table(header, rows, align_right={0, *range(2, len(header))})]
+
+
+def _pareto_note(report: RunReport) -> list[str]:
+    if not report.summaries:
+        return []
+
+    def names(models: list[str]) -> str:
+        return ", ".join(f"**{md_text(m)}**" for m in models) or "—"
+
+    cost = report.cost_frontier
+    latency = report.latency_frontier
+    lines = [
+        "**Pareto frontier** (★: no other model is at least as accurate and cheaper or faster)",
+        "",
+        f"- accuracy vs cost per success: {names(cost)}",
+        f"- accuracy vs p95 latency: {names(latency)}",
+    ]
+    dominated = [m for m in report.models if m not in cost and m not in latency]
+    if dominated:
+        lines.append(f"- dominated on both: {', '.join(md_text(m) for m in dominated)}")
+    no_pass = [s.model for s in report.summaries if s.cost_per_success_usd is None]
+    if no_pass:
+        names_without_pass = ", ".join(md_text(m) for m in no_pass)
+        lines.append(f"- no successful output (not placed on the cost frontier): {names_without_pass}")
+    if all(s.p95_latency_ms is None for s in report.summaries):
+        lines.append("- no latency was measured (cached replies only): no latency frontier")
+    return lines
+
+
+def _by_suite(report: RunReport) -> list[str]:
+    suites = sorted({r.suite for r in report.results})
+    if len(suites) < 2:
+        return []
+    tiers = suite_tiers(report.run)
+    counts: dict[tuple[str, str], list[int]] = {}
+    for r in report.results:
+        cell = counts.setdefault((r.suite, r.model), [0, 0])
+        cell[0] += 1 if r.passed else 0
+        cell[1] += 1
+    rows = []
+    for suite in sorted(suites, key=lambda name: (tiers.get(name, ""), name)):
+        row = [md_text(tiers.get(suite) or "—"), md_text(suite)]
+        for model in report.models:
+            passed, total = counts.get((suite, model), [0, 0])
+            row.append(f"{passed / total:.0%} ({passed}/{total})" if total else "—")
+        rows.append(row)
+    header = ["tier", "suite", *(md_text(m) for m in report.models)]
+    return ["### Pass rate by suite", "", *_table(header, rows, set(range(2, len(header))))]
+
+
+def _failure_row(result: Result) -> str:
+    reasons = "; ".join(failing_reasons(result)) or "failed"
+    output = result.output if result.output is not None else ""
+    cells = [
+        md_text(result.suite),
+        md_text(result.case_id),
+        md_text(result.model),
+        str(result.repeat),
+        "error" if result.error else (f"{result.score:.2f}" if result.score is not None else "—"),
+        md_text(truncate(reasons, _REASON_CHARS)),
+        md_text(truncate(output, _OUTPUT_CHARS)) if output else "—",
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def render_markdown(run: RunRecord, results: list[Result], *, max_bytes: int = 60_000) -> str:
+    """The run as Markdown for a pull-request comment, at most about ``max_bytes`` (UTF-8)."""
+    report = build_report(run, results)
+    blocks = [_header(report), _leaderboard(report), _pareto_note(report), _by_suite(report)]
+    text = "\n\n".join("\n".join(block) for block in blocks if block) + "\n"
+    failed = [r for r in report.results if not r.passed]
+    if not failed:
+        if report.results:
+            text += "\nEvery case passed.\n"
+        else:
+            text += "\nThis run has no results.\n"
+        return text
+    opening = [
+        "",
+        "<details>",
+        f"<summary>Failed cases ({len(failed)})</summary>",
+        "",
+        *_table(["suite", "case", "model", "rep", "score", "why", "output"], [])[:2],
+    ]
+    closing_reserve = 200  # room for the "N more" line and </details>
+    body = "\n".join(opening) + "\n"
+    used = len(text.encode()) + len(body.encode()) + closing_reserve
+    shown = 0
+    rows = []
+    for result in failed:
+        row = _failure_row(result) + "\n"
+        size = len(row.encode())
+        if used + size > max_bytes:
+            break
+        rows.append(row)
+        used += size
+        shown += 1
+    body += "".join(rows)
+    if shown < len(failed):
+        body += (
+            f"\n… and {len(failed) - shown} more failed cases, left out to keep this comment short "
+            f"(see `benchroute report {md_text(run.id)} --format html`).\n"
+        )
+    return text + body + "\n</details>\n"

@@ -1,0 +1,442 @@
+"""Driving one conversation-tier item: a scripted or simulated multi-turn conversation.
+
+Each turn's request carries the whole history: the system prompt(s), the case's ``messages``
+(earlier context, if any), then alternating user messages and the model's *real* replies.
+Every call goes through the runner's ``_call``, so the model's RPM/TPM limits, retries with
+backoff and timeouts apply per turn, exactly as for single requests. Each user message is
+rendered through the suite's ``prompt`` template (``{{ input }}`` is the turn's text).
+
+Scripted cases (``turns``) send each user turn and score the reply with the turn's
+``assert`` scorers. Simulated cases (``simulated_user``) alternate with a simulator model:
+it has its own history (its persona and goal in its system prompt; the assistant's replies
+are its "user" messages) and writes the next user message until the stop condition holds
+(the goal is reached) or ``max_turns`` assistant replies have been made. Then the
+conversation-level assertions run: the suite's ``scorers`` and the case's ``assertions``,
+given a :class:`~benchroute.scorers.ConversationCompletion` (the last reply plus the
+transcript).
+
+One conversation is one stored ``Result`` (case x model x repeat): ``messages`` is the last
+request sent (the full history), ``output`` the last reply, tokens/latency summed over the
+model's turns (latency is the conversation's total; per-turn figures are in ``details``),
+``cost_usd`` the model's turns plus the simulator's and the judges' calls, ``retries`` the
+model's retries, and ``details`` the transcript (see :meth:`Transcript.to_details`).
+``passed`` needs every per-turn and every conversation-level assertion to pass; ``score`` is
+the mean of the suite scorers' value, the case assertions' value and each asserted turn's.
+
+The response cache is not used for conversations: a cached reply is only valid for the exact
+history it answered, and replaying part of a conversation from the cache and the rest live
+would mix samples. Every conversation is therefore sent afresh.
+
+With a cost cap (``--max-cost``) a conversation is not reserved in advance (its length is
+unknown): its cost counts once it ends, and none starts after the cap is reached.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
+
+from .._errors import ConfigError
+from ..config import Case, ModelSpec, ScorerEntry, SimulatedUser, SuiteSpec
+from ..config._conversation import GOAL_PHRASE
+from ..providers import Completion, CompletionRequest, Message, PriceBook, ProviderError, Usage
+from ..providers._types import FATAL_KINDS
+from ..scorers import (
+    ConversationCompletion,
+    Scorer,
+    ScoringContext,
+    Transcript,
+    TranscriptTurn,
+    build_scorer,
+)
+from ..scorers._context import DEFAULT_JUDGE, default_judge_spec
+from ..store import Result
+from ._prompting import PromptBuilder
+from ._scoring import SuiteScorer
+
+if TYPE_CHECKING:
+    from ._runner import Runner, _Item, _Writer
+
+_REQUEST_FIELDS = frozenset(CompletionRequest.optional_field_names())
+_KICKOFF = "(The conversation starts now. Write your first message to the assistant.)"
+
+
+def simulator_system_prompt(user: SimulatedUser) -> str:
+    """What the simulator model is told: who it plays, what it wants, how to finish."""
+    lines = [
+        "You are role-playing a human user who is chatting with an AI assistant. Stay in "
+        "character and never say that you are an AI.",
+        f"Who you are: {user.persona.strip()}",
+        f"Your goal in this conversation: {user.goal.strip()}",
+        "Each time, write only your next message to the assistant: one or two short sentences.",
+    ]
+    if user.user_stop_pattern() is not None and user.stop.user_regex is None:
+        lines.append(f"As soon as the assistant has achieved your goal, reply with exactly: {GOAL_PHRASE}")
+    return "\n".join(lines)
+
+
+@dataclass
+class _CaseScorers:
+    turns: list[SuiteScorer | None]
+    case: SuiteScorer | None
+    stop: Scorer | None
+    simulator: ModelSpec | None
+
+
+class _PreparedSuite:
+    """A conversation suite's per-turn, per-case and stop scorers, built once per run."""
+
+    def __init__(self, runner: Runner, suite: SuiteSpec, context: ScoringContext) -> None:
+        self.context = context
+        self.cases: dict[str, _CaseScorers] = {}
+        where = suite.source or suite.name
+        base_dir = Path(suite.source).parent if suite.source else None
+        for case in suite.dataset.cases or []:
+            if case.turns is None and case.simulated_user is None:
+                raise ConfigError(
+                    f"{where}: case {case.id!r}: a conversation-tier case needs 'turns' or 'simulated_user'",
+                    hint="conversations are written inline in the suite file (dataset.cases)",
+                )
+            turns = [self._scorer(suite, t.assertions) for t in case.turns or []]
+            stop: Scorer | None = None
+            simulator: ModelSpec | None = None
+            if case.simulated_user is not None:
+                if case.simulated_user.stop.scorer is not None:
+                    stop = build_scorer(case.simulated_user.stop.scorer, where, base_dir, context)
+                simulator = _simulator_spec(runner, case.simulated_user, f"{where}: case {case.id!r}")
+            self.cases[case.id] = _CaseScorers(turns, self._scorer(suite, case.assertions), stop, simulator)
+
+    def _scorer(self, suite: SuiteSpec, entries: list[ScorerEntry]) -> SuiteScorer | None:
+        if not entries:
+            return None
+        # SuiteScorer reads only scorers and source: reuse its weights/thresholds/groups logic.
+        return SuiteScorer(suite.model_copy(update={"scorers": entries}), self.context)
+
+
+def _simulator_spec(runner: Runner, user: SimulatedUser, where: str) -> ModelSpec:
+    name = user.model or DEFAULT_JUDGE
+    spec = runner.project.models.get(name) or runner._extra_models.get(name)
+    if spec is None and name == DEFAULT_JUDGE:
+        spec = default_judge_spec()
+        runner._extra_models[name] = spec
+    if spec is None:
+        known = ", ".join(runner.project.models) or "none"
+        raise ConfigError(
+            f"{where}: simulated_user.model {name!r} is not defined",
+            hint=f"name a model of benchroute.yaml (known: {known}), or leave 'model' out "
+            f"for the embedded {DEFAULT_JUDGE}",
+        )
+    return spec
+
+
+_prepared: WeakKeyDictionary[Runner, dict[str, _PreparedSuite]] = WeakKeyDictionary()
+
+
+@dataclass
+class _Outcome:
+    transcript: Transcript
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    last: Completion | None = None
+    usage: Usage = field(default_factory=Usage)
+    latency_ms: float = 0.0
+    ttft_ms: float | None = None
+    retries: int = 0
+    cost_usd: float = 0.0
+    error: ProviderError | None = None
+    turn_values: list[float] = field(default_factory=list)  # asserted turns' values
+    fatal_model: str | None = None  # the endpoint that can no longer be reached
+
+
+class _Conversation:
+    """One conversation of one case with one model."""
+
+    def __init__(
+        self,
+        runner: Runner,
+        item: _Item,
+        builder: PromptBuilder,
+        prepared: _PreparedSuite,
+        prices: PriceBook,
+    ) -> None:
+        self.runner = runner
+        self.item = item
+        self.case = item.case
+        self.builder = builder
+        self.scorers = prepared.cases[item.case.id]
+        self.context = prepared.context
+        self.prices = prices
+        self.spec = runner.project.models[item.model]
+        self.system: list[Message] = []
+        self.history: list[Message] = list(self.case.messages or [])
+        self.fields: dict[str, Any] = {}
+        self.extra: dict[str, Any] = {}
+        self._rendered = False
+
+    # -- the model under test -------------------------------------------------------------
+    def _user_message(self, text: str) -> Message:
+        turn_case = self.case.model_copy(update={"input": text, "messages": None})
+        request = self.builder.request(turn_case, self.spec)
+        if not self._rendered:  # the system prompt and settings are the same for every turn
+            self.system = [m for m in request.messages[:-1] if m.role == "system"]
+            self.fields, self.extra = request.set_fields(), dict(request.extra)
+            self._rendered = True
+        return request.messages[-1]
+
+    async def _ask_model(self, text: str, turn: TranscriptTurn, out: _Outcome) -> Completion | None:
+        self.history.append(self._user_message(text))
+        request = CompletionRequest(
+            messages=[*self.system, *self.history], **self.fields, extra=dict(self.extra)
+        )
+        out.messages = request.wire_messages()
+        provider = self.runner._provider(self.item.model)
+        completion, retries, error = await self.runner._call(
+            provider, self.spec, request, self.runner._limiters[self.item.model]
+        )
+        out.retries += retries
+        turn.retries = retries
+        if error is not None:
+            out.error = error
+            if error.kind in FATAL_KINDS:
+                out.fatal_model = self.item.model
+            return None
+        assert completion is not None
+        self.history.append(Message(role="assistant", content=completion.text))
+        turn.assistant = completion.text
+        turn.latency_ms = completion.latency_ms
+        turn.ttft_ms = completion.ttft_ms
+        turn.input_tokens = completion.usage.input_tokens
+        turn.output_tokens = completion.usage.output_tokens
+        usage = out.usage
+        usage.input_tokens += completion.usage.input_tokens
+        usage.output_tokens += completion.usage.output_tokens
+        usage.cached_input_tokens += completion.usage.cached_input_tokens
+        out.latency_ms += completion.latency_ms
+        if out.ttft_ms is None:
+            out.ttft_ms = completion.ttft_ms
+        out.cost_usd += self.prices.cost(self.item.model, completion.usage, completion.latency_ms)
+        out.last = completion
+        return completion
+
+    def _turn_case(self, text: str) -> Case:
+        """The case as a turn's scorers see it: this turn's text and the history sent."""
+        sent = [*self.history[:-1]]
+        return self.case.model_copy(update={"input": text, "messages": sent})
+
+    # -- scripted ------------------------------------------------------------------------
+    async def scripted(self) -> _Outcome:
+        out = _Outcome(Transcript(mode="scripted", stop_reason="script_end"))
+        for index, turn_spec in enumerate(self.case.turns or [], start=1):
+            turn = TranscriptTurn(turn=index, user=turn_spec.user)
+            out.transcript.turns.append(turn)
+            completion = await self._ask_model(turn_spec.user, turn, out)
+            if completion is None:
+                out.transcript.stop_reason = "error"
+                break
+            scorer = self.scorers.turns[index - 1]
+            if scorer is not None:
+                scoring = await scorer.score(completion, self._turn_case(turn_spec.user))
+                turn.scores, turn.passed = scoring.scores, scoring.passed
+                out.turn_values.append(scoring.value)
+                out.cost_usd += scoring.cost_usd
+        self._finish_system(out)
+        return out
+
+    # -- simulated -----------------------------------------------------------------------
+    async def simulated(self) -> _Outcome:
+        user = self.case.simulated_user
+        assert user is not None and self.scorers.simulator is not None
+        simulator = self.scorers.simulator
+        transcript = Transcript(mode="simulated", goal_reached=False, simulator_model=simulator.name)
+        out = _Outcome(transcript)
+        user_stop = user.user_stop_pattern()
+        user_pattern = re.compile(user_stop, re.IGNORECASE) if user_stop else None
+        reply_pattern = (
+            re.compile(user.stop.assistant_regex, re.IGNORECASE) if user.stop.assistant_regex else None
+        )
+        sim_history = [
+            Message(role="system", content=simulator_system_prompt(user)),
+            Message(role="user", content=_KICKOFF),
+        ]
+        sim_fields = {k: v for k, v in user.params.items() if k in _REQUEST_FIELDS}
+        sim_fields.setdefault("max_tokens", user.max_tokens)
+        sim_extra = {k: v for k, v in user.params.items() if k not in _REQUEST_FIELDS}
+        transcript.stop_reason = "max_turns"
+        for index in range(1, user.max_turns + 1):
+            user_latency: float | None = None
+            if index == 1 and user.opening:
+                text = user.opening
+            else:
+                request = CompletionRequest(messages=list(sim_history), **sim_fields, extra=dict(sim_extra))
+                completion, _, error = await self.runner._call(
+                    self.runner._provider(simulator.name),
+                    simulator,
+                    request,
+                    self.runner._limiters[simulator.name],
+                )
+                if error is not None:
+                    out.error = ProviderError(
+                        f"simulated user ({simulator.name}): {error}", kind=error.kind, status=error.status
+                    )
+                    if error.kind in FATAL_KINDS:
+                        out.fatal_model = simulator.name
+                    transcript.stop_reason = "error"
+                    break
+                assert completion is not None
+                out.cost_usd += self.context.cost(simulator.name, completion)
+                text, user_latency = completion.text.strip(), completion.latency_ms
+                if user_pattern is not None and user_pattern.search(text):
+                    # The simulated user declares its goal met: that message is not sent.
+                    transcript.stop_reason = "goal" if index > 1 else "simulator_ended_early"
+                    if index > 1:
+                        transcript.goal_reached, transcript.turns_to_goal = True, index - 1
+                    break
+                if not text:
+                    transcript.stop_reason = "empty_user_message"
+                    break
+            sim_history.append(Message(role="assistant", content=text))
+            turn = TranscriptTurn(turn=index, user=text, user_latency_ms=user_latency)
+            transcript.turns.append(turn)
+            reply = await self._ask_model(text, turn, out)
+            if reply is None:
+                transcript.stop_reason = "error"
+                break
+            if await self._goal_holds(reply, reply_pattern, text, out):
+                transcript.stop_reason = "goal"
+                transcript.goal_reached, transcript.turns_to_goal = True, index
+                break
+            sim_history.append(Message(role="user", content=reply.text))
+        self._finish_system(out)
+        return out
+
+    async def _goal_holds(
+        self, reply: Completion, pattern: re.Pattern[str] | None, text: str, out: _Outcome
+    ) -> bool:
+        if pattern is not None and pattern.search(reply.text):
+            return True
+        if self.scorers.stop is not None:
+            score = await self.scorers.stop(reply, self._turn_case(text))
+            out.cost_usd += score.cost_usd
+            return score.passed
+        return False
+
+    def _finish_system(self, out: _Outcome) -> None:
+        systems = [m.text() for m in self.system]
+        out.transcript.system = "\n\n".join(systems) if systems else None
+
+
+async def run_conversation(
+    runner: Runner,
+    item: _Item,
+    builder: PromptBuilder,
+    scorer: SuiteScorer,
+    prices: PriceBook,
+    writer: _Writer,
+    run_id: str,
+) -> None:
+    """Run one conversation-tier item and hand its Result to the writer (the runner's
+    ``_process`` for the conversation tier)."""
+    budget = runner._budget
+    if budget is not None and budget.exhausted:
+        # --max-cost: a conversation's cost is only known once it ends, so it is not reserved
+        # in advance; it counts towards the cap, and none starts once the cap is reached.
+        runner._budget_skipped += 1
+        return
+    suites = _prepared.setdefault(runner, {})
+    prepared = suites.get(item.suite.name)
+    if prepared is None:
+        assert runner._provider_context is not None
+        context = runner._scoring_context(item.suite, runner._provider_context, prices)
+        prepared = suites[item.suite.name] = _PreparedSuite(runner, item.suite, context)
+    conversation = _Conversation(runner, item, builder, prepared, prices)
+    out = await (
+        conversation.simulated() if item.case.simulated_user is not None else conversation.scripted()
+    )
+    if out.fatal_model is not None and out.error is not None:
+        # As for single requests: the endpoint is unusable, so nothing is stored and
+        # --resume finishes the conversation once the cause is fixed.
+        message = runner.secrets.redact(str(out.error))
+        if out.fatal_model not in runner._broken:
+            runner._broken[out.fatal_model] = message
+            runner._errors.append(message)
+        runner._skipped += 1
+        return
+    from ._runner import _now
+
+    transcript = out.transcript
+    last = out.last
+    result = Result(
+        run_id=run_id,
+        suite=item.suite.name,
+        case_id=item.case.id,
+        model=item.model,
+        repeat=item.repeat,
+        messages=out.messages,
+        output=last.text if last is not None else None,
+        scores=[],
+        score=0.0,
+        passed=False,
+        input_tokens=out.usage.input_tokens,
+        output_tokens=out.usage.output_tokens,
+        cached_input_tokens=out.usage.cached_input_tokens,
+        latency_ms=out.latency_ms if last is not None else None,
+        ttft_ms=out.ttft_ms,
+        retries=out.retries,
+        served_model=last.served_model if last is not None else None,
+        system_fingerprint=last.system_fingerprint if last is not None else None,
+        created_at=_now(),
+    )
+    turn_records: list[dict[str, Any]] = []
+    for turn in transcript.turns:
+        for record in turn.scores:
+            turn_records.append(
+                {**record, "turn": turn.turn, "reason": f"turn {turn.turn}: {record['reason']}"}
+            )
+    if out.error is not None:
+        result.error = str(out.error)
+        result.error_kind = out.error.kind
+        result.scores = turn_records
+        runner.progress.errors += 1
+        if len(runner._errors) < 20:
+            runner._errors.append(result.error)
+    elif last is not None:
+        final = ConversationCompletion(
+            text=last.text,
+            tool_calls=last.tool_calls,
+            finish_reason=last.finish_reason,
+            usage=out.usage,
+            served_model=last.served_model,
+            system_fingerprint=last.system_fingerprint,
+            latency_ms=out.latency_ms,
+            ttft_ms=out.ttft_ms,
+            transcript=transcript,
+        )
+        final_case = item.case.model_copy(
+            update={
+                "input": transcript.turns[-1].user if transcript.turns else None,
+                "messages": conversation.history[:-1],
+            }
+        )
+        outcomes = [await scorer.score(final, final_case)]
+        case_scorer = prepared.cases[item.case.id].case
+        if case_scorer is not None:
+            outcomes.append(await case_scorer.score(final, final_case))
+        values = [o.value for o in outcomes] + out.turn_values
+        passed = all(o.passed for o in outcomes) and all(t.passed is not False for t in transcript.turns)
+        result.scores = [*turn_records, *(record for o in outcomes for record in o.scores)]
+        result.score = sum(values) / len(values)
+        result.passed = passed
+        out.cost_usd += sum(o.cost_usd for o in outcomes)
+    result.cost_usd = out.cost_usd
+    if budget is not None:
+        budget.spent_usd += result.cost_usd
+        if budget.spent_usd >= budget.cap_usd:
+            budget.exhausted = True
+    result.details = transcript.to_details()
+    writer.add(result, None)
+    runner.progress.done += 1
+    runner.progress.cost_usd += result.cost_usd
+    if runner._on_progress is not None:
+        runner._on_progress(runner.progress)
