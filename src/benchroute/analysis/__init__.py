@@ -13,6 +13,7 @@ from ._compare import (
 from ._conversation import ConversationSummary, conversation_summary, turn_latencies
 from ._flaky import FlakyCase, exclude_quarantined, flaky_cases
 from ._gate import GateFailure, GateReport, evaluate_gates
+from ._latency import LatencyStats, latency_by_tier, latency_stats
 from ._leaderboard import ModelSummary, leaderboard, percentile
 from ._load import (
     LoadSummary,
@@ -34,6 +35,7 @@ __all__ = [
     "FlippedCase",
     "GateFailure",
     "GateReport",
+    "LatencyStats",
     "LoadSummary",
     "LoadWindow",
     "McNemarResult",
@@ -50,6 +52,8 @@ __all__ = [
     "evaluate_gates",
     "exclude_quarantined",
     "flaky_cases",
+    "latency_by_tier",
+    "latency_stats",
     "leaderboard",
     "load_windows",
     "mcnemar",

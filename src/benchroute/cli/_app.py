@@ -263,8 +263,8 @@ def _check_gate(record: Any, store: Any, results: list[Any]) -> bool:
 
 def _render_run(record: Any, results: list[Any]) -> list[Any]:
     """Pass rate by suite (several suites), the leaderboard, and per-scorer means."""
-    from ..analysis import leaderboard
-    from ..reports import leaderboard_table, metrics_table, suite_table, tier_table
+    from ..analysis import latency_by_tier, leaderboard
+    from ..reports import latency_table, leaderboard_table, metrics_table, suite_table, tier_table
 
     summaries = leaderboard(results, record.prices)
     if len({r.suite for r in results}) > 1:
@@ -274,6 +274,10 @@ def _render_run(record: Any, results: list[Any]) -> list[Any]:
             console.print(by_tier)
         console.print(suite_table(results, tiers))
     console.print(leaderboard_table(summaries, title=f"Leaderboard · run {record.id}"))
+    tiers = {s["name"]: s.get("tier", "") for s in record.config.get("suites", [])}
+    latency = latency_table(latency_by_tier(results, tiers))
+    if latency is not None:
+        console.print(latency)
     metrics = metrics_table(summaries)
     if metrics is not None:
         console.print(metrics)

@@ -15,6 +15,7 @@ from ._junit import render_junit
 from ._load import load_report, load_series, load_table, sparkline
 from ._markdown import render_markdown
 from ._terminal import (
+    latency_table,
     leaderboard_table,
     metrics_table,
     pass_at_k_table,
@@ -34,6 +35,7 @@ __all__ = [
     "flaky_table",
     "flipped_table",
     "gate_table",
+    "latency_table",
     "leaderboard_table",
     "load_report",
     "load_series",

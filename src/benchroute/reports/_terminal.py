@@ -7,7 +7,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from ..analysis import ModelSummary
+from ..analysis import LatencyStats, ModelSummary
 from ..store import Result, RunRecord
 
 
@@ -34,6 +34,7 @@ def leaderboard_table(summaries: list[ModelSummary], title: str = "Leaderboard")
     table.add_column("cost / success", justify="right")
     table.add_column("p50", justify="right")
     table.add_column("p95", justify="right")
+    table.add_column("p99", justify="right")
     table.add_column("retry rate", justify="right")
     table.add_column("errors", justify="right")
     with_efficiency = any(s.efficiency is not None for s in summaries)
@@ -59,9 +60,37 @@ def leaderboard_table(summaries: list[ModelSummary], title: str = "Leaderboard")
             _money(s.cost_per_success_usd),
             _ms(s.p50_latency_ms),
             _ms(s.p95_latency_ms),
+            _ms(s.p99_latency_ms),
             f"{s.retry_rate:.1%}",
             str(s.errors) if s.errors else "0",
             *extra,
+        )
+    return table
+
+
+def latency_table(stats: list[LatencyStats], group_name: str = "tier") -> Table | None:
+    """Latency distribution per group and model: percentiles, spread (std, CV) and TTFT.
+    None when nothing was measured."""
+    if not stats:
+        return None
+    table = Table(title=f"Latency by {group_name}", title_justify="left")
+    for column in (group_name, "model"):
+        table.add_column(column)
+    for column in ("n", "p50", "p95", "p99", "mean", "std", "CV", "TTFT p50", "TTFT p95"):
+        table.add_column(column, justify="right")
+    for s in stats:
+        table.add_row(
+            s.group,
+            s.model,
+            str(s.samples),
+            _ms(s.p50_ms),
+            _ms(s.p95_ms),
+            _ms(s.p99_ms),
+            _ms(s.mean_ms),
+            _ms(s.std_ms),
+            "—" if s.cv is None else f"{s.cv:.2f}",
+            _ms(s.p50_ttft_ms),
+            _ms(s.p95_ttft_ms),
         )
     return table
 
