@@ -1,6 +1,4 @@
-from importlib.metadata import PackageNotFoundError, version
+"""The package version: the single source, read by setuptools at build time
+(``[tool.setuptools.dynamic]`` in pyproject.toml) and stored in every run record."""
 
-try:
-    __version__ = version("benchroute")
-except PackageNotFoundError:  # running from a source tree without an install
-    __version__ = "0.0.0+unknown"
+__version__ = "0.1.0"

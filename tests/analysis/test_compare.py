@@ -251,3 +251,18 @@ def test_errors_a_user_can_cause() -> None:
         compare_results(a, b)
     with pytest.raises(BenchrouteError, match="one model per side"):
         compare_results([*a, _result("z", "c0", True)], a)
+
+
+def test_load_test_summaries_are_not_paired_as_cases() -> None:
+    a = [_result("a", "c1", True), _result("a", "c2", True)]
+    b = [_result("b", "c1", True), _result("b", "c2", True)]
+    # A stress suite's one result per model: an SLO verdict, not an answer to a case.
+    load_a = _result("a", "load", True, suite="burst", cost=0.0, latency=None)
+    load_b = _result("b", "load", False, suite="burst", cost=0.0, latency=None)
+    load_a.details = {"load": {"requests": 100}}
+    load_b.details = {"load": {"requests": 100}}
+
+    comparison = compare_results([*a, load_a], [*b, load_b])
+
+    assert comparison.cases == 2 and comparison.flipped == []
+    assert comparison.metrics[0].a == comparison.metrics[0].b == 1.0

@@ -74,3 +74,16 @@ def test_store_quarantine_round_trip(tmp_path: Path) -> None:
     assert not reopened.unquarantine("s", "a")
     assert [e.case_id for e in reopened.quarantined()] == ["b"]
     reopened.close()
+
+
+def test_load_test_summaries_are_never_flaky() -> None:
+    # A stress suite's load result passes or fails on its SLOs, which the gate checks;
+    # listing it (and so letting --quarantine silence the SLO gate) would be wrong.
+    results = [_result("r1", "load", "m", 0, True), _result("r2", "load", "m", 0, False)]
+    for result in results:
+        result.suite = "burst"
+        result.details = {"load": {"requests": 50}}
+    assert flaky_cases(results, across_runs=True) == []
+    # A case that merely is called "load" still counts.
+    plain = [_result("r1", "load", "m", 0, True), _result("r2", "load", "m", 0, False)]
+    assert [f.case_id for f in flaky_cases(plain, across_runs=True)] == ["load"]

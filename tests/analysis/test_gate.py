@@ -75,3 +75,16 @@ def test_a_missed_slo_fails_the_gate_by_name() -> None:
     assert failure.threshold == "slo.p95_ms" and "1,240 ms > 800 ms" in failure.describe()
     passing = _result("load", "m", True, suite="burst")
     assert evaluate_gates([passing], {"burst": None}, stress_suites=["burst"]).passed
+
+
+def test_a_latency_gate_on_cached_replies_says_why_it_has_no_figure() -> None:
+    results = [_result("a", "m", True, cached=True), _result("b", "m", True, cached=True)]
+    (failure,) = evaluate_gates(results, {"s": GateSpec(max_p95_ms=500)}).failures
+    assert failure.threshold == "max_p95_ms" and failure.actual is None
+    assert "response cache" in failure.describe() and "--no-cache" in failure.describe()
+    fresh = [_result("a", "m", True, latency_ms=None)]
+    (failure,) = evaluate_gates(fresh, {"s": GateSpec(max_p95_ms=500)}).failures
+    assert "cache" not in failure.describe()
+    errors = [_result("a", "m", False, latency_ms=None, error="boom", cached=False)]
+    (failure,) = evaluate_gates(errors, {"s": GateSpec(max_p95_ms=500)}).failures
+    assert "cache" not in failure.describe()

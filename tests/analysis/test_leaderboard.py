@@ -73,3 +73,34 @@ def test_scorer_means_efficiency_and_wasted_dollars() -> None:
     assert abs((m.wasted_usd_per_1k or 0) - 200 * 10 / 1e6 * 1000) < 1e-12
     # compute-priced: the wasted share of each request's cost
     assert abs((by_model["local"].wasted_usd_per_1k or 0) - 0.004 * 0.5 * 1000) < 1e-12
+
+
+def test_load_test_summaries_are_not_cases() -> None:
+    # A stress suite's per-model summary passes or fails on its SLOs, has no latency and
+    # none of its requests' cost: counted as a case it would lift "loaded" above "plain".
+    load = _result(
+        "loaded",
+        "load",
+        True,
+        0.0,
+        0.0,
+        suite="stress",
+        latency_ms=None,
+        scores=[{"scorer": "slo:p95_ms", "value": 1.0, "passed": True}],
+        details={"load": {"requests": 500}},
+    )
+    results = [
+        _result("loaded", "a", True, 0.01, 100),
+        _result("loaded", "b", False, 0.01, 100),
+        _result("plain", "a", True, 0.01, 100),
+        _result("plain", "b", False, 0.01, 100),
+        load,
+        # A unit case that happens to be called "load" is a case like any other.
+        _result("plain", "load", True, 0.01, 100, details=None),
+    ]
+    by_model = {s.model: s for s in leaderboard(results)}
+    assert (by_model["loaded"].cases, by_model["loaded"].passed) == (2, 1)
+    assert by_model["loaded"].cost_per_success_usd == 0.02
+    assert "slo:p95_ms" not in by_model["loaded"].metrics
+    assert (by_model["plain"].cases, by_model["plain"].passed) == (3, 2)
+    assert leaderboard([load]) == []

@@ -578,3 +578,20 @@ def test_credential_headers_are_rejected(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_project(path)
     assert "api_key_env" in str(info.value) and "sk-abc123" not in str(info.value)
+
+
+def test_gate_on_a_stress_suite_or_on_a_model_not_run_is_an_error(tmp_path: Path) -> None:
+    stress = tmp_path / "stress.yaml"
+    stress.write_text(
+        "name: s\ntier: stress\ndataset: {cases: [{id: a, input: hi}]}\n"
+        "load: {profile: {kind: constant_rate, rps: 5, duration_s: 1}}\ngate: {min_pass_rate: 0.9}\n"
+    )
+    with pytest.raises(ConfigError, match="slo:"):
+        load_suite(stress)
+    unit = tmp_path / "unit.yaml"
+    unit.write_text(
+        "name: u\nmodels: [a]\ndataset: {cases: [{id: c, input: hi}]}\nscorers: [exact]\n"
+        "gate: {min_pass_rate: 0.9, models: [b]}\n"
+    )
+    with pytest.raises(ConfigError, match=r"gate.models: 'b' not among the suite's models"):
+        load_suite(unit)

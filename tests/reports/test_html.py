@@ -118,3 +118,53 @@ def test_missing_plotly_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setitem(sys.modules, "plotly.graph_objects", None)
     with pytest.raises(BenchrouteError, match=r"benchroute\[reports\]"):
         render_html(record(), mixed_results())
+
+
+def _load_result(model: str, passed: bool) -> Result:
+    return Result(
+        run_id="run-abc123",
+        suite="chat-load",
+        case_id="load",
+        model=model,
+        repeat=0,
+        messages=[],
+        output=None,
+        scores=[
+            {
+                "scorer": "slo:p95_ms",
+                "value": float(passed),
+                "passed": passed,
+                "reason": "p95 912 ms > 800 ms",
+            }
+        ],
+        score=float(passed),
+        passed=passed,
+        details={
+            "load": {
+                "requests": 1200,
+                "offered_rps": 40.0,
+                "achieved_rps": 31.5,
+                "goodput_rps": 30.0,
+                "p50_ms": 120.0,
+                "p95_ms": 912.0,
+                "p99_ms": 1500.0,
+                "ttft_p95_ms": None,
+                "rate_limited_rate": 0.2,
+                "error_rate": 0.0,
+                "retry_rate": 0.0,
+            },
+            "saturation": {"offered_rps": 35.0, "at_s": 12.0, "reason": f"429s {HOSTILE}"},
+            "windows": [],
+        },
+    )
+
+
+def test_load_results_get_their_own_table_not_leaderboard_rows() -> None:
+    mixed = render_html(record(), [*mixed_results(), _load_result("cheap", False)])
+    assert '<section id="load">' in mixed and "1,200" in mixed and "35.0 rps @ 12 s" in mixed
+    assert "FAIL: p95 912 ms &gt; 800 ms" in mixed
+    assert HOSTILE not in mixed  # the saturation reason is escaped like any run text
+    only = render_html(record(), [_load_result(EVIL_MODEL, True)])  # a model with load results only
+    assert "No scored cases: this run has only load tests" in only
+    assert "No charts: this run has no scored cases." in only
+    assert EVIL_MODEL not in only and '<section id="load">' in only

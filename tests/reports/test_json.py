@@ -96,3 +96,21 @@ def test_non_finite_numbers_become_null() -> None:
 def test_empty_run() -> None:
     data = _strict_loads(render_json(record(status="failed"), []))
     assert data["models"] == [] and data["results"] == [] and data["run"]["status"] == "failed"
+
+
+def test_params_named_like_credentials_are_redacted() -> None:
+    run = record()
+    run.config["models"]["small"]["params"] = {
+        "temperature": 0,
+        "max_tokens": 5,
+        "api_key": "sk-in-params",
+        "extra_headers": {"Authorization": "Bearer sk-in-headers", "X-Trace": "t1", "x-api-key": "sk-x"},
+        "extra_body": [{"access_token": "tok-in-list"}],
+    }
+    text = render_json(run, mixed_results())
+    for secret in ("sk-in-params", "sk-in-headers", "sk-x", "tok-in-list"):
+        assert secret not in text
+    params = _strict_loads(text)["run"]["models"][1]["params"]
+    assert params["temperature"] == 0 and params["max_tokens"] == 5
+    assert params["api_key"] == "<redacted>" and params["extra_headers"]["X-Trace"] == "t1"
+    assert params["extra_headers"]["Authorization"] == "<redacted>"

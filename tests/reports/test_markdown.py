@@ -112,3 +112,32 @@ def test_edge_runs() -> None:
     assert "> **error:** endpoint unreachable \\| &lt;b&gt;" in text
     assert "connection refused" in text and "0.0% (0/1)" in text
     assert HOSTILE not in text
+
+
+def test_many_suites_and_models_stay_under_the_limit() -> None:
+    # 40 models x 120 suites: the table by suite alone would be ~60 KB; it is left out with a
+    # note instead of pushing the comment past GitHub's limit.
+    models = [f"provider/model-with-a-rather-long-name-{m:02d}" for m in range(40)]
+    rows = [
+        result(model, "a", (s + m) % 3 == 0, suite=f"suite-number-{s:03d}")
+        for s in range(120)
+        for m, model in enumerate(models)
+    ]
+    text = render_markdown(record(), rows, max_bytes=60_000)
+    assert len(text.encode("utf-8")) <= 60_000
+    assert "### Leaderboard" in text and all(m in text for m in models)
+    assert "_The pass rate by suite is left out to keep this comment short" in text
+    assert text.rstrip().endswith("</details>")
+
+
+def test_a_huge_leaderboard_is_cut_with_a_note() -> None:
+    rows = [result(f"m{'x' * 180}{i:04d}", "a", True) for i in range(600)]
+    text = render_markdown(record(), rows, max_bytes=60_000)
+    assert len(text.encode("utf-8")) <= 60_000
+    assert "cut here to keep this comment short" in text
+
+
+def test_control_characters_are_replaced() -> None:
+    assert md_text("a\x00b\x07c\x1bd\x85e") == "a\ufffdb\ufffdc\ufffdd e"  # U+0085 is whitespace
+    text = render_markdown(record(), [result("m", "a", False, output="x\x00y\x01z")])
+    assert not any(c in text for c in "\x00\x01")

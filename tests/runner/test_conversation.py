@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from benchroute.analysis import conversation_summary
@@ -301,3 +302,43 @@ def test_conversation_summary_from_a_run(tmp_path: Path, fake: FakeServer) -> No
     assert summary.goal_rate == 1.0 and summary.mean_turns_to_goal == 2.0
     assert summary.turn_pass_rate == 1.0 and summary.mean_turns == 1.5
     assert summary.turn_latency_p50_ms is not None and summary.turn_latency_p95_ms is not None
+
+
+def test_malformed_request_settings_are_a_config_error_naming_the_field(
+    tmp_path: Path, fake: FakeServer
+) -> None:
+    from benchroute import BenchrouteError
+
+    project = write_project(tmp_path, _models(fake, "m", "sim"))
+    user = {"model": "sim", "persona": "p", "goal": "g", "params": {"temperature": "hot", "n": 2}}
+    suite = _suite(tmp_path, [{"id": "c", "simulated_user": user}])
+    with pytest.raises(BenchrouteError, match=r"case 'c': simulated_user\.params\.temperature: .*'hot'"):
+        _run(project, suite)
+    bad_suite = _suite(tmp_path, [{"id": "c", "turns": [{"user": "hi"}]}], params={"max_tokens": "many"})
+    with pytest.raises(BenchrouteError, match=r"conv\.yaml: params\.max_tokens: .*'many'"):
+        _run(project, bad_suite)
+    assert fake.requests == []
+
+
+def test_max_cost_reserves_conversations_so_concurrency_cannot_overshoot(
+    tmp_path: Path, fake: FakeServer
+) -> None:
+    fake.responder = lambda model, messages: Reply(
+        text="ok", usage={"prompt_tokens": 1_000, "completion_tokens": 500}
+    )
+    model = {
+        "provider": "openai",
+        "base_url": fake.base_url,
+        "model": "m",
+        "prices": {"input_per_mtok": 1, "output_per_mtok": 2},
+    }
+    project = write_project(tmp_path, {"m": model})
+    # Each conversation: 3 turns x (1,000 in + 500 out) = 0.006 USD.
+    cases = [{"id": f"c{i}", "turns": [{"user": "a"}, {"user": "b"}, {"user": "c"}]} for i in range(20)]
+    suite = _suite(tmp_path, cases)
+    results, _, outcome = _run(project, suite, concurrency=8, max_cost_usd=0.02)
+
+    spent = sum(r.cost_usd for r in results)
+    assert outcome.status == "budget_stopped"
+    assert len(results) == 3 and spent == pytest.approx(0.018)  # not 8 at once: 0.048
+    assert len(fake.requests) == 9

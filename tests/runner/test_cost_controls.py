@@ -128,3 +128,51 @@ def test_estimate_sizes_a_stress_suite_by_its_load_profile(tmp_path: Path, fake:
     request = CompletionRequest(messages=[Message(role="user", content="how are you")])
     assert line.cost_usd == pytest.approx(100 * _gpt4o(prompt_tokens(request), 12), rel=1e-9)
     assert fake.requests == []
+
+
+def test_a_request_too_dear_for_the_cap_does_not_stop_cheaper_ones() -> None:
+    """One (suite, model) that can never fit is out of budget; the others still run."""
+    from benchroute.runner._budget import Budget
+
+    async def scenario() -> tuple[float | None, list[float | None]]:
+        budget = Budget(cap_usd=0.01)
+        dear = await budget.reserve(("s", "dear"), 0.05)
+        cheap = []
+        for _ in range(3):
+            amount = await budget.reserve(("s", "cheap"), 0.002)
+            cheap.append(amount)
+            if amount is not None:
+                await budget.settle(amount, 0.002, ("s", "cheap"), billed=True)
+        return dear, cheap
+
+    dear, cheap = asyncio.run(scenario())
+    assert dear is None
+    assert cheap == [0.002, 0.002, 0.002]
+    # Unreserved spending (judges) that reaches the cap stops everything, even free requests.
+    charged = Budget(cap_usd=0.01)
+    charged.charge(0.004)
+    assert asyncio.run(charged.reserve(("s", "free"), 0.0)) == 0.0
+    charged.charge(0.006)
+    assert asyncio.run(charged.reserve(("s", "free"), 0.0)) is None
+
+
+def test_max_cost_runs_the_models_that_fit_when_another_never_can(tmp_path: Path, fake: FakeServer) -> None:
+    fake.responder = lambda model, messages: Reply(text="x", usage=USAGE)
+    cheap = {"provider": "openai", "model": "cheap", "prices": {"input_per_mtok": 1, "output_per_mtok": 1}}
+    dear = {"provider": "openai", "model": "dear", "prices": {"input_per_mtok": 900, "output_per_mtok": 900}}
+    project_path = write_project(
+        tmp_path, {"cheap": {**cheap, "base_url": fake.base_url}, "dear": {**dear, "base_url": fake.base_url}}
+    )
+    suite_path = write_suite(tmp_path, "s", _cases(10))
+    project = load_project(project_path)
+    store = Store(project.store_url())
+    # cheap: 0.0015 USD a request (0.015 for all ten); dear: ~0.27 expected, never fits 0.05.
+    runner = Runner(project, store, RunOptions(concurrency=4, use_cache=False, max_cost_usd=0.05))
+
+    outcome = asyncio.run(runner.run([load_suite(suite_path)]))
+
+    stored = store.results(outcome.run_id)
+    assert sorted({r.model for r in stored}) == ["cheap"]
+    assert len(stored) == 10
+    assert outcome.status == "budget_stopped"
+    assert "10 request(s) not sent" in (store.get_run(outcome.run_id).error or "")

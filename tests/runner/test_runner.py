@@ -230,3 +230,35 @@ def test_a_failing_worker_marks_the_run_failed_not_completed(tmp_path: Path, fak
         asyncio.run(runner.run([load_suite(suite)]))
     ((run, _),) = store.list_runs()
     assert run.status == "failed" and run.error is not None and "name" in run.error
+
+
+def test_the_writer_scrubs_keys_from_details_as_from_scores(tmp_path: Path) -> None:
+    """A conversation's transcript repeats its turns' score reasons: the same redaction
+    boundary applies to it before anything is stored."""
+    from benchroute.config import ModelSpec
+    from benchroute.providers import Secrets
+    from benchroute.runner._runner import _Writer
+    from benchroute.store import Result
+
+    secrets = Secrets({"KEY": "sk-live-123456"})
+    secrets.key_for(ModelSpec(name="m", provider="openai", model="x", api_key_env="KEY"))
+    reason = "turn 1: judge failed: 401 for key sk-live-123456"
+    result = Result(
+        run_id="r",
+        suite="s",
+        case_id="c",
+        model="m",
+        repeat=0,
+        messages=[],
+        output="x",
+        scores=[{"scorer": "judge", "value": 0.0, "passed": False, "reason": reason}],
+        score=0.0,
+        passed=False,
+        details={"kind": "conversation", "messages": [{"turn": 1, "scores": [{"reason": reason}]}]},
+    )
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    writer = _Writer(store, RunOptions(flush_interval_s=3600), secrets.redact)
+    writer.add(result, None)
+    assert "sk-live" not in str(result.scores) and "sk-live" not in str(result.details)
+    assert result.details["messages"][0]["scores"][0]["reason"].endswith("key ***")  # type: ignore[index]
+    store.close()

@@ -88,3 +88,92 @@ def test_a_corrupt_database_file_is_a_clear_error_and_is_not_overwritten(tmp_pat
     with pytest.raises(BenchrouteError, match="cannot open or migrate"):
         Store(f"sqlite:///{path}")
     assert path.read_bytes() == before
+
+
+# The schema an m001-only release created (SQLAlchemy's DDL for m001_initial), frozen here so
+# that a later edit of the migrations cannot silently change what "an old database" means.
+_M001_SQL = """
+CREATE TABLE migrations (name VARCHAR(100) NOT NULL, applied_at VARCHAR(40) NOT NULL, PRIMARY KEY (name));
+CREATE TABLE runs (
+    id VARCHAR(32) NOT NULL, suites TEXT NOT NULL, config TEXT NOT NULL,
+    package_version VARCHAR(40) NOT NULL, prices TEXT NOT NULL, started_at VARCHAR(40) NOT NULL,
+    finished_at VARCHAR(40), status VARCHAR(20) NOT NULL, error TEXT, PRIMARY KEY (id)
+);
+CREATE TABLE results (
+    id INTEGER NOT NULL, run_id VARCHAR(32) NOT NULL, suite VARCHAR(200) NOT NULL,
+    case_id VARCHAR(200) NOT NULL, model VARCHAR(200) NOT NULL, repeat INTEGER NOT NULL,
+    messages TEXT NOT NULL, output TEXT, scores TEXT NOT NULL, score FLOAT, passed BOOLEAN NOT NULL,
+    input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
+    cached_input_tokens INTEGER NOT NULL, cost_usd FLOAT NOT NULL, latency_ms FLOAT, ttft_ms FLOAT,
+    retries INTEGER NOT NULL, error TEXT, error_kind VARCHAR(40), served_model VARCHAR(200),
+    system_fingerprint VARCHAR(200), cached BOOLEAN NOT NULL, created_at VARCHAR(40) NOT NULL,
+    PRIMARY KEY (id), CONSTRAINT uq_result_key UNIQUE (run_id, suite, case_id, model, repeat)
+);
+CREATE INDEX ix_results_run_id ON results (run_id);
+CREATE TABLE response_cache (
+    "key" VARCHAR(64) NOT NULL, model VARCHAR(200) NOT NULL, completion TEXT NOT NULL,
+    created_at VARCHAR(40) NOT NULL, PRIMARY KEY ("key")
+);
+INSERT INTO migrations VALUES ('m001_initial', '2026-01-01T00:00:00+00:00');
+INSERT INTO runs VALUES ('r1', '["s"]', '{"models": {"m": {}}}', '0.0.9', '{"m": {"source": "override"}}',
+    '2026-01-01T00:00:00', '2026-01-01T00:01:00', 'completed', NULL);
+INSERT INTO results (run_id, suite, case_id, model, repeat, messages, output, scores, score, passed,
+    input_tokens, output_tokens, cached_input_tokens, cost_usd, latency_ms, ttft_ms, retries, error,
+    error_kind, served_model, system_fingerprint, cached, created_at)
+VALUES ('r1', 's', 'c1', 'm', 0, '[{"role": "user", "content": "hi"}]', 'héllo',
+    '[{"scorer": "exact", "value": 1.0, "passed": true, "reason": ""}]', 1.0, 1, 12, 3, 0, 0.25,
+    123.5, 40.0, 1, NULL, NULL, 'm-2026', 'fp', 0, '2026-01-01T00:00:30');
+INSERT INTO response_cache VALUES ('k1', 'm', '{"text": "cached"}', '2026-01-01T00:00:10');
+"""
+
+
+def test_an_m001_database_upgrades_without_losing_data(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(_M001_SQL)
+    store = Store(f"sqlite:///{path}")
+    try:
+        run = store.get_run("r1")
+        assert (run.status, run.finished_at, run.package_version) == (
+            "completed",
+            "2026-01-01T00:01:00",
+            "0.0.9",
+        )
+        assert run.prices == {"m": {"source": "override"}}
+        (result,) = store.results("r1")
+        assert result.output == "héllo" and result.passed and result.score == 1.0
+        assert (result.input_tokens, result.output_tokens, result.cost_usd) == (12, 3, 0.25)
+        assert (result.latency_ms, result.ttft_ms, result.retries) == (123.5, 40.0, 1)
+        assert (result.served_model, result.system_fingerprint) == ("m-2026", "fp")
+        assert result.messages == [{"role": "user", "content": "hi"}]
+        assert result.details is None  # the new column, empty for old rows
+        # The new tables work, and new results with details sit next to the old ones.
+        assert store.load_samples("r1") == [] and store.quarantined() == []
+        assert store.quarantine("s", "c1", "flaky")
+        new = _result("c2")
+        new.details = {"turns": [1, 2]}
+        store.add_results([new])
+        assert {r.case_id: r.details for r in store.results("r1")} == {"c1": None, "c2": {"turns": [1, 2]}}
+    finally:
+        store.close()
+    with sqlite3.connect(path) as conn:
+        names = [row[0] for row in conn.execute("select name from migrations order by name")]
+        cache = conn.execute("select key, completion from response_cache").fetchall()
+    assert names == [name for name, _ in MIGRATIONS]
+    assert cache == [("k1", '{"text": "cached"}')]
+    Store(f"sqlite:///{path}").close()  # opening again applies nothing twice
+
+
+def test_a_half_applied_m002_is_finished_on_the_next_open(tmp_path: Path) -> None:
+    # SQLite runs ALTER TABLE outside the migration's transaction: a process killed (or a
+    # second process racing it) after the ALTER must not leave a database no Store can open.
+    path = tmp_path / "half.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(_M001_SQL)
+        conn.execute("ALTER TABLE results ADD COLUMN details TEXT")
+    store = Store(f"sqlite:///{path}")
+    try:
+        assert [r.case_id for r in store.results("r1")] == ["c1"]
+        assert store.load_samples("r1") == []
+    finally:
+        store.close()

@@ -49,12 +49,14 @@ import warnings
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import numpy as np
-from numpy.typing import NDArray
+if TYPE_CHECKING:  # numpy is imported where it is used: every command loads this package
+    import numpy as np
+    from numpy.typing import NDArray
 
 from .._errors import BenchrouteError
-from ..store import Result
+from ..store import Result, is_load_result
 
 # Discordant cases from which the chi-square approximation replaces the exact binomial test.
 EXACT_BELOW = 25
@@ -122,6 +124,8 @@ def paired_bootstrap_ci(
     ``rng.integers(0, n, (resamples, n))`` — the same draws, and so the same interval, as
     ``scipy.stats.bootstrap(..., method="percentile", rng=default_rng(seed))``.
     """
+    import numpy as np
+
     values = np.asarray(differences, dtype=np.float64)
     n = values.shape[0]
     if n == 0:
@@ -146,6 +150,7 @@ def paired_bootstrap_ci(
 
 def signed_rank_p_value(differences: Sequence[float] | NDArray[np.float64]) -> float:
     """Two-sided p-value of the Wilcoxon signed-rank test (1.0 when every difference is 0)."""
+    import numpy as np
     from scipy import stats
 
     values = np.asarray(differences, dtype=np.float64)
@@ -260,6 +265,8 @@ def _metric(
     resamples: int,
     seed: int,
 ) -> MetricComparison:
+    import numpy as np
+
     if not a_values:
         return MetricComparison(
             name, 0, None, None, None, None, None, None, test, higher_is_better, False, NO_DATA
@@ -308,7 +315,9 @@ def compare_results(
     """
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
-    keyed_a, keyed_b = _by_key(a, "A"), _by_key(b, "B")
+    # A load test's summary (stress tier) answers no case: its pass is an SLO verdict.
+    keyed_a = _by_key([r for r in a if not is_load_result(r)], "A")
+    keyed_b = _by_key([r for r in b if not is_load_result(r)], "B")
     sides: dict[tuple[str, str], tuple[_CaseSide, _CaseSide]] = defaultdict(
         lambda: (_CaseSide(), _CaseSide())
     )

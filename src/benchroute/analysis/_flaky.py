@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..store import Result
+from ..store import Result, is_load_result
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,11 +42,16 @@ def flaky_cases(results: Iterable[Result], *, across_runs: bool = False) -> list
     """Cases with both passing and failing results for the same model.
 
     Results are grouped by (suite, case, model) and, unless ``across_runs``, by run; a group
-    is flaky when it holds at least one pass and one failure. Sorted by suite, case, model,
+    is flaky when it holds at least one pass and one failure. Load-test summaries (stress
+    tier) are not cases and are left out. Sorted by suite, case, model,
     then run.
     """
     groups: dict[tuple[str, str, str, str], list[Result]] = defaultdict(list)
     for result in results:
+        # A load test's summary is an SLO verdict the gate checks, not a case: quarantined as
+        # "flaky" it would silence that check.
+        if is_load_result(result):
+            continue
         run = "" if across_runs else result.run_id
         groups[(result.suite, result.case_id, result.model, run)].append(result)
     flaky = []

@@ -15,10 +15,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from ..config._gate import GateSpec
-from ..store import Result
+from ..store import LOAD_CASE_ID, Result
 from ._leaderboard import ModelSummary, leaderboard
-
-LOAD_CASE_ID = "load"  # the one result a stress suite stores per model
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +60,17 @@ def _check(limit: float | None, actual: float | None, at_least: bool) -> bool:
     return actual >= limit if at_least else actual <= limit
 
 
-def _model_failures(suite: str, gate: GateSpec, summary: ModelSummary) -> list[GateFailure]:
+def _model_failures(
+    suite: str, gate: GateSpec, summary: ModelSummary, *, all_cached: bool = False
+) -> list[GateFailure]:
     error_rate = summary.errors / summary.cases if summary.cases else 0.0
+    # A reply from the response cache has no latency of its own: say so, or a rerun that hit
+    # the cache fails max_p95_ms with no visible reason.
+    no_latency = (
+        "no measured latency: every reply came from the response cache (run with --no-cache)"
+        if all_cached
+        else "no measured latency"
+    )
     # name, limit, actual, at least?, detail when it cannot be measured
     checks: list[tuple[str, float | None, float | None, bool, str]] = [
         ("min_pass_rate", gate.min_pass_rate, summary.pass_rate, True, ""),
@@ -76,7 +83,7 @@ def _model_failures(suite: str, gate: GateSpec, summary: ModelSummary) -> list[G
             "nothing passed",
         ),
         ("max_total_cost", gate.max_total_cost, summary.total_cost_usd, False, ""),
-        ("max_p95_ms", gate.max_p95_ms, summary.p95_latency_ms, False, "no measured latency"),
+        ("max_p95_ms", gate.max_p95_ms, summary.p95_latency_ms, False, no_latency),
         ("max_error_rate", gate.max_error_rate, error_rate, False, ""),
     ]
     for scorer, minimum in sorted(gate.min_metric.items()):
@@ -145,5 +152,7 @@ def evaluate_gates(
             if wanted is not None and summary.model not in wanted:
                 continue
             checked += 1
-            failures.extend(_model_failures(suite, gate, summary))
+            answered = [r for r in rows if r.model == summary.model and not r.error]
+            all_cached = bool(answered) and all(r.cached for r in answered)
+            failures.extend(_model_failures(suite, gate, summary, all_cached=all_cached))
     return GateReport(checked, failures)

@@ -7,13 +7,12 @@ model's. Failed requests are left out too (their latency is the time to an error
 
 from __future__ import annotations
 
-import statistics
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..store import Result
-from ._leaderboard import percentile
+from ._leaderboard import describe, percentile
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,17 +30,6 @@ class LatencyStats:
     cv: float | None  # coefficient of variation: std / mean
     p50_ttft_ms: float | None
     p95_ttft_ms: float | None
-
-
-def describe(values: list[float]) -> tuple[float | None, float | None, float | None]:
-    """(mean, sample standard deviation, coefficient of variation) of ``values``."""
-    if not values:
-        return None, None, None
-    mean = statistics.fmean(values)
-    if len(values) < 2:
-        return mean, None, None
-    std = statistics.stdev(values)
-    return mean, std, (std / mean if mean else None)
 
 
 def latency_stats(results: list[Result], group_of: Callable[[Result], str]) -> list[LatencyStats]:

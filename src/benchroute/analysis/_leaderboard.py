@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..store import Result
+from ..store import Result, is_load_result
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +60,17 @@ def percentile(values: list[float], q: float) -> float | None:
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
+def describe(values: list[float]) -> tuple[float | None, float | None, float | None]:
+    """(mean, sample standard deviation, coefficient of variation) of ``values``."""
+    if not values:
+        return None, None, None
+    mean = statistics.fmean(values)
+    if len(values) < 2:
+        return mean, None, None
+    std = statistics.stdev(values)
+    return mean, std, (std / mean if mean else None)
+
+
 def _scorer_means(rows: list[Result]) -> dict[str, float]:
     sums: dict[str, list[float]] = defaultdict(list)
     for result in rows:
@@ -91,10 +102,15 @@ def leaderboard(results: list[Result], prices: dict[str, Any] | None = None) -> 
 
     ``prices`` is a run's price snapshot (model -> price info); with it, wasted output tokens
     are valued at the model's output price.
+
+    The summary result of a load test (stress tier) is not a case: its pass is an SLO verdict,
+    its requests' latency and cost are not on it, so counting it would inflate the pass rate
+    and deflate cost per success of the models that were load-tested. The load table shows it.
     """
     by_model: dict[str, list[Result]] = defaultdict(list)
     for result in results:
-        by_model[result.model].append(result)
+        if not is_load_result(result):
+            by_model[result.model].append(result)
     summaries = []
     for model, rows in by_model.items():
         passed = sum(1 for r in rows if r.passed)
@@ -106,8 +122,7 @@ def leaderboard(results: list[Result], prices: dict[str, Any] | None = None) -> 
         filler = sum(w for r in rows if r.passed for w in [_wasted_usd(r, output_price)] if w is not None)
         failed_cost = sum(r.cost_usd for r in rows if not r.passed)
         ttfts = [r.ttft_ms for r in rows if r.ttft_ms is not None and not r.cached]
-        std = statistics.stdev(latencies) if len(latencies) > 1 else None
-        mean_latency = statistics.fmean(latencies) if latencies else None
+        _, std, cv = describe(latencies)
         summaries.append(
             ModelSummary(
                 model=model,
@@ -128,7 +143,7 @@ def leaderboard(results: list[Result], prices: dict[str, Any] | None = None) -> 
                 wasted_usd_per_1k=1000 * sum(wasted) / len(wasted) if wasted else None,
                 p99_latency_ms=percentile(latencies, 99),
                 latency_std_ms=std,
-                latency_cv=std / mean_latency if std is not None and mean_latency else None,
+                latency_cv=cv,
                 p50_ttft_ms=percentile(ttfts, 50),
                 p95_ttft_ms=percentile(ttfts, 95),
                 cost_per_1k_usd=1000 * cost / len(rows),

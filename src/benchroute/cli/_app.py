@@ -6,7 +6,6 @@ Errors a user can cause print as one line (``error: file:line: field: ...``) and
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sys
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from .._errors import BenchrouteError
 from .._version import __version__
@@ -152,6 +152,7 @@ def run(
     2 bad usage or configuration, 3 the run could not complete (failed, or stopped by
     --max-cost), 130 interrupted.
     """
+    from .._eventloop import run as run_loop
     from ..config import load_suite
     from ..reports import summary_json as to_json
     from ..runner import Runner, RunOptions
@@ -177,10 +178,10 @@ def run(
         runner = Runner(project, store, options, on_progress=display.update, on_start=display.start)
         try:
             if resume:
-                outcome = asyncio.run(runner.resume(resume))
+                outcome = run_loop(runner.resume(resume))
             else:
                 specs = [load_suite(f) for f in files]
-                outcome = asyncio.run(runner.run(specs))
+                outcome = run_loop(runner.run(specs))
         except KeyboardInterrupt:
             display.stop()
             run_id = display.run_id or "?"
@@ -200,8 +201,11 @@ def run(
         fail(exc)
         return
     summaries = _render_run(record, outcome.results)
+    # The same failure repeated over many cases is one line with its count.
     for message in outcome.errors[:10]:
-        err_console.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
+        count = outcome.error_counts.get(message, 1)
+        times = f" [dim](×{count})[/]" if count > 1 else ""
+        err_console.print(f"[red]error:[/] {escape(message)}{times}", highlight=False, soft_wrap=True)
     if outcome.skipped:
         err_console.print(
             f"{outcome.skipped} request(s) not sent; fix the cause and finish with "
@@ -239,7 +243,6 @@ def _print_estimate(project: Any, specs: list[Any], options: Any, store: Any) ->
 def _check_gate(record: Any, store: Any, results: list[Any]) -> bool:
     """Check the suites' gate: thresholds (and stress SLOs) on the run's results, without
     quarantined cases; print each failure. True when every threshold holds."""
-    from rich.markup import escape
 
     from ..analysis import exclude_quarantined
     from ..analysis._gate import evaluate_gates
@@ -261,38 +264,40 @@ def _check_gate(record: Any, store: Any, results: list[Any]) -> bool:
     return False
 
 
-def _render_run(record: Any, results: list[Any]) -> list[Any]:
-    """Pass rate by suite (several suites), the leaderboard, and per-scorer means."""
+def _render_run(record: Any, results: list[Any], out: Console | None = None) -> list[Any]:
+    """Pass rate by suite (several suites), the leaderboard, latency, per-scorer means, pass@k,
+    conversations and loads: what ``run``, ``runs show`` and ``report`` (table) all print."""
+    out = out or console
     from ..analysis import latency_by_tier, leaderboard
     from ..reports import latency_table, leaderboard_table, metrics_table, suite_table, tier_table
 
     summaries = leaderboard(results, record.prices)
+    tiers = {s["name"]: s.get("tier", "") for s in record.config.get("suites", [])}
     if len({r.suite for r in results}) > 1:
-        tiers = {s["name"]: s.get("tier", "") for s in record.config.get("suites", [])}
         by_tier = tier_table(results, tiers)
         if by_tier is not None:
-            console.print(by_tier)
-        console.print(suite_table(results, tiers))
-    console.print(leaderboard_table(summaries, title=f"Leaderboard · run {record.id}"))
-    tiers = {s["name"]: s.get("tier", "") for s in record.config.get("suites", [])}
+            out.print(by_tier)
+        out.print(suite_table(results, tiers))
+    if summaries or not results:  # a run of load tests only has no leaderboard
+        out.print(leaderboard_table(summaries, title=f"Leaderboard · run {record.id}"))
     latency = latency_table(latency_by_tier(results, tiers))
     if latency is not None:
-        console.print(latency)
+        out.print(latency)
     metrics = metrics_table(summaries)
     if metrics is not None:
-        console.print(metrics)
-    _render_pass_at_k(record, results)
+        out.print(metrics)
+    _render_pass_at_k(record, results, out)
     from ..reports import print_conversation_summary
 
-    print_conversation_summary(console, results)
+    print_conversation_summary(out, results)
     from ..reports import load_report
 
     for renderable in load_report(results, title=f"Load · run {record.id}"):  # stress suites
-        console.print(renderable)
+        out.print(renderable)
     return summaries
 
 
-def _render_pass_at_k(record: Any, results: list[Any]) -> None:
+def _render_pass_at_k(record: Any, results: list[Any], out: Console) -> None:
     """pass@k (functional: the code_tests scorer when a suite has it) for suites that ask."""
     from ..analysis import pass_at_k_by_model
     from ..reports import pass_at_k_table
@@ -310,7 +315,7 @@ def _render_pass_at_k(record: Any, results: list[Any]) -> None:
             if s.get("scorer") == "code_security":
                 security.setdefault(r.model, []).append(bool(s.get("passed")))
     rates = {model: sum(v) / len(v) for model, v in security.items()}
-    console.print(pass_at_k_table(estimates, rates or None))
+    out.print(pass_at_k_table(estimates, rates or None))
 
 
 @runs_app.command("list")
@@ -420,7 +425,6 @@ def scorers_list(config: ConfigOption = None) -> None:
     """List the registered scorers (built-in, plugins, and the project's imports) and their arguments."""
     import inspect
 
-    from rich.markup import escape
     from rich.table import Table
 
     from ..config import load_project

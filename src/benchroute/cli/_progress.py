@@ -56,7 +56,14 @@ class ProgressDisplay:
             self._task,
             completed=progress.done,
             cost=f"${progress.cost_usd:.4f}",
-            errors=f"[red]{progress.errors} errors[/]" if progress.errors else "",
+            errors=" ".join(
+                part
+                for part in (
+                    f"[red]{progress.errors} errors[/]" if progress.errors else "",
+                    f"[yellow]{progress.skipped} not sent[/]" if progress.skipped else "",
+                )
+                if part
+            ),
         )
 
     def stop(self) -> None:

@@ -84,11 +84,19 @@ def rank(
             max_p95_ms=max_p95_ms if max_p95_ms is not None else spec.limits.max_p95_ms,
             min_pass_rate=min_pass_rate if min_pass_rate is not None else spec.limits.min_pass_rate,
         )
+        summaries = leaderboard(results, record.prices)
+        if not summaries:
+            raise BenchrouteError(
+                f"run {record.id} has no scored cases to rank" + (" (only load tests)" if results else ""),
+                hint=f"see its load figures with: benchroute runs show {record.id}"
+                if results
+                else "run a suite first: benchroute run SUITE",
+            )
     except BenchrouteError as exc:
         fail(exc)
         return
     ranking_weights = RankingWeights(**chosen)
-    ranked = rank_models(leaderboard(results, record.prices), ranking_weights, limits)
+    ranked = rank_models(summaries, ranking_weights, limits)
     if as_json:
         print(json.dumps({"run_id": record.id, "ranking": ranking_json(ranked)}, indent=2))
         return

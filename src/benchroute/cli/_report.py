@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 
 from .._errors import BenchrouteError
-from ._app import ConfigOption, DbOption, _open, app, console, fail
+from ._app import ConfigOption, DbOption, _open, _render_run, app, console, fail
 
 
 class ReportFormat(enum.StrEnum):
@@ -27,28 +27,11 @@ class ReportFormat(enum.StrEnum):
 
 
 def _table_text(record: Any, results: list[Any], out: Console) -> None:
-    from ..analysis import leaderboard
-    from ..reports import (
-        leaderboard_table,
-        metrics_table,
-        print_run_header,
-        results_table,
-        suite_table,
-        tier_table,
-    )
+    # The same tables as `benchroute runs show`, then the failed cases.
+    from ..reports import print_run_header, results_table
 
     print_run_header(out, record)
-    summaries = leaderboard(results, record.prices)
-    if len({r.suite for r in results}) > 1:
-        tiers = {s["name"]: s.get("tier", "") for s in record.config.get("suites", [])}
-        by_tier = tier_table(results, tiers)
-        if by_tier is not None:
-            out.print(by_tier)
-        out.print(suite_table(results, tiers))
-    out.print(leaderboard_table(summaries, title=f"Leaderboard · run {record.id}"))
-    metrics = metrics_table(summaries)
-    if metrics is not None:
-        out.print(metrics)
+    _render_run(record, results, out)
     if any(not r.passed for r in results):
         out.print(results_table(results, failures_only=True))
 

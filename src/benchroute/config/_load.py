@@ -26,7 +26,7 @@ def find_project_file(start: Path | None = None) -> Path | None:
     return None
 
 
-def load_project(path: Path | None = None) -> ProjectConfig:
+def load_project(path: str | Path | None = None) -> ProjectConfig:
     """Load a project file; with no path, the nearest one upwards from the working directory.
 
     With no project file at all, an empty project rooted at the working directory is returned
@@ -36,6 +36,7 @@ def load_project(path: Path | None = None) -> ProjectConfig:
         path = find_project_file()
         if path is None:
             return ProjectConfig(root=Path.cwd())
+    path = Path(path)
     if path.is_dir():
         path = path / PROJECT_FILE
     source = load_yaml(path)
@@ -47,8 +48,9 @@ def load_project(path: Path | None = None) -> ProjectConfig:
         raise ConfigError(describe_validation_error(exc, source)) from None
 
 
-def load_suite(path: Path) -> SuiteSpec:
+def load_suite(path: str | Path) -> SuiteSpec:
     """Load a suite file and its dataset; every case is resolved and validated."""
+    path = Path(path)
     source = load_yaml(path)
     if not isinstance(source.data, dict):
         raise ConfigError(f"{path}:1: expected a mapping with name, dataset and scorers")

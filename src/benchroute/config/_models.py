@@ -51,6 +51,32 @@ _AUTH_HEADERS = frozenset(
 )
 
 
+# Query parameters that carry credentials (some gateways take the key in the URL).
+_CREDENTIAL_PARAMS = ("key", "token", "secret", "password", "signature", "sig", "auth")
+
+
+def _reject_url_credentials(url: str) -> None:
+    """A base URL must not carry a key: the config is snapshotted into every stored run."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return  # the provider reports a malformed URL when it is used
+    if "@" in parts.netloc:
+        raise ValueError(
+            "base_url: a user:password@ part is not allowed: it would store the credential with "
+            "every run; put the key in an environment variable and name it in api_key_env"
+        )
+    for name, _ in parse_qsl(parts.query, keep_blank_values=True):
+        if any(word in name.lower().replace("-", "_") for word in _CREDENTIAL_PARAMS):
+            raise ValueError(
+                f"base_url: the query parameter {name!r} looks like a credential and is not allowed: "
+                "it would be stored with every run; put the key in an environment variable and "
+                "name it in api_key_env"
+            )
+
+
 class ModelSpec(_Strict):
     """A named model endpoint from ``benchroute.yaml``.
 
@@ -96,6 +122,9 @@ class ModelSpec(_Strict):
                         f"'{key}' is not allowed: never put a key in a config file; put it in an "
                         "environment variable and name that variable in api_key_env"
                     )
+            base_url = data.get("base_url")
+            if isinstance(base_url, str):
+                _reject_url_credentials(base_url)
             headers = data.get("headers")
             if isinstance(headers, dict):
                 for name in headers:
@@ -282,6 +311,24 @@ class SuiteSpec(_Strict):
         for k in self.pass_at_k or []:
             if k < 1 or k > self.repeats:
                 raise ValueError(f"pass_at_k: k={k} needs 1 <= k <= repeats ({self.repeats})")
+        return self
+
+    @model_validator(mode="after")
+    def _gate_fits(self) -> SuiteSpec:
+        if self.gate is None:
+            return self
+        if self.tier == "stress":
+            raise ValueError(
+                "gate: checks scored results; a stress suite states what must hold under load in "
+                "slo: (e.g. slo: {p95_ms: 800, error_rate: 0.01}), which fails the run the same way"
+            )
+        if self.gate.models and self.models is not None:
+            unknown = [m for m in self.gate.models if m not in self.models]
+            if unknown:
+                raise ValueError(
+                    f"gate.models: {', '.join(map(repr, unknown))} not among the suite's models "
+                    f"({', '.join(self.models)}): a gate on a model that does not run checks nothing"
+                )
         return self
 
     @field_validator("scorers", "load", "slo")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
+from .._urls import display_url
 from ._context import ProviderContext
 from ._http import iter_sse_data, loads_object, malformed, post_json
 from ._types import Completion, CompletionRequest, ProviderError, Usage
@@ -78,7 +79,7 @@ class AnthropicProvider:
         if base.endswith("/v1"):
             base = base[:-3]
         self._url = f"{base}/v1/messages"
-        self._where = f"model {spec.name!r} at {base}"
+        self._where = f"model {spec.name!r} at {display_url(base)}"  # no credentials in errors
         headers = {
             "Content-Type": "application/json",
             "anthropic-version": API_VERSION,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
+from .._urls import display_url
 from ._context import ProviderContext
 from ._http import iter_sse_data, loads_object, malformed, post_json
 from ._loadpath import ChatCompletionsSender
@@ -55,7 +56,7 @@ class OpenAIProvider:
         self._context = context
         base = (spec.base_url or DEFAULT_BASE_URL).rstrip("/")
         self._url = f"{base}/chat/completions"
-        self._where = f"model {spec.name!r} at {base}"
+        self._where = f"model {spec.name!r} at {display_url(base)}"  # no credentials in errors
         headers = {"Content-Type": "application/json", **spec.headers}
         key = context.secrets.key_for(spec)
         if key:
@@ -83,7 +84,7 @@ class OpenAIProvider:
                 body["stream"] = True
                 body.setdefault("stream_options", {"include_usage": True})
             bodies.append(body)
-        return ChatCompletionsSender(self._context, self._url, self._headers, bodies, self._where)
+        return ChatCompletionsSender(self._url, self._headers, bodies, self._where)
 
     async def embed(self, texts: list[str]) -> list[list[float]]:
         """Embedding vectors from the endpoint's ``/embeddings`` API, in input order."""

@@ -8,15 +8,17 @@ A run record's config snapshot holds whatever was needed to resume the run (mode
 suites with their cases, options). Keys never reach it, but a report is shared further than
 the store, so :func:`run_overview` picks the fields a reader needs — suites, models, prices,
 status, times — instead of dumping the snapshot: a base URL loses any user:password part and
-query string, model headers are left out.
+query string, model headers are left out, request parameters named like a credential are
+redacted.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
+from .._urls import display_url
 from ..analysis import ModelSummary, RankedModel, leaderboard, rank_models
 from ..store import Result, RunRecord
 
@@ -32,7 +34,10 @@ class RunReport:
 
     @property
     def models(self) -> list[str]:
-        return [s.model for s in self.summaries]
+        """Leaderboard order, then models with load results only (stress suites)."""
+        seen = dict.fromkeys(s.model for s in self.summaries)
+        seen.update(dict.fromkeys(r.model for r in self.results))
+        return list(seen)
 
     @property
     def suites(self) -> list[str]:
@@ -58,12 +63,24 @@ def build_report(run: RunRecord, results: list[Result]) -> RunReport:
     return RunReport(run=run, results=results, summaries=summaries, ranked=rank_models(summaries))
 
 
-def _safe_url(url: str | None) -> str | None:
-    if not url:
-        return url
-    parts = urlsplit(url)
-    netloc = parts.netloc.rsplit("@", 1)[-1]
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+# A request parameter whose name says it holds a credential ("api_key", "x-api-key",
+# "Authorization" inside extra_headers, ...). Keys never belong in params, but the config
+# validator only guards the model's own fields and headers: a report must not repeat one.
+_SECRET_NAME = re.compile(
+    r"(?:^|[_\-.])(?:api[_\-]?key|key|token|secret|password|passwd|authorization|auth|cookie|credentials?)$",
+    re.IGNORECASE,
+)
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            name: "<redacted>" if _SECRET_NAME.search(str(name)) else _scrub(item)
+            for name, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_scrub(item) for item in value]
+    return value
 
 
 def _model_overview(name: str, spec: dict[str, Any]) -> dict[str, Any]:
@@ -71,8 +88,8 @@ def _model_overview(name: str, spec: dict[str, Any]) -> dict[str, Any]:
         "name": name,
         "provider": spec.get("provider"),
         "model": spec.get("model"),
-        "base_url": _safe_url(spec.get("base_url")),
-        "params": spec.get("params") or {},
+        "base_url": display_url(spec["base_url"]) if spec.get("base_url") else None,
+        "params": _scrub(spec.get("params") or {}),
         "stream": spec.get("stream", False),
     }
 

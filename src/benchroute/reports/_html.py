@@ -35,6 +35,7 @@ import jinja2
 from .._errors import BenchrouteError
 from ..store import Result, RunRecord
 from ._common import RunReport, build_report, failing_reasons, millis, money, ratio, suite_tiers, truncate
+from ._load import LOAD_COLUMNS, load_rows
 
 _OUTPUT_CHARS = 5000
 _PREVIEW_CHARS = 120
@@ -300,5 +301,7 @@ def render_html(run: RunRecord, results: list[Result]) -> str:
         leaderboard=_leaderboard_rows(report),
         by_suite=_suite_rows(report),
         charts=_charts(report),
+        load_columns=LOAD_COLUMNS,
+        loads=load_rows(report.results),
         cases=[_case_row(r) for r in ordered],
     )

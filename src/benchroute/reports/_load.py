@@ -14,15 +14,14 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from ..store import Result
+from ..store import Result, is_load_result
 
-LOAD_CASE_ID = "load"
 _BARS = "▁▂▃▄▅▆▇█"
 
 
 def load_results(results: Sequence[Result]) -> list[Result]:
     """The stored load results (one per stress suite and model) among a run's results."""
-    return [r for r in results if r.case_id == LOAD_CASE_ID and r.details and "load" in r.details]
+    return [r for r in results if is_load_result(r)]
 
 
 def _ms(value: Any) -> str:
@@ -37,48 +36,83 @@ def _rps(value: Any) -> str:
     return "—" if value is None else f"{value:,.1f}"
 
 
-def load_table(results: Sequence[Result], title: str = "Load") -> Table:
-    """One row per (stress suite, model): offered and achieved load, goodput, latency and
-    TTFT percentiles, 429/error/retry rates, the saturation point and the SLO verdict."""
-    table = Table(title=title, title_justify="left")
-    for column in ("suite", "model", "requests", "offered rps", "achieved rps", "goodput rps"):
-        table.add_column(column, justify="left" if column in ("suite", "model") else "right")
-    for column in ("p50", "p95", "p99", "ttft p95", "429 rate", "error rate", "retry rate"):
-        table.add_column(column, justify="right")
-    table.add_column("saturation")
-    table.add_column("SLO")
+# (column, key of load_rows) in the order every format shows them.
+LOAD_COLUMNS = (
+    ("suite", "suite"),
+    ("model", "model"),
+    ("requests", "requests"),
+    ("offered rps", "offered_rps"),
+    ("achieved rps", "achieved_rps"),
+    ("goodput rps", "goodput_rps"),
+    ("p50", "p50"),
+    ("p95", "p95"),
+    ("p99", "p99"),
+    ("ttft p95", "ttft_p95"),
+    ("429 rate", "rate_limited_rate"),
+    ("error rate", "error_rate"),
+    ("retry rate", "retry_rate"),
+    ("saturation", "saturation"),
+    ("SLO", "slo"),
+)
+
+
+def load_rows(results: Sequence[Result]) -> list[dict[str, Any]]:
+    """One row of display strings per load result (terminal, Markdown and HTML share it);
+    ``slo_status`` is "pass", "fail", "error" or "none" (no SLO set)."""
+    rows = []
     for result in load_results(results):
         details = result.details or {}
         load = details["load"]
         saturation = details.get("saturation")
         failed = [s for s in result.scores if not s.get("passed")]
-        if not result.scores:
-            verdict = Text("none set", style="dim")
-        elif failed:
-            verdict = Text("FAIL: " + "; ".join(str(s.get("reason", "")) for s in failed), style="red")
-        else:
-            verdict = Text(f"pass ({len(result.scores)})", style="green")
         if result.error:
-            verdict = Text(f"error: {result.error}", style="red")
-        table.add_row(
-            result.suite,
-            result.model,
-            f"{load['requests']:,}",
-            _rps(load["offered_rps"]),
-            _rps(load["achieved_rps"]),
-            _rps(load["goodput_rps"]),
-            _ms(load["p50_ms"]),
-            _ms(load["p95_ms"]),
-            _ms(load["p99_ms"]),
-            _ms(load["ttft_p95_ms"]),
-            _rate(load["rate_limited_rate"]),
-            _rate(load["error_rate"]),
-            _rate(load["retry_rate"]),
-            "none"
-            if saturation is None
-            else f"{saturation['offered_rps']:,.1f} rps @ {saturation['at_s']:g} s",
-            verdict,
+            status, slo = "error", f"error: {result.error}"
+        elif not result.scores:
+            status, slo = "none", "none set"
+        elif failed:
+            status, slo = "fail", "FAIL: " + "; ".join(str(s.get("reason", "")) for s in failed)
+        else:
+            status, slo = "pass", f"pass ({len(result.scores)})"
+        rows.append(
+            {
+                "suite": result.suite,
+                "model": result.model,
+                "requests": f"{load.get('requests') or 0:,}",
+                "offered_rps": _rps(load.get("offered_rps")),
+                "achieved_rps": _rps(load.get("achieved_rps")),
+                "goodput_rps": _rps(load.get("goodput_rps")),
+                "p50": _ms(load.get("p50_ms")),
+                "p95": _ms(load.get("p95_ms")),
+                "p99": _ms(load.get("p99_ms")),
+                "ttft_p95": _ms(load.get("ttft_p95_ms")),
+                "rate_limited_rate": _rate(load.get("rate_limited_rate")),
+                "error_rate": _rate(load.get("error_rate")),
+                "retry_rate": _rate(load.get("retry_rate")),
+                "saturation": "none"
+                if saturation is None
+                else f"{saturation['offered_rps']:,.1f} rps @ {saturation['at_s']:g} s",
+                "saturation_reason": None if saturation is None else str(saturation.get("reason", "")),
+                "slo": slo,
+                "slo_status": status,
+            }
         )
+    return rows
+
+
+_SLO_STYLES = {"pass": "green", "fail": "red", "error": "red", "none": "dim"}
+
+
+def load_table(results: Sequence[Result], title: str = "Load") -> Table:
+    """One row per (stress suite, model): offered and achieved load, goodput, latency and
+    TTFT percentiles, 429/error/retry rates, the saturation point and the SLO verdict."""
+    table = Table(title=title, title_justify="left")
+    for column, _ in LOAD_COLUMNS:
+        table.add_column(
+            column, justify="left" if column in ("suite", "model", "saturation", "SLO") else "right"
+        )
+    for row in load_rows(results):
+        cells: list[RenderableType] = [Text(row[key]) for _, key in LOAD_COLUMNS[:-1]]
+        table.add_row(*cells, Text(row["slo"], style=_SLO_STYLES[row["slo_status"]]))
     return table
 
 

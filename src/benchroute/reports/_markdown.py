@@ -13,18 +13,23 @@ table (``|``, backticks, emphasis, links) and ``@`` (a mention would notify some
 from __future__ import annotations
 
 import html
+import re
 
 from ..store import Result, RunRecord
 from ._common import RunReport, build_report, failing_reasons, millis, money, ratio, suite_tiers, truncate
+from ._load import LOAD_COLUMNS, load_rows
 
 _MARKDOWN_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]|~#!"})
+# Control characters (what is left after whitespace is folded): invisible in a comment, and a
+# NUL can make an API refuse the whole body.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _OUTPUT_CHARS = 160
 _REASON_CHARS = 200
 
 
 def md_text(text: str) -> str:
     """``text`` as inert Markdown on one line: no HTML, no table breaks, no mentions."""
-    one_line = " ".join(text.split())
+    one_line = _CONTROL.sub("\ufffd", " ".join(text.split()))
     escaped = html.escape(one_line, quote=False).translate(_MARKDOWN_SPECIAL)
     # A zero-width space after @ keeps "@someone" readable without notifying anyone.
     return escaped.replace("@", "@&#8203;")
@@ -93,6 +98,9 @@ def _leaderboard(report: RunReport) -> list[str]:
                 str(s.errors),
             ]
         )
+    if not rows:
+        why = "only load tests (see below)" if report.results else "no results"
+        return ["### Leaderboard", "", f"No scored cases: this run has {why}."]
     return ["### Leaderboard", "", *_table(header, rows, align_right={0, *range(2, len(header))})]
 
 
@@ -111,7 +119,7 @@ def _pareto_note(report: RunReport) -> list[str]:
         f"- accuracy vs cost per success: {names(cost)}",
         f"- accuracy vs p95 latency: {names(latency)}",
     ]
-    dominated = [m for m in report.models if m not in cost and m not in latency]
+    dominated = [s.model for s in report.summaries if s.model not in cost and s.model not in latency]
     if dominated:
         lines.append(f"- dominated on both: {', '.join(md_text(m) for m in dominated)}")
     no_pass = [s.model for s in report.summaries if s.cost_per_success_usd is None]
@@ -144,6 +152,23 @@ def _by_suite(report: RunReport) -> list[str]:
     return ["### Pass rate by suite", "", *_table(header, rows, set(range(2, len(header))))]
 
 
+def _load(report: RunReport) -> list[str]:
+    rows = load_rows(report.results)
+    if not rows:
+        return []
+    table = [[md_text(truncate(row[key], _REASON_CHARS)) for _, key in LOAD_COLUMNS] for row in rows]
+    lines = ["### Load (stress suites)", "", *_table([c for c, _ in LOAD_COLUMNS], table, set(range(2, 13)))]
+    saturated = [row for row in rows if row["saturation_reason"]]
+    if saturated:
+        lines.append("")
+        lines.extend(
+            f"- {md_text(row['suite'])} · {md_text(row['model'])} saturated at {row['saturation']}: "
+            f"{md_text(truncate(row['saturation_reason'], _REASON_CHARS))}"
+            for row in saturated
+        )
+    return lines
+
+
 def _failure_row(result: Result) -> str:
     reasons = "; ".join(failing_reasons(result)) or "failed"
     output = result.output if result.output is not None else ""
@@ -159,11 +184,45 @@ def _failure_row(result: Result) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
+# Room kept after the summary blocks for the failed cases' opening, the "N more" line and
+# the closing tags, so that the whole comment stays under max_bytes.
+_TAIL_RESERVE = 1_000
+
+
+def _fit(text: str, max_bytes: int, see_html: str) -> str:
+    """``text`` cut at a line so that it stays under ``max_bytes`` (only a run with very many
+    models needs it: the leaderboard has a row per model), with a line saying so."""
+    if len(text.encode()) <= max_bytes:
+        return text
+    note = f"\n\n_… cut here to keep this comment short ({see_html})._"
+    kept: list[str] = []
+    used = len(note.encode())
+    for line in text.split("\n"):
+        size = len(line.encode()) + 1
+        if used + size > max_bytes:
+            break
+        kept.append(line)
+        used += size
+    return "\n".join(kept) + note
+
+
 def render_markdown(run: RunRecord, results: list[Result], *, max_bytes: int = 60_000) -> str:
     """The run as Markdown for a pull-request comment, at most about ``max_bytes`` (UTF-8)."""
     report = build_report(run, results)
-    blocks = [_header(report), _leaderboard(report), _pareto_note(report), _by_suite(report)]
-    text = "\n\n".join("\n".join(block) for block in blocks if block) + "\n"
+    see_html = f"see `benchroute report {md_text(run.id)} --format html`"
+    blocks = [_header(report), _leaderboard(report), _pareto_note(report)]
+    text = _fit(
+        "\n\n".join("\n".join(block) for block in blocks if block), max_bytes - _TAIL_RESERVE, see_html
+    )
+    # The tables by suite and of loads grow with suites x models: each goes in only if it fits.
+    for label, block in (("pass rate by suite", _by_suite(report)), ("load table", _load(report))):
+        if not block:
+            continue
+        chunk = "\n\n" + "\n".join(block)
+        if len((text + chunk).encode()) > max_bytes - _TAIL_RESERVE:
+            chunk = f"\n\n_The {label} is left out to keep this comment short ({see_html})._"
+        text += chunk
+    text += "\n"
     failed = [r for r in report.results if not r.passed]
     if not failed:
         if report.results:
@@ -195,6 +254,6 @@ def render_markdown(run: RunRecord, results: list[Result], *, max_bytes: int = 6
     if shown < len(failed):
         body += (
             f"\n… and {len(failed) - shown} more failed cases, left out to keep this comment short "
-            f"(see `benchroute report {md_text(run.id)} --format html`).\n"
+            f"({see_html}).\n"
         )
     return text + body + "\n</details>\n"

@@ -7,12 +7,7 @@ from typing import Any
 from rich.table import Table
 
 from ..analysis import RankedModel, RankingLimits, RankingWeights
-
-
-def _money(value: float | None) -> str:
-    if value is None:
-        return "—"
-    return f"${value:.4f}" if value >= 0.0001 else f"${value:.2e}"
+from ._common import millis, money
 
 
 def ranking_table(ranked: list[RankedModel], weights: RankingWeights, limits: RankingLimits) -> Table:
@@ -45,8 +40,8 @@ def ranking_table(ranked: list[RankedModel], weights: RankingWeights, limits: Ra
             s.model,
             f"{entry.utility:.3f}",
             f"{s.pass_rate:.1%}",
-            _money(s.cost_per_success_usd),
-            "—" if s.p95_latency_ms is None else f"{s.p95_latency_ms:,.0f} ms",
+            money(s.cost_per_success_usd),
+            millis(s.p95_latency_ms),
             f"{s.retry_rate:.1%}",
             "—" if s.efficiency is None else f"{s.efficiency:.2f}",
             marks,

@@ -9,18 +9,7 @@ from rich.table import Table
 
 from ..analysis import LatencyStats, ModelSummary
 from ..store import Result, RunRecord
-
-
-def _money(value: float | None) -> str:
-    if value is None:
-        return "—"
-    if value == 0:
-        return "$0"
-    return f"${value:.4f}" if value >= 0.0001 else f"${value:.2e}"
-
-
-def _ms(value: float | None) -> str:
-    return "—" if value is None else f"{value:,.0f} ms"
+from ._common import millis, money
 
 
 def leaderboard_table(summaries: list[ModelSummary], title: str = "Leaderboard") -> Table:
@@ -45,7 +34,7 @@ def leaderboard_table(summaries: list[ModelSummary], title: str = "Leaderboard")
         extra = (
             [
                 "—" if s.efficiency is None else f"{s.efficiency:.2f}",
-                _money(s.wasted_usd_per_1k),
+                money(s.wasted_usd_per_1k),
             ]
             if with_efficiency
             else []
@@ -56,11 +45,11 @@ def leaderboard_table(summaries: list[ModelSummary], title: str = "Leaderboard")
             f"{s.pass_rate:.1%}",
             f"{s.mean_score:.3f}",
             str(s.cases),
-            _money(s.total_cost_usd),
-            _money(s.cost_per_success_usd),
-            _ms(s.p50_latency_ms),
-            _ms(s.p95_latency_ms),
-            _ms(s.p99_latency_ms),
+            money(s.total_cost_usd),
+            money(s.cost_per_success_usd),
+            millis(s.p50_latency_ms),
+            millis(s.p95_latency_ms),
+            millis(s.p99_latency_ms),
             f"{s.retry_rate:.1%}",
             str(s.errors) if s.errors else "0",
             *extra,
@@ -83,14 +72,14 @@ def latency_table(stats: list[LatencyStats], group_name: str = "tier") -> Table 
             s.group,
             s.model,
             str(s.samples),
-            _ms(s.p50_ms),
-            _ms(s.p95_ms),
-            _ms(s.p99_ms),
-            _ms(s.mean_ms),
-            _ms(s.std_ms),
+            millis(s.p50_ms),
+            millis(s.p95_ms),
+            millis(s.p99_ms),
+            millis(s.mean_ms),
+            millis(s.std_ms),
             "—" if s.cv is None else f"{s.cv:.2f}",
-            _ms(s.p50_ttft_ms),
-            _ms(s.p95_ttft_ms),
+            millis(s.p50_ttft_ms),
+            millis(s.p95_ttft_ms),
         )
     return table
 

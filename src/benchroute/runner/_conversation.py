@@ -27,8 +27,10 @@ The response cache is not used for conversations: a cached reply is only valid f
 history it answered, and replaying part of a conversation from the cache and the rest live
 would mix samples. Every conversation is therefore sent afresh.
 
-With a cost cap (``--max-cost``) a conversation is not reserved in advance (its length is
-unknown): its cost counts once it ends, and none starts after the cap is reached.
+With a cost cap (``--max-cost``) a conversation reserves its expected cost like a single
+request does (see :mod:`._budget`): the a-priori estimate of its turns and simulator calls
+until one conversation of the suite x model has ended, then their mean; what it actually
+cost (model, simulator and judges) replaces the reservation when it ends.
 """
 
 from __future__ import annotations
@@ -54,13 +56,12 @@ from ..scorers import (
 )
 from ..scorers._context import DEFAULT_JUDGE, default_judge_spec
 from ..store import Result
-from ._prompting import PromptBuilder
+from ._prompting import PromptBuilder, split_params
 from ._scoring import SuiteScorer
 
 if TYPE_CHECKING:
     from ._runner import Runner, _Item, _Writer
 
-_REQUEST_FIELDS = frozenset(CompletionRequest.optional_field_names())
 _KICKOFF = "(The conversation starts now. Write your first message to the assistant.)"
 
 
@@ -84,6 +85,8 @@ class _CaseScorers:
     case: SuiteScorer | None
     stop: Scorer | None
     simulator: ModelSpec | None
+    # The simulator's request settings and extra wire fields (from simulated_user.params).
+    simulator_params: tuple[dict[str, Any], dict[str, Any]] = ({}, {})
 
 
 class _PreparedSuite:
@@ -103,11 +106,17 @@ class _PreparedSuite:
             turns = [self._scorer(suite, t.assertions) for t in case.turns or []]
             stop: Scorer | None = None
             simulator: ModelSpec | None = None
+            simulator_params: tuple[dict[str, Any], dict[str, Any]] = ({}, {})
             if case.simulated_user is not None:
                 if case.simulated_user.stop.scorer is not None:
                     stop = build_scorer(case.simulated_user.stop.scorer, where, base_dir, context)
                 simulator = _simulator_spec(runner, case.simulated_user, f"{where}: case {case.id!r}")
-            self.cases[case.id] = _CaseScorers(turns, self._scorer(suite, case.assertions), stop, simulator)
+                simulator_params = split_params(
+                    case.simulated_user.params, f"{where}: case {case.id!r}: simulated_user.params"
+                )
+            self.cases[case.id] = _CaseScorers(
+                turns, self._scorer(suite, case.assertions), stop, simulator, simulator_params
+            )
 
     def _scorer(self, suite: SuiteSpec, entries: list[ScorerEntry]) -> SuiteScorer | None:
         if not entries:
@@ -260,9 +269,8 @@ class _Conversation:
             Message(role="system", content=simulator_system_prompt(user)),
             Message(role="user", content=_KICKOFF),
         ]
-        sim_fields = {k: v for k, v in user.params.items() if k in _REQUEST_FIELDS}
+        sim_fields, sim_extra = dict(self.scorers.simulator_params[0]), self.scorers.simulator_params[1]
         sim_fields.setdefault("max_tokens", user.max_tokens)
-        sim_extra = {k: v for k, v in user.params.items() if k not in _REQUEST_FIELDS}
         transcript.stop_reason = "max_turns"
         for index in range(1, user.max_turns + 1):
             user_latency: float | None = None
@@ -339,11 +347,33 @@ async def run_conversation(
     """Run one conversation-tier item and hand its Result to the writer (the runner's
     ``_process`` for the conversation tier)."""
     budget = runner._budget
-    if budget is not None and budget.exhausted:
-        # --max-cost: a conversation's cost is only known once it ends, so it is not reserved
-        # in advance; it counts towards the cap, and none starts once the cap is reached.
-        runner._budget_skipped += 1
+    if budget is None:
+        await _converse(runner, item, builder, scorer, prices, writer, run_id)
         return
+    reserved = await runner._reserve(item, runner.project.models[item.model], None)
+    if reserved is None:
+        runner._skip(budget=True)
+        return
+    spent, complete = 0.0, False
+    try:
+        spent, complete = await _converse(runner, item, builder, scorer, prices, writer, run_id)
+    finally:
+        # What the conversation cost (model, simulator, judges) replaces its reservation; one
+        # cut short by an error says nothing about what a typical one costs.
+        await budget.settle(reserved, spent, (item.suite.name, item.model), billed=complete)
+
+
+async def _converse(
+    runner: Runner,
+    item: _Item,
+    builder: PromptBuilder,
+    scorer: SuiteScorer,
+    prices: PriceBook,
+    writer: _Writer,
+    run_id: str,
+) -> tuple[float, bool]:
+    """Run the conversation and store its Result; returns (USD spent, whether it ended
+    without an error)."""
     suites = _prepared.setdefault(runner, {})
     prepared = suites.get(item.suite.name)
     if prepared is None:
@@ -361,8 +391,8 @@ async def run_conversation(
         if out.fatal_model not in runner._broken:
             runner._broken[out.fatal_model] = message
             runner._errors.append(message)
-        runner._skipped += 1
-        return
+        runner._skip()
+        return out.cost_usd, False
     from ._runner import _now
 
     transcript = out.transcript
@@ -430,13 +460,10 @@ async def run_conversation(
         result.passed = passed
         out.cost_usd += sum(o.cost_usd for o in outcomes)
     result.cost_usd = out.cost_usd
-    if budget is not None:
-        budget.spent_usd += result.cost_usd
-        if budget.spent_usd >= budget.cap_usd:
-            budget.exhausted = True
     result.details = transcript.to_details()
     writer.add(result, None)
     runner.progress.done += 1
     runner.progress.cost_usd += result.cost_usd
     if runner._on_progress is not None:
         runner._on_progress(runner.progress)
+    return result.cost_usd, out.error is None

@@ -101,7 +101,6 @@ class _History:
     results: int = 0
     output_tokens: int = 0
     latency_ms: float = 0.0
-    cost_usd: float = 0.0
 
 
 class History:
@@ -120,16 +119,14 @@ class History:
                 self.add(result)
 
     def add(self, result: Result) -> None:
-        # Conversation results (with details) and stress results sum many requests: not one.
+        # Conversation results and load-test summaries (both with details) sum many
+        # requests: not one.
         if result.error or result.cached or result.latency_ms is None or result.details is not None:
-            return
-        if result.case_id == "load":
             return
         pair = self._pairs[(result.suite, result.model)]
         pair.results += 1
         pair.output_tokens += result.output_tokens
         pair.latency_ms += result.latency_ms
-        pair.cost_usd += result.cost_usd
         speed = self._speed[result.model]
         speed[0] += result.latency_ms / 1000
         speed[1] += default_generation_seconds(result.input_tokens, result.output_tokens)
@@ -157,12 +154,26 @@ def expected_output_tokens(request: CompletionRequest, spec: ModelSpec) -> tuple
 
 
 class RequestCoster:
-    """The expected cost of single requests, from prices and history (shared by
-    ``--estimate`` and the ``--max-cost`` reservation)."""
+    """The expected cost of single requests and of conversations, from prices and history
+    (shared by ``--estimate`` and the ``--max-cost`` reservation). ``prices`` must price
+    the simulated users' models too: build one with :func:`coster_for`."""
 
-    def __init__(self, prices: PriceBook, history: History | None = None) -> None:
+    def __init__(
+        self,
+        prices: PriceBook,
+        history: History | None = None,
+        simulators: dict[str | None, ModelSpec] | None = None,
+    ) -> None:
         self.prices = prices
         self.history = history or History(None)
+        # Simulated-user model by name (None: the default simulator).
+        self.simulators = simulators or {None: _default_simulator()}
+
+    def expected_conversation(self, item: _Item, spec: ModelSpec) -> float:
+        """The expected USD of one conversation-tier item (its turns and simulator calls)."""
+        row = [0.0] * 6
+        _conversation(row, item, spec, self.simulators, self)
+        return row[5]
 
     def expected(
         self, suite: str, spec: ModelSpec, request: CompletionRequest
@@ -227,13 +238,8 @@ def estimate_run(
                 _Item(suite, suite.dataset.cases[0], m, 0) for m in select_models(project, suite, models)
             ]
     specs = {name: project.models[name] for name in sorted({item.model for item in items})}
-    simulators: dict[str | None, ModelSpec] = {None: _default_simulator()}
-    for item in items:
-        user = item.case.simulated_user
-        if user is not None and user.model is not None and user.model in project.models:
-            simulators[user.model] = project.models[user.model]
-    prices = PriceBook([*specs.values(), *(s for s in simulators.values() if s.name not in specs)])
-    coster = RequestCoster(prices, History(store))
+    coster = coster_for(project, items, History(store))
+    prices, simulators = coster.prices, coster.simulators
     builders = {suite.name: PromptBuilder(suite) for suite in suites}
     sums: dict[tuple[str, str], list[float]] = {}
     methods: dict[tuple[str, str], str] = {}
@@ -279,6 +285,18 @@ def estimate_run(
     if unknown:
         notes.append(f"no price for {', '.join(unknown)}: counted as $0 (set prices: in benchroute.yaml)")
     return RunEstimate(lines, notes)
+
+
+def coster_for(project: ProjectConfig, items: list[_Item], history: History | None = None) -> RequestCoster:
+    """A :class:`RequestCoster` pricing the models of ``items`` and their simulated users."""
+    specs = {name: project.models[name] for name in sorted({item.model for item in items})}
+    simulators: dict[str | None, ModelSpec] = {None: _default_simulator()}
+    for item in items:
+        user = item.case.simulated_user
+        if user is not None and user.model is not None and user.model in project.models:
+            simulators[user.model] = project.models[user.model]
+    prices = PriceBook([*specs.values(), *(s for s in simulators.values() if s.name not in specs)])
+    return RequestCoster(prices, history, simulators)
 
 
 def _add(

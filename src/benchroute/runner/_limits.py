@@ -1,7 +1,7 @@
 """Per-model rate limits: requests per minute and tokens per minute as token buckets.
 
 The request bucket holds a single request, so requests are spaced at least ``60 / RPM``
-seconds apart: over any window of T seconds at most ``RPM / 60 * T + 1`` start, and a
+seconds apart (2% more: see ``RPM_HEADROOM``): over any window of T seconds at most ``RPM / 60 * T + 1`` start, and a
 provider that enforces its RPM over short windows sees no burst. The token bucket holds one
 second's worth of tokens; a request larger than that waits for a full bucket and leaves it
 in debt. Waiters queue on a lock, so they are
@@ -48,11 +48,17 @@ class TokenBucket:
         self._tokens = min(self.capacity, self._tokens + delta)
 
 
+# Requests are paced this much under the configured RPM: a request's arrival at the provider
+# lags its start by a varying network and scheduling delay, and without headroom two lagged
+# requests can land in one of the provider's windows beside an on-time one.
+RPM_HEADROOM = 0.98
+
+
 class RateLimiter:
     """The RPM and TPM budgets of one model endpoint."""
 
     def __init__(self, rpm: float | None, tpm: float | None) -> None:
-        self.requests = TokenBucket(rpm / 60, 1.0) if rpm else None
+        self.requests = TokenBucket(rpm / 60 * RPM_HEADROOM, 1.0) if rpm else None
         self.tokens = TokenBucket(tpm / 60, tpm / 60) if tpm else None
 
     async def acquire(self, estimated_tokens: int) -> None:

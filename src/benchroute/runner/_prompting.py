@@ -23,9 +23,7 @@ class PromptBuilder:
             None if suite.prompt.strip() in _PLAIN_INPUT else _compile(suite.prompt, suite, "prompt")
         )
         self._system = _compile(suite.system, suite, "system") if suite.system else None
-        params = dict(suite.params)
-        self._fields = {k: params.pop(k) for k in list(params) if k in _REQUEST_FIELDS}
-        self._extra = params
+        self._fields, self._extra = split_params(suite.params, f"{suite.source or suite.name}: params")
 
     def messages(self, case: Case, spec: ModelSpec) -> list[Message]:
         context: dict[str, Any] | None = None
@@ -62,6 +60,25 @@ class PromptBuilder:
                 f"{self.suite.source or self.suite.name}: {field}: case {case.id!r}: {exc.message}",
                 hint=f"the case's variables are: {sorted(context)}",
             ) from None
+
+
+def split_params(params: dict[str, Any], where: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``params`` as (request settings, extra wire fields); a malformed setting (e.g.
+    ``temperature: hot``) raises :class:`ConfigError` naming ``where`` and the field."""
+    from pydantic import ValidationError
+
+    fields = {k: v for k, v in params.items() if k in _REQUEST_FIELDS}
+    extra = {k: v for k, v in params.items() if k not in _REQUEST_FIELDS}
+    try:
+        CompletionRequest(messages=[], **fields)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = ".".join(str(part) for part in error["loc"])
+        raise ConfigError(
+            f"{where}.{name}: {error['msg']} (got {error.get('input')!r})",
+            hint=f"request settings: {', '.join(sorted(_REQUEST_FIELDS))}",
+        ) from None
+    return fields, extra
 
 
 def _context(case: Case) -> dict[str, Any]:

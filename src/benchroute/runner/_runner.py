@@ -43,7 +43,7 @@ from ..providers._types import FATAL_KINDS
 from ..scorers import ScoringContext, import_plugins
 from ..store import Result, ResultKey, RunRecord, Store
 from ._budget import Budget
-from ._estimate import RequestCoster
+from ._estimate import RequestCoster, coster_for
 from ._limits import RateLimiter
 from ._prompting import PromptBuilder, cache_key, estimate_tokens
 from ._scoring import SuiteScorer
@@ -76,6 +76,7 @@ class Progress:
     total: int = 0
     done: int = 0
     errors: int = 0
+    skipped: int = 0  # not sent: a broken endpoint, or the cost cap
     cost_usd: float = 0.0
     started: float = field(default_factory=time.monotonic)
 
@@ -85,8 +86,9 @@ class RunOutcome:
     run_id: str
     status: str  # completed, failed, interrupted, budget_stopped
     results: list[Result]
-    errors: list[str]
+    errors: list[str]  # distinct messages, first seen first
     skipped: int = 0
+    error_counts: dict[str, int] = field(default_factory=dict)  # message -> how many results
 
 
 @dataclass
@@ -132,6 +134,12 @@ def plan(project: ProjectConfig, suites: list[SuiteSpec], only: list[str] | None
             raise ConfigError(f"two suites are named {suite.name!r}; suite names must be unique")
         seen.add(suite.name)
         models = select_models(project, suite, only)
+        for name in (suite.gate.models or []) if suite.gate else []:
+            if name not in project.models:
+                raise ConfigError(
+                    f"{suite.source or suite.name}: gate.models: unknown model {name!r}",
+                    hint=f"models defined in benchroute.yaml: {', '.join(project.models)}",
+                )
         if suite.tier == "stress":  # a load, not cases: run by _stress.run_stress
             continue
         for case in suite.dataset.cases or []:
@@ -139,6 +147,17 @@ def plan(project: ProjectConfig, suites: list[SuiteSpec], only: list[str] | None
                 for repeat in range(suite.repeats):
                     items.append(_Item(suite, case, model, repeat))
     return items
+
+
+def _redact_json(value: Any, redact: Callable[[str], str]) -> Any:
+    """``value`` (JSON-like) with ``redact`` applied to every string in it."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {key: _redact_json(item, redact) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_redact_json(item, redact) for item in value]
+    return value
 
 
 class _Writer:
@@ -160,6 +179,8 @@ class _Writer:
         for score in result.scores:
             if score.get("reason"):
                 score["reason"] = self._redact(str(score["reason"]))
+        if result.details is not None:  # transcripts repeat the turns' score reasons
+            result.details = _redact_json(result.details, self._redact)
         self._pending.append(result)
         if cache_entry is not None:
             self._cache.append(cache_entry)
@@ -201,6 +222,7 @@ class Runner:
         self._on_progress = on_progress
         self._on_start = on_start
         self._errors: list[str] = []
+        self._error_counts: dict[str, int] = {}
         self._broken: dict[str, str] = {}
         self._skipped = 0
         self._provider_context: ProviderContext | None = None
@@ -264,7 +286,7 @@ class Runner:
         if self.options.max_cost_usd is not None:
             spent = 0.0 if fresh else sum(r.cost_usd for r in self.store.results(record.id))
             self._budget = Budget(self.options.max_cost_usd, spent)
-            self._coster = RequestCoster(prices)
+            self._coster = coster_for(self.project, items)
         try:
             self._provider_context = context
             builders = {s.name: PromptBuilder(s) for s in suites}
@@ -310,7 +332,7 @@ class Runner:
             if self._broken:
                 status = "failed"
                 error = "; ".join(self._broken.values())
-            elif self._budget is not None and self._budget.exhausted:
+            elif self._budget is not None and self._budget_skipped:
                 status = "budget_stopped"
                 error = (
                     f"stopped at the cost cap of ${self._budget.cap_usd:g}: spent "
@@ -332,7 +354,7 @@ class Runner:
             await context.aclose()
         # A fresh run's results are all in memory; a resumed one also has older ones stored.
         results = writer.written if fresh else self.store.results(record.id)
-        return RunOutcome(record.id, status, results, self._errors, self._skipped)
+        return RunOutcome(record.id, status, results, self._errors, self._skipped, dict(self._error_counts))
 
     def _provider(self, name: str) -> Provider:
         if name not in self._providers:
@@ -382,7 +404,7 @@ class Runner:
         run_id: str,
     ) -> None:
         if item.model in self._broken:
-            self._skipped += 1
+            self._skip()
             return
         if item.suite.tier == "conversation":  # multi-turn: one Result per conversation
             from ._conversation import run_conversation
@@ -406,7 +428,7 @@ class Runner:
         if completion is None and self._budget is not None:
             reserved = await self._reserve(item, spec, request)
             if reserved is None:
-                self._budget_skipped += 1
+                self._skip(budget=True)
                 return
         if completion is None:
             completion, retries, error = await self._call(provider, spec, request, limiter)
@@ -417,7 +439,7 @@ class Runner:
             if item.model not in self._broken:
                 self._broken[item.model] = message
                 self._errors.append(message)
-            self._skipped += 1
+            self._skip()
             return
         result = Result(
             run_id=run_id,
@@ -450,7 +472,7 @@ class Runner:
             # Judge calls made while scoring are part of what this result cost.
             result.cost_usd = scoring.cost_usd
             if self._budget is not None:
-                self._budget.spent_usd += scoring.cost_usd
+                self._budget.charge(scoring.cost_usd)
             if not cached:
                 result.cost_usd += prices.cost(item.model, usage, completion.latency_ms)
                 if key is not None:
@@ -465,7 +487,10 @@ class Runner:
             result.error = str(error)
             result.error_kind = error.kind
             self.progress.errors += 1
-            if len(self._errors) < 20:
+            if result.error in self._error_counts:
+                self._error_counts[result.error] += 1
+            elif len(self._error_counts) < 20:  # distinct messages, each with its count
+                self._error_counts[result.error] = 1
                 self._errors.append(result.error)
         writer.add(result, cache_entry)
         self.progress.done += 1
@@ -473,10 +498,26 @@ class Runner:
         if self._on_progress is not None:
             self._on_progress(self.progress)
 
-    async def _reserve(self, item: _Item, spec: ModelSpec, request: CompletionRequest) -> float | None:
-        """Reserve budget for one request; None when the cap leaves no room for it."""
+    def _skip(self, *, budget: bool = False) -> None:
+        """Count an item that was not sent (its endpoint is broken, or the cost cap left no
+        room) so the progress display still reaches its total."""
+        if budget:
+            self._budget_skipped += 1
+        else:
+            self._skipped += 1
+        self.progress.done += 1
+        self.progress.skipped += 1
+        if self._on_progress is not None:
+            self._on_progress(self.progress)
+
+    async def _reserve(self, item: _Item, spec: ModelSpec, request: CompletionRequest | None) -> float | None:
+        """Reserve budget for one request (``request``) or one conversation (None); None
+        when the cap leaves no room for it."""
         assert self._budget is not None and self._coster is not None
-        prior = self._coster.expected(item.suite.name, spec, request)[3]
+        if request is None:
+            prior = self._coster.expected_conversation(item, spec)
+        else:
+            prior = self._coster.expected(item.suite.name, spec, request)[3]
         return await self._budget.reserve((item.suite.name, item.model), prior)
 
     async def _settle(

@@ -14,11 +14,13 @@ instead of being queued. ``constant_concurrency`` is the closed loop: N workers,
 sending its next request when the previous one is answered.
 
 The hot path is kept lean so that the generator is not what a load test measures: the
-request bodies are serialised once (see ``providers._loadpath``), nothing is logged per
-request, each request appends one tuple to a list, and a background thread writes those
-samples to the store about once a second. Retries are off unless the suite asks, so 429s
-are measured rather than hidden; the model's rpm/tpm apply unless ``respect_limits`` is
-false.
+requests are built once and sent by the load path's own HTTP/1.1 client (see
+``providers._loadpath``), the per-request timeout is one timer handle (:class:`_Deadline`,
+not :func:`asyncio.timeout`), nothing is logged per request, each request appends one
+tuple to a list, and a background thread writes those samples to the store about once a
+second. ``benchroute run`` runs on uvloop when it is installed (``benchroute._eventloop``).
+Retries are off unless the suite asks, so 429s are measured rather than hidden; the
+model's rpm/tpm apply unless ``respect_limits`` is false.
 
 Every load is bounded: by the profile's duration and request count, and at the end by
 the request timeout for replies still in flight (those are recorded as timeouts). When
@@ -41,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 from ..analysis import LoadSummary, check_slos, summarize_load
 from ..config import LoadSpec, SuiteSpec
 from ..providers import ProviderError
-from ..providers._loadpath import LoadSender, prepare_load_sender
+from ..providers._loadpath import LoadSender, close_load_sender, prepare_load_sender
 from ..providers._types import FATAL_KINDS
 from ..store import LoadSample, Result, Store
 from ._limits import RateLimiter
@@ -87,6 +89,31 @@ def arrival_times(
         cumulative += total
         offset += duration
     return times
+
+
+class _Deadline:
+    """The request timeout: what :func:`asyncio.timeout` does, for a fraction of its CPU (it
+    is paid per request). At ``when`` the task is cancelled; :meth:`expired` tells, after a
+    :class:`asyncio.CancelledError`, whether that cancellation was this deadline's alone (it
+    is then taken back and the caller records a timeout) or also someone else's (an
+    interrupt, the end of the load), which must propagate."""
+
+    __slots__ = ("_fired", "_handle")
+
+    def __init__(self, task: asyncio.Task[Any], when: float) -> None:
+        self._fired = False
+        self._handle = task.get_loop().call_at(when, self._fire, task)
+
+    def _fire(self, task: asyncio.Task[Any]) -> None:
+        self._fired = True
+        task.cancel()
+
+    def cancel(self) -> None:
+        self._handle.cancel()
+
+    def expired(self, task: asyncio.Task[Any]) -> bool:
+        self._handle.cancel()
+        return self._fired and task.uncancel() == 0
 
 
 def _now() -> str:
@@ -226,6 +253,8 @@ class _Load:
         spec = self.spec
         retries = 0
         sent: float | None = None
+        task = asyncio.current_task()
+        assert task is not None
         try:
             while True:
                 if self._limiter is not None:
@@ -233,14 +262,18 @@ class _Load:
                 begun = clock()
                 if sent is None:
                     sent = begun - started
+                deadline = _Deadline(task, begun + self._timeout)
                 try:
-                    async with asyncio.timeout(self._timeout):
-                        ttft = await self._sender.send(seq)
-                except TimeoutError:
+                    ttft = await self._sender.send(seq)
+                except asyncio.CancelledError:
+                    if not deadline.expired(task):
+                        raise
                     error = ProviderError("timed out", kind="timeout")
                 except ProviderError as exc:
+                    deadline.cancel()
                     error = exc
                 else:
+                    deadline.cancel()
                     latency = (clock() - started - sent) * 1000
                     self._any_ok = True
                     self.samples.append(
@@ -452,10 +485,11 @@ async def run_stress(runner: Runner, run_id: str, suites: list[SuiteSpec], write
             else:
                 connections = getattr(load_spec.profile, "concurrency", 1)
             await context.ensure_connections(connections)
+            sender = prepare_load_sender(provider, requests)
             load = _Load(
                 suite,
                 model,
-                prepare_load_sender(provider, requests),
+                sender,
                 limiter,
                 estimated,
                 load_spec.timeout_s or spec.timeout,
@@ -465,6 +499,7 @@ async def run_stress(runner: Runner, run_id: str, suites: list[SuiteSpec], write
             try:
                 await load.run()
             finally:
+                close_load_sender(sender)
                 if load.fatal is not None:
                     error = runner.secrets.redact(str(load.fatal))
                     runner._broken.setdefault(model, error)

@@ -2,10 +2,11 @@
 
 from ._migrations import MIGRATIONS
 from ._records import Result, ResultKey, RunRecord
-from ._samples import LoadOutcome, LoadSample
+from ._samples import LOAD_CASE_ID, LoadOutcome, LoadSample, is_load_result
 from ._store import QuarantinedCase, Store, StoreError
 
 __all__ = [
+    "LOAD_CASE_ID",
     "MIGRATIONS",
     "LoadOutcome",
     "LoadSample",
@@ -15,4 +16,5 @@ __all__ = [
     "RunRecord",
     "Store",
     "StoreError",
+    "is_load_result",
 ]

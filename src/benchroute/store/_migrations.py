@@ -85,8 +85,14 @@ def m001_initial(conn: Connection) -> None:
 
 def m002_details_load_quarantine(conn: Connection) -> None:
     """Per-result details (conversation transcripts, per-turn figures), the per-request
-    samples of stress runs, and quarantined (flaky) cases."""
-    conn.exec_driver_sql("ALTER TABLE results ADD COLUMN details TEXT")
+    samples of stress runs, and quarantined (flaky) cases.
+
+    Safe to run again after being cut short: SQLite commits an ALTER TABLE at once, outside
+    the migration's transaction, so a process killed after it (or a second process opening the
+    same old database) would otherwise leave a store that fails with "duplicate column".
+    """
+    if "details" not in {column["name"] for column in inspect(conn).get_columns("results")}:
+        conn.exec_driver_sql("ALTER TABLE results ADD COLUMN details TEXT")
     metadata = MetaData()
     Table(
         "load_samples",

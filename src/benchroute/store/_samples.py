@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
+
+if TYPE_CHECKING:
+    from ._records import Result
+
+# A stress suite stores one result per model under this case id: its SLO checks as scores,
+# its figures, saturation point and window series in ``details["load"]`` and siblings.
+LOAD_CASE_ID = "load"
 
 LoadOutcome = Literal["ok", "rate_limited", "error", "timeout", "dropped"]
 
@@ -22,3 +29,9 @@ class LoadSample(NamedTuple):
     outcome: str
     error_kind: str | None
     retries: int
+
+
+def is_load_result(result: Result) -> bool:
+    """Whether ``result`` is the summary of a load test (not one scored case): its
+    ``details`` hold the load figures. A unit case that happens to be called "load" is not."""
+    return result.case_id == LOAD_CASE_ID and bool(result.details) and "load" in (result.details or {})

@@ -7,10 +7,11 @@ on stdout once the socket listens; SIGTERM or SIGINT stops it with exit status 0
 usage error is one line on stderr and exit status 2. The parent reads the URL from that
 line, so ``--port 0`` (a free port) is the default and nothing races for a fixed port.
 
-The server runs in the main thread's event loop rather than FakeServer's background
-thread: signals are delivered to the main thread, and asyncio's signal handlers turn them
-into a clean shutdown. Nothing can read ``FakeServer.requests`` from outside the process,
-so no per-request records are kept; ``GET /_stats`` still counts everything.
+The server runs in the main thread's event loop (uvloop's when installed) rather than
+FakeServer's background thread: signals are delivered to the main thread, and the loop's
+signal handlers turn them into a clean shutdown. Nothing can read ``FakeServer.requests``
+from outside the process, so no per-request records are kept (which also lets the server
+replay repeated bodies, see ``_server``); ``GET /_stats`` still counts everything.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import sys
 from pathlib import Path
 
 from .._errors import ConfigError
+from .._eventloop import run as run_loop
 from ._server import FakeServer
 
 EXIT_USAGE = 2
@@ -167,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        asyncio.run(_serve(server))
+        run_loop(_serve(server))
     except OSError as exc:  # typically the port is taken
         print(f"error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return EXIT_USAGE
