@@ -1,32 +1,91 @@
 """Analysis of stored results: leaderboards, cost per successful output, latency percentiles,
-pass@k."""
+pass@k.
 
-from ._compare import (
-    Comparison,
-    FlippedCase,
-    McNemarResult,
-    MetricComparison,
-    compare_results,
-    mcnemar,
-    paired_bootstrap_ci,
-)
-from ._conversation import ConversationSummary, conversation_summary, turn_latencies
-from ._flaky import FlakyCase, exclude_quarantined, flaky_cases
-from ._gate import GateFailure, GateReport, evaluate_gates
-from ._latency import LatencyStats, latency_by_tier, latency_stats
-from ._leaderboard import ModelSummary, leaderboard, percentile
-from ._load import (
-    LoadSummary,
-    LoadWindow,
-    Saturation,
-    SLOCheck,
-    check_slos,
-    load_windows,
-    saturation_point,
-    summarize_load,
-)
-from ._passk import pass_at_k, pass_at_k_by_model
-from ._ranking import RankedModel, RankingLimits, RankingWeights, pareto_frontier, rank_models
+Names are imported on first use: every command loads this package, few need all of it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._compare import (
+        Comparison,
+        FlippedCase,
+        McNemarResult,
+        MetricComparison,
+        compare_results,
+        mcnemar,
+        paired_bootstrap_ci,
+    )
+    from ._conversation import ConversationSummary, conversation_summary, turn_latencies
+    from ._flaky import FlakyCase, exclude_quarantined, flaky_cases
+    from ._gate import GateFailure, GateReport, evaluate_gates
+    from ._latency import LatencyStats, latency_by_tier, latency_stats
+    from ._leaderboard import ModelSummary, leaderboard, percentile
+    from ._load import (
+        LoadSummary,
+        LoadWindow,
+        Saturation,
+        SLOCheck,
+        check_slos,
+        load_windows,
+        saturation_point,
+        summarize_load,
+    )
+    from ._passk import pass_at_k, pass_at_k_by_model
+    from ._ranking import RankedModel, RankingLimits, RankingWeights, pareto_frontier, rank_models
+
+_LAZY = {
+    "Comparison": "_compare",
+    "FlippedCase": "_compare",
+    "McNemarResult": "_compare",
+    "MetricComparison": "_compare",
+    "compare_results": "_compare",
+    "mcnemar": "_compare",
+    "paired_bootstrap_ci": "_compare",
+    "ConversationSummary": "_conversation",
+    "conversation_summary": "_conversation",
+    "turn_latencies": "_conversation",
+    "FlakyCase": "_flaky",
+    "exclude_quarantined": "_flaky",
+    "flaky_cases": "_flaky",
+    "GateFailure": "_gate",
+    "GateReport": "_gate",
+    "evaluate_gates": "_gate",
+    "LatencyStats": "_latency",
+    "latency_by_tier": "_latency",
+    "latency_stats": "_latency",
+    "ModelSummary": "_leaderboard",
+    "leaderboard": "_leaderboard",
+    "percentile": "_leaderboard",
+    "LoadSummary": "_load",
+    "LoadWindow": "_load",
+    "Saturation": "_load",
+    "SLOCheck": "_load",
+    "check_slos": "_load",
+    "load_windows": "_load",
+    "saturation_point": "_load",
+    "summarize_load": "_load",
+    "pass_at_k": "_passk",
+    "pass_at_k_by_model": "_passk",
+    "RankedModel": "_ranking",
+    "RankingLimits": "_ranking",
+    "RankingWeights": "_ranking",
+    "pareto_frontier": "_ranking",
+    "rank_models": "_ranking",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "Comparison",

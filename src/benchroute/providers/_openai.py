@@ -16,11 +16,11 @@ import aiohttp
 from .._urls import display_url
 from ._context import ProviderContext
 from ._http import iter_sse_data, loads_object, malformed, post_json
-from ._loadpath import ChatCompletionsSender
 from ._types import Completion, CompletionRequest, ProviderError, Usage
 
 if TYPE_CHECKING:
     from ..config import ModelSpec
+    from ._loadpath import ChatCompletionsSender
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
@@ -84,6 +84,8 @@ class OpenAIProvider:
                 body["stream"] = True
                 body.setdefault("stream_options", {"include_usage": True})
             bodies.append(body)
+        from ._loadpath import ChatCompletionsSender  # load tests only: httptools stays unloaded
+
         return ChatCompletionsSender(self._url, self._headers, bodies, self._where)
 
     async def embed(self, texts: list[str]) -> list[list[float]]:

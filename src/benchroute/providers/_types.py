@@ -7,6 +7,7 @@ and caching live in the runner.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
@@ -36,6 +37,12 @@ class Message(BaseModel):
         return "".join(str(p.get("text", "")) for p in self.content if p.get("type") == "text")
 
 
+@functools.cache
+def _optional_field_names(model: type[BaseModel]) -> tuple[str, ...]:
+    # Computed once per class: reading pydantic's field map is slow on a per-request path.
+    return tuple(name for name in model.model_fields if name not in ("messages", "extra"))
+
+
 class CompletionRequest(BaseModel):
     """What the runner asks a model for. ``extra`` is passed through to the wire body."""
 
@@ -57,7 +64,7 @@ class CompletionRequest(BaseModel):
     def optional_field_names(cls) -> tuple[str, ...]:
         """The optional request settings (every field but ``messages`` and ``extra``), in
         declaration order: the fields an adapter copies to the wire when they are set."""
-        return tuple(name for name in cls.model_fields if name not in ("messages", "extra"))
+        return _optional_field_names(cls)
 
     def set_fields(self) -> dict[str, Any]:
         """The optional request settings that are set (not ``None``), by field name."""

@@ -1,31 +1,83 @@
 """Rendering of results: terminal tables, JSON summaries, and file reports (Markdown, HTML,
-JSON, JUnit XML)."""
+JSON, JUnit XML).
 
-from ._compare import comparison_json, comparison_table, flaky_table, flipped_table, quarantine_table
-from ._conversation import (
-    conversation_table,
-    print_conversation_summary,
-    print_transcripts,
-    transcript_view,
-)
-from ._gate import estimate_table, gate_table
-from ._html import render_html
-from ._json import render_json, report_json
-from ._junit import render_junit
-from ._load import load_report, load_series, load_table, sparkline
-from ._markdown import render_markdown
-from ._terminal import (
-    latency_table,
-    leaderboard_table,
-    metrics_table,
-    pass_at_k_table,
-    print_run_header,
-    results_table,
-    runs_table,
-    suite_table,
-    summary_json,
-    tier_table,
-)
+Names are imported on first use: every command loads this package, few need all of it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._compare import comparison_json, comparison_table, flaky_table, flipped_table, quarantine_table
+    from ._conversation import (
+        conversation_table,
+        print_conversation_summary,
+        print_transcripts,
+        transcript_view,
+    )
+    from ._gate import estimate_table, gate_table
+    from ._html import render_html
+    from ._json import render_json, report_json
+    from ._junit import render_junit
+    from ._load import load_report, load_series, load_table, sparkline
+    from ._markdown import render_markdown
+    from ._terminal import (
+        latency_table,
+        leaderboard_table,
+        metrics_table,
+        pass_at_k_table,
+        print_run_header,
+        results_table,
+        runs_table,
+        suite_table,
+        summary_json,
+        tier_table,
+    )
+
+_LAZY = {
+    "comparison_json": "_compare",
+    "comparison_table": "_compare",
+    "flaky_table": "_compare",
+    "flipped_table": "_compare",
+    "quarantine_table": "_compare",
+    "conversation_table": "_conversation",
+    "print_conversation_summary": "_conversation",
+    "print_transcripts": "_conversation",
+    "transcript_view": "_conversation",
+    "estimate_table": "_gate",
+    "gate_table": "_gate",
+    "render_html": "_html",
+    "render_json": "_json",
+    "report_json": "_json",
+    "render_junit": "_junit",
+    "load_report": "_load",
+    "load_series": "_load",
+    "load_table": "_load",
+    "sparkline": "_load",
+    "render_markdown": "_markdown",
+    "latency_table": "_terminal",
+    "leaderboard_table": "_terminal",
+    "metrics_table": "_terminal",
+    "pass_at_k_table": "_terminal",
+    "print_run_header": "_terminal",
+    "results_table": "_terminal",
+    "runs_table": "_terminal",
+    "suite_table": "_terminal",
+    "summary_json": "_terminal",
+    "tier_table": "_terminal",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "comparison_json",

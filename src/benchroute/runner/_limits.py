@@ -1,8 +1,9 @@
 """Per-model rate limits: requests per minute and tokens per minute as token buckets.
 
 The request bucket holds a single request, so requests are spaced at least ``60 / RPM``
-seconds apart (2% more: see ``RPM_HEADROOM``): over any window of T seconds at most ``RPM / 60 * T + 1`` start, and a
-provider that enforces its RPM over short windows sees no burst. The token bucket holds one
+seconds apart (2% more: see ``RPM_HEADROOM``): over any window of T seconds at most
+``RPM / 60 * T + 1`` start, and a provider that enforces its RPM over short windows sees no
+burst. The token bucket holds one
 second's worth of tokens; a request larger than that waits for a full bucket and leaves it
 in debt. Waiters queue on a lock, so they are
 served in arrival order and do not wake all at once.
