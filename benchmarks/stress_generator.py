@@ -183,10 +183,13 @@ def timed_child(
 
 
 class Benchroute:
-    def __init__(self, name: str, profile: dict[str, Any], max_in_flight: int) -> None:
+    def __init__(
+        self, name: str, profile: dict[str, Any], max_in_flight: int, connections: int | None = None
+    ) -> None:
         self.name = name
         self.profile = profile
         self.max_in_flight = max_in_flight
+        self.connections = connections
 
     def run(self, server: Server, round_no: int, seconds: float) -> Measurement:
         folder = WORK_DIR / self.name / f"round{round_no}"
@@ -204,6 +207,7 @@ class Benchroute:
                 "profile": {**self.profile, "duration_s": seconds, "max_requests": 5_000_000},
                 "max_in_flight": self.max_in_flight,
                 "timeout_s": 10,
+                **({"connections": self.connections} if self.connections else {}),
             },
         }
         (folder / "benchroute.yaml").write_text(yaml.safe_dump(project, sort_keys=False))
@@ -344,7 +348,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each run")
-    parser.add_argument("--rate", type=float, default=1500.0, help="benchroute's sustained open-loop rate")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=22000.0,
+        help="benchroute's open-loop rate to sustain (the issue asks >= 1,500; 22,000 is > 2x Locust here)",
+    )
     parser.add_argument("--users", type=int, default=64, help="closed-loop users (benchroute peak, Locust)")
     parser.add_argument("--out", type=Path, default=RESULTS_FILE)
     args = parser.parse_args()
@@ -352,7 +361,13 @@ def main() -> int:
     locust = Locust(args.users)
     locust.ensure()
     harnesses: list[Benchroute | Locust] = [
-        Benchroute("benchroute-open", {"kind": "constant_rate", "rps": args.rate}, max_in_flight=1024),
+        # Open loop on as many connections as Locust has users: the same resources.
+        Benchroute(
+            "benchroute-open",
+            {"kind": "constant_rate", "rps": args.rate},
+            max_in_flight=4096,  # room for a short stall of the server without dropping
+            connections=args.users,
+        ),
         Benchroute("benchroute-peak", {"kind": "constant_concurrency", "concurrency": args.users}, 1),
         locust,
     ]
@@ -393,6 +408,10 @@ def main() -> int:
     open_loop, peak, peer = summary["benchroute-open"], summary["benchroute-peak"], summary["locust"]
     sustained = open_loop["achieved_rps"] >= SUSTAIN_SHARE * args.rate and open_loop["dropped"] == 0
     ratio = peak["achieved_rps"] / peer["achieved_rps"] if peer["achieved_rps"] else float("inf")
+    # The open-loop rate counts only when it was sustained (nothing dropped, >= 99% achieved).
+    open_ratio = (
+        open_loop["achieved_rps"] / peer["achieved_rps"] if sustained and peer["achieved_rps"] else 0.0
+    )
     cpu_ratio = peer["cpu_ms_per_request"] / peak["cpu_ms_per_request"] if peak["cpu_ms_per_request"] else 0.0
 
     print()
@@ -413,6 +432,11 @@ def main() -> int:
         f"{peer['achieved_rps']:,.1f} rps -> ratio {ratio:.2f} "
         f"({'PASS' if ratio >= TARGET_RATIO else 'below'} the {TARGET_RATIO:g}x target)"
     )
+    print(
+        f"open-loop rate sustained: benchroute {open_loop['achieved_rps']:,.1f} rps vs Locust "
+        f"{peer['achieved_rps']:,.1f} rps -> ratio {open_ratio:.2f} "
+        f"({'PASS' if open_ratio >= TARGET_RATIO else 'below'} the {TARGET_RATIO:g}x target)"
+    )
     print(f"generator CPU per request: Locust / benchroute = {cpu_ratio:.2f}")
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -425,6 +449,7 @@ def main() -> int:
                 "summary": summary,
                 "sustained": sustained,
                 "ratio_peak_vs_locust": ratio,
+                "ratio_open_loop_vs_locust": open_ratio,
                 "cpu_per_request_ratio_locust_vs_benchroute": cpu_ratio,
                 "runs": [asdict(m) | {"cpu_ms_per_request": m.cpu_ms_per_request} for m in measurements],
             },

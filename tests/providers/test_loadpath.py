@@ -92,6 +92,61 @@ def test_reuses_connections_and_opens_one_per_concurrent_request(fake: FakeServe
     assert len(fake.requests) == 12
 
 
+def test_a_connection_cap_makes_requests_wait_and_reuse_connections(fake: FakeServer) -> None:
+    fake.script("m", [Reply(text="ok", delay=0.05) for _ in range(24)])
+    spec = ModelSpec(name="m", provider="openai", base_url=fake.base_url, model="m")
+    request = CompletionRequest(messages=[Message(role="user", content="hi")])
+    sender = prepare_load_sender(create_provider(spec, ProviderContext()), [request], max_connections=3)
+    assert isinstance(sender, ChatCompletionsSender)
+    most_open = 0
+
+    async def watch() -> None:
+        nonlocal most_open
+        while True:
+            most_open = max(most_open, len(sender._open))
+            await asyncio.sleep(0.005)
+
+    async def go() -> float:
+        watcher = asyncio.create_task(watch())
+        started = asyncio.get_running_loop().time()
+        try:
+            await asyncio.gather(*(sender.send(i) for i in range(24)))
+            return asyncio.get_running_loop().time() - started
+        finally:
+            watcher.cancel()
+            sender.close()
+
+    took = _run(go)
+    assert most_open == 3  # never more than the cap
+    assert len(fake.requests) == 24
+    assert took >= 24 / 3 * 0.05 * 0.9  # 8 rounds of 50 ms: the others waited their turn
+
+
+def test_a_request_cancelled_while_waiting_for_a_connection_frees_nothing_it_did_not_take(
+    fake: FakeServer,
+) -> None:
+    fake.script("m", [Reply(text="ok", delay=0.1) for _ in range(4)])
+    spec = ModelSpec(name="m", provider="openai", base_url=fake.base_url, model="m")
+    request = CompletionRequest(messages=[Message(role="user", content="hi")])
+    sender = prepare_load_sender(create_provider(spec, ProviderContext()), [request], max_connections=1)
+
+    async def go() -> int:
+        try:
+            first = asyncio.create_task(sender.send(0))
+            await asyncio.sleep(0.02)
+            waiting = asyncio.create_task(sender.send(1))
+            await asyncio.sleep(0.02)
+            waiting.cancel()  # gives up while queued for the only connection
+            await first
+            await sender.send(2)  # the connection is handed on, not lost
+            return len(sender._open)
+        finally:
+            sender.close()
+
+    assert _run(go) == 1
+    assert len(fake.requests) == 2
+
+
 def test_streamed_reply_gives_the_time_to_first_token(fake: FakeServer) -> None:
     fake.script("m", ["one two three four five six"])
     sender = _sender(fake.base_url, stream=True)

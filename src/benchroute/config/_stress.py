@@ -234,6 +234,16 @@ class LoadSpec(BaseModel):
         le=100_000,
         description="open loop: requests in flight at most; an arrival beyond it is 'dropped'",
     )
+    connections: int | None = Field(
+        default=None,
+        ge=1,
+        le=100_000,
+        description=(
+            "HTTP connections to the model at most (default: max_in_flight for open-loop "
+            "profiles, the concurrency for constant_concurrency); a request that finds every "
+            "connection busy waits for one, and the wait counts in its latency"
+        ),
+    )
     respect_limits: bool = Field(
         default=True, description="apply the model's rpm/tpm client-side (false: let the server refuse)"
     )

@@ -39,6 +39,7 @@ import asyncio
 import json
 import ssl
 import time
+from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, cast
 from urllib.parse import urlsplit
@@ -259,6 +260,7 @@ class ChatCompletionsSender:
         headers: Mapping[str, str],
         bodies: Sequence[dict[str, object]],
         where: str,
+        max_connections: int | None = None,
     ) -> None:
         if not bodies:
             raise ValueError("a load test needs at least one request")
@@ -281,6 +283,12 @@ class ChatCompletionsSender:
         self._where = where
         self._idle: list[_Connection] = []
         self._open: set[_Connection] = set()
+        # With a cap, a request finding every connection busy waits for one to be handed
+        # over (or for a slot to open) instead of opening another: fewer connections keep
+        # a fast server's per-request cost low. The wait counts in the request's latency.
+        self._max_connections = max_connections
+        self._waiters: deque[asyncio.Future[_Connection | None]] = deque()
+        self._opening = 0  # connections being opened: they count against the cap already
 
     async def send(self, index: int) -> float | None:
         slot = index % self._count
@@ -292,6 +300,9 @@ class ChatCompletionsSender:
             if not candidate.closed:
                 conn = candidate
                 break
+        cap = self._max_connections
+        if conn is None and cap is not None and len(self._open) + self._opening >= cap:
+            conn = await self._wait_for_connection()
         if conn is None:
             conn = await self._connect()
         try:
@@ -317,22 +328,50 @@ class ChatCompletionsSender:
         except BaseException:  # cancelled (timeout, interrupt) or dropped: never reused
             conn.abort()
             self._open.discard(conn)
+            self._hand_over(None)
             raise
         self._release(conn)
         return result
+
+    async def _wait_for_connection(self) -> _Connection | None:
+        """A connection handed over by a finished request, or None: a slot opened, connect."""
+        waiter: asyncio.Future[_Connection | None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():  # handed over just as we were cancelled
+                handed = waiter.result()
+                if handed is not None:
+                    self._release(handed)
+                else:
+                    self._hand_over(None)
+            raise
+
+    def _hand_over(self, conn: _Connection | None) -> bool:
+        """Give ``conn`` (None: a free slot) to the longest-waiting request, if any."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(conn)
+                return True
+        return False
 
     def _release(self, conn: _Connection) -> None:
         conn.waiter = None
         if conn.reusable and not conn.closed:
             conn.used = True
-            self._idle.append(conn)
+            if not self._hand_over(conn):
+                self._idle.append(conn)
         else:
             conn.abort()
             self._open.discard(conn)
+            self._hand_over(None)
 
     async def _connect(self) -> _Connection:
         loop = asyncio.get_running_loop()
         where = self._where
+        self._opening += 1
         try:
             _, conn = await loop.create_connection(
                 lambda: _Connection(where),
@@ -341,12 +380,17 @@ class ChatCompletionsSender:
                 ssl=self._ssl,
                 server_hostname=self._host if self._ssl is not None else None,
             )
-        except OSError as exc:
+        except BaseException as exc:
+            self._opening -= 1
+            self._hand_over(None)  # the slot is free again: a waiting request may try
+            if not isinstance(exc, OSError):
+                raise
             raise ProviderError(
                 f"{where}: cannot connect ({exc.strerror or exc})",
                 kind="connection",
                 hint="check base_url in benchroute.yaml and that the server is running",
             ) from None
+        self._opening -= 1
         self._open.add(conn)
         return conn
 
@@ -362,13 +406,20 @@ class ChatCompletionsSender:
             conn.abort()
         self._open.clear()
         self._idle.clear()
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.cancel()
 
 
-def prepare_load_sender(provider: Provider, requests: Sequence[CompletionRequest]) -> LoadSender:
-    """The leanest sender ``provider`` offers for ``requests``."""
+def prepare_load_sender(
+    provider: Provider, requests: Sequence[CompletionRequest], max_connections: int | None = None
+) -> LoadSender:
+    """The leanest sender ``provider`` offers for ``requests``, with at most
+    ``max_connections`` connections when the sender pools its own."""
     factory = getattr(provider, "load_sender", None)
     if callable(factory):
-        sender: LoadSender = factory(list(requests))
+        sender: LoadSender = factory(list(requests), max_connections)
         return sender
     return CompletionSender(provider, requests)
 

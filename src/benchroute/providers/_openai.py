@@ -75,7 +75,9 @@ class OpenAIProvider:
             raw = await response.read()
         return self._parse(raw, started)
 
-    def load_sender(self, requests: list[CompletionRequest]) -> ChatCompletionsSender:
+    def load_sender(
+        self, requests: list[CompletionRequest], max_connections: int | None = None
+    ) -> ChatCompletionsSender:
         """A lean sender for load tests: each body serialised once (see ``_loadpath``)."""
         bodies: list[dict[str, Any]] = []
         for request in requests:
@@ -86,7 +88,7 @@ class OpenAIProvider:
             bodies.append(body)
         from ._loadpath import ChatCompletionsSender  # load tests only: httptools stays unloaded
 
-        return ChatCompletionsSender(self._url, self._headers, bodies, self._where)
+        return ChatCompletionsSender(self._url, self._headers, bodies, self._where, max_connections)
 
     async def embed(self, texts: list[str]) -> list[list[float]]:
         """Embedding vectors from the endpoint's ``/embeddings`` API, in input order."""

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import math
 import random
 import time
@@ -167,6 +168,12 @@ class _Load:
         self._clock = loop.time
         self._started = loop.time()
         flusher = asyncio.create_task(self._flush_periodically())
+        # Tens of thousands of short-lived request tasks a second would trigger the cyclic
+        # garbage collector many times a second, each pass a pause in the schedule. The load's
+        # own objects are freed by reference counting; collect once afterwards instead.
+        gc_was_enabled = gc.isenabled()
+        gc.freeze()
+        gc.disable()
         try:
             if profile.open_loop:
                 await self._open_loop(times)
@@ -174,6 +181,9 @@ class _Load:
                 await self._closed_loop(getattr(profile, "concurrency", 1))
             await self._drain()
         finally:
+            if gc_was_enabled:
+                gc.enable()
+            gc.unfreeze()
             await self._stop(flusher)
 
     async def _open_loop(self, times: array[float]) -> None:
@@ -480,12 +490,14 @@ async def run_stress(runner: Runner, run_id: str, suites: list[SuiteSpec], write
             if limiter is not None and limiter.requests is None and limiter.tokens is None:
                 limiter = None
             estimated = estimate_tokens(requests[0]) if limiter is not None and limiter.tokens else 0
-            if load_spec.profile.open_loop:
+            if load_spec.connections is not None:
+                connections = load_spec.connections
+            elif load_spec.profile.open_loop:
                 connections = load_spec.max_in_flight
             else:
                 connections = getattr(load_spec.profile, "concurrency", 1)
             await context.ensure_connections(connections)
-            sender = prepare_load_sender(provider, requests)
+            sender = prepare_load_sender(provider, requests, connections)
             load = _Load(
                 suite,
                 model,
