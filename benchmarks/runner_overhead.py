@@ -66,9 +66,7 @@ import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
-import urllib.request
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -76,6 +74,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import yaml
+from _fakeserver import FakeServerProcess, src_env
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -162,88 +161,12 @@ def write_answers(path: Path, items: list[Item]) -> None:
 # The fake server
 
 
-class FakeServer:
-    """``python -m benchroute.testing`` as a separate process, so its CPU is not counted."""
-
-    def __init__(self, answers: Path, latency: float, log_path: Path) -> None:
-        self.answers = answers
-        self.latency = latency
-        self.log_path = log_path
-        self.url = ""
-        self._proc: subprocess.Popen[str] | None = None
-
-    @staticmethod
-    def command() -> list[str]:
-        return [str(MAIN_PYTHON), "-m", "benchroute.testing"]
-
-    @staticmethod
-    def env() -> dict[str, str]:
-        # The package may not be installed into the venv yet; the source tree always works.
-        path = os.environ.get("PYTHONPATH", "")
-        src = str(REPO_DIR / "src")
-        return {**os.environ, "PYTHONPATH": f"{src}{os.pathsep}{path}" if path else src}
-
-    def start(self, timeout: float = 60.0) -> str:
-        argv = [*self.command(), "--port", "0", "--latency", str(self.latency)]
-        # The key is required, so a harness that does not send it shows up as failed requests.
-        argv += ["--answers", str(self.answers), "--api-key", API_KEY]
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        errors = self.log_path.open("w")
-        self._proc = subprocess.Popen(
-            argv, stdout=subprocess.PIPE, stderr=errors, text=True, bufsize=1, env=self.env()
-        )
-        found: list[str] = []
-
-        def read_ready() -> None:
-            assert self._proc is not None and self._proc.stdout is not None
-            for line in self._proc.stdout:
-                if not found and line.startswith("READY "):
-                    found.append(line.split()[1].rstrip("/"))
-                # keep draining so the server never blocks on a full pipe
-
-        threading.Thread(target=read_ready, daemon=True).start()
-        deadline = time.monotonic() + timeout
-        while not found:
-            if self._proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise SystemExit(
-                    f"fake server did not print READY (see {self.log_path}):\n"
-                    + self.log_path.read_text()[-2000:]
-                )
-            time.sleep(0.05)
-        self.url = found[0]
-        return self.url
-
-    def _call(self, path: str, method: str = "GET") -> dict[str, Any]:
-        data = b"" if method == "POST" else None
-        request = urllib.request.Request(self.url + path, data=data, method=method)
-        with urllib.request.urlopen(request, timeout=10) as response:
-            body = response.read()
-        return json.loads(body) if body.strip() else {}
-
-    def stats(self) -> dict[str, Any]:
-        return self._call("/_stats")
-
-    def reset(self) -> None:
-        self._call("/_reset", "POST")
-
-    def stop(self) -> None:
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
-        self._proc = None
-
-
 def fake_server_available() -> bool:
     probe = subprocess.run(
-        [*FakeServer.command(), "--help"],
+        [*FakeServerProcess.command(), "--help"],
         capture_output=True,
         text=True,
-        env=FakeServer.env(),
+        env=src_env(),
         check=False,
     )
     return probe.returncode == 0 and "--answers" in probe.stdout
@@ -759,7 +682,7 @@ def parse_time_v(text: str) -> dict[str, float]:
 
 
 def measure(
-    harness: Harness, server: FakeServer, round_no: int, items: int, expected: int, timeout: float
+    harness: Harness, server: FakeServerProcess, round_no: int, items: int, expected: int, timeout: float
 ) -> RunResult:
     run_dir = harness.work / "runs" / f"round{round_no}"
     shutil.rmtree(run_dir, ignore_errors=True)
@@ -1004,7 +927,11 @@ def main() -> None:
     answers = data_dir / "answers.jsonl"
     write_answers(answers, items)
     write_qa(data_dir / "qa.jsonl", items)
-    server = FakeServer(answers, LATENCY_S, data_dir / "fake-server.log")
+    # The key is required, so a harness that does not send it shows up as failed requests.
+    server = FakeServerProcess(
+        data_dir / "fake-server.log",
+        ["--latency", str(LATENCY_S), "--answers", str(answers), "--api-key", API_KEY],
+    )
     base_url = server.start()
     log(f"fake server at {base_url} (latency {LATENCY_S * 1000:.0f} ms)")
     runs: dict[str, list[RunResult]] = {h.name: [] for h in harnesses}

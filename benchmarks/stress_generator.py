@@ -40,15 +40,14 @@ import shutil
 import statistics
 import subprocess
 import sys
-import threading
 import time
-import urllib.request
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
+from _fakeserver import FakeServerProcess, src_env
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
@@ -61,84 +60,14 @@ MODEL = "fake-model"
 PROMPT = "Say hello in one word."
 SUSTAIN_SHARE = 0.99
 TARGET_RATIO = 2.0
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 def log(message: str) -> None:
     print(f"stress_generator  {message}", flush=True)
 
 
-def src_env() -> dict[str, str]:
-    path = os.environ.get("PYTHONPATH", "")
-    src = str(REPO_DIR / "src")
-    return {**os.environ, "PYTHONPATH": f"{src}{os.pathsep}{path}" if path else src}
-
-
 # ---------------------------------------------------------------------------------------
 # The fake server, as its own process
-
-
-class Server:
-    def __init__(self, log_path: Path) -> None:
-        self.log_path = log_path
-        self.url = ""
-        self.proc: subprocess.Popen[str] | None = None
-
-    def start(self) -> str:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        errors = self.log_path.open("w")
-        self.proc = subprocess.Popen(
-            [str(MAIN_PYTHON), "-m", "benchroute.testing", "--port", "0"],
-            stdout=subprocess.PIPE,
-            stderr=errors,
-            text=True,
-            env=src_env(),
-        )
-        found: list[str] = []
-
-        def read_ready() -> None:
-            assert self.proc is not None and self.proc.stdout is not None
-            for line in self.proc.stdout:
-                if not found and line.startswith("READY "):
-                    found.append(line.split()[1].rstrip("/"))
-
-        threading.Thread(target=read_ready, daemon=True).start()
-        deadline = time.monotonic() + 60
-        while not found:
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise SystemExit(f"fake server did not start; see {self.log_path}")
-            time.sleep(0.05)
-        self.url = found[0]
-        return self.url
-
-    def _call(self, path: str, method: str = "GET") -> dict[str, Any]:
-        data = b"" if method == "POST" else None
-        request = urllib.request.Request(self.url + path, data=data, method=method)
-        with urllib.request.urlopen(request, timeout=10) as response:
-            body = response.read()
-        return json.loads(body) if body.strip() else {}
-
-    def reset(self) -> None:
-        self._call("/_reset", "POST")
-
-    def requests(self) -> int:
-        return int(self._call("/_stats")["requests"])
-
-    def cpu_seconds(self) -> float:
-        assert self.proc is not None
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
 
 
 # ---------------------------------------------------------------------------------------
@@ -191,7 +120,7 @@ class Benchroute:
         self.max_in_flight = max_in_flight
         self.connections = connections
 
-    def run(self, server: Server, round_no: int, seconds: float) -> Measurement:
+    def run(self, server: FakeServerProcess, round_no: int, seconds: float) -> Measurement:
         folder = WORK_DIR / self.name / f"round{round_no}"
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
@@ -285,7 +214,7 @@ class Locust:
         )
         subprocess.run([str(python), "-m", "pip", "install", "-qq", f"locust=={LOCUST_VERSION}"], check=True)
 
-    def run(self, server: Server, round_no: int, seconds: float) -> Measurement:
+    def run(self, server: FakeServerProcess, round_no: int, seconds: float) -> Measurement:
         folder = WORK_DIR / self.name / f"round{round_no}"
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
@@ -371,7 +300,7 @@ def main() -> int:
         Benchroute("benchroute-peak", {"kind": "constant_concurrency", "concurrency": args.users}, 1),
         locust,
     ]
-    server = Server(WORK_DIR / "server.log")
+    server = FakeServerProcess(WORK_DIR / "server.log")
     server.start()
     log(f"fake server at {server.url} (zero latency, own process)")
     measurements: list[Measurement] = []

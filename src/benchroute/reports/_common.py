@@ -134,6 +134,28 @@ def suite_tiers(run: RunRecord) -> dict[str, str]:
     return {s["name"]: s.get("tier", "") for s in (run.config or {}).get("suites", []) if "name" in s}
 
 
+def suite_pass_rates(report: RunReport) -> list[tuple[str, str, list[str]]]:
+    """(tier, suite, one "pass% (passed/total)" cell per model of the report) per suite,
+    ordered by tier then suite; empty when the run has fewer than two suites."""
+    suites = sorted({r.suite for r in report.results})
+    if len(suites) < 2:
+        return []
+    tiers = suite_tiers(report.run)
+    counts: dict[tuple[str, str], list[int]] = {}
+    for r in report.results:
+        cell = counts.setdefault((r.suite, r.model), [0, 0])
+        cell[0] += 1 if r.passed else 0
+        cell[1] += 1
+    rows = []
+    for suite in sorted(suites, key=lambda name: (tiers.get(name, ""), name)):
+        cells = []
+        for model in report.models:
+            passed, total = counts.get((suite, model), [0, 0])
+            cells.append(f"{passed / total:.0%} ({passed}/{total})" if total else "—")
+        rows.append((tiers.get(suite) or "—", suite, cells))
+    return rows
+
+
 def failing_reasons(result: Result) -> list[str]:
     """``scorer: reason`` of each scorer that failed (the request's error if it had one)."""
     if result.error:

@@ -34,7 +34,16 @@ import jinja2
 
 from .._errors import BenchrouteError
 from ..store import Result, RunRecord
-from ._common import RunReport, build_report, failing_reasons, millis, money, ratio, suite_tiers, truncate
+from ._common import (
+    RunReport,
+    build_report,
+    failing_reasons,
+    millis,
+    money,
+    ratio,
+    suite_pass_rates,
+    truncate,
+)
 from ._load import LOAD_COLUMNS, load_rows
 
 _OUTPUT_CHARS = 5000
@@ -241,23 +250,7 @@ def _leaderboard_rows(report: RunReport) -> list[dict[str, Any]]:
 
 
 def _suite_rows(report: RunReport) -> list[dict[str, Any]]:
-    suites = sorted({r.suite for r in report.results})
-    if len(suites) < 2:
-        return []
-    tiers = suite_tiers(report.run)
-    counts: dict[tuple[str, str], list[int]] = {}
-    for r in report.results:
-        cell = counts.setdefault((r.suite, r.model), [0, 0])
-        cell[0] += 1 if r.passed else 0
-        cell[1] += 1
-    rows = []
-    for suite in sorted(suites, key=lambda name: (tiers.get(name, ""), name)):
-        cells = []
-        for model in report.models:
-            passed, total = counts.get((suite, model), [0, 0])
-            cells.append(f"{passed / total:.0%} ({passed}/{total})" if total else "—")
-        rows.append({"tier": tiers.get(suite) or "—", "suite": suite, "cells": cells})
-    return rows
+    return [{"tier": tier, "suite": suite, "cells": cells} for tier, suite, cells in suite_pass_rates(report)]
 
 
 def _case_row(result: Result) -> dict[str, Any]:

@@ -16,7 +16,16 @@ import html
 import re
 
 from ..store import Result, RunRecord
-from ._common import RunReport, build_report, failing_reasons, millis, money, ratio, suite_tiers, truncate
+from ._common import (
+    RunReport,
+    build_report,
+    failing_reasons,
+    millis,
+    money,
+    ratio,
+    suite_pass_rates,
+    truncate,
+)
 from ._load import LOAD_COLUMNS, load_rows
 
 _MARKDOWN_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]|~#!"})
@@ -132,22 +141,9 @@ def _pareto_note(report: RunReport) -> list[str]:
 
 
 def _by_suite(report: RunReport) -> list[str]:
-    suites = sorted({r.suite for r in report.results})
-    if len(suites) < 2:
+    rows = [[md_text(tier), md_text(suite), *cells] for tier, suite, cells in suite_pass_rates(report)]
+    if not rows:
         return []
-    tiers = suite_tiers(report.run)
-    counts: dict[tuple[str, str], list[int]] = {}
-    for r in report.results:
-        cell = counts.setdefault((r.suite, r.model), [0, 0])
-        cell[0] += 1 if r.passed else 0
-        cell[1] += 1
-    rows = []
-    for suite in sorted(suites, key=lambda name: (tiers.get(name, ""), name)):
-        row = [md_text(tiers.get(suite) or "—"), md_text(suite)]
-        for model in report.models:
-            passed, total = counts.get((suite, model), [0, 0])
-            row.append(f"{passed / total:.0%} ({passed}/{total})" if total else "—")
-        rows.append(row)
     header = ["tier", "suite", *(md_text(m) for m in report.models)]
     return ["### Pass rate by suite", "", *_table(header, rows, set(range(2, len(header))))]
 
