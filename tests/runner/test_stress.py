@@ -198,3 +198,43 @@ def test_streaming_models_get_time_to_first_token(tmp_path: Path) -> None:
     assert len(samples) == 10 and all(s.outcome == "ok" for s in samples)
     assert all(s.ttft_ms is not None and 0 < s.ttft_ms <= (s.latency_ms or 0) for s in samples)
     assert result.details is not None and result.details["load"]["ttft_p95_ms"] is not None
+
+
+def _budget_run(tmp_path: Path, fake: FakeServer, cap: float) -> tuple[RunOutcome, Store]:
+    project_path = write_project(
+        tmp_path,
+        {
+            "m": {
+                "provider": "openai",
+                "base_url": fake.base_url,
+                "model": "gpt-4o",
+                "price_provider": "openai",
+            }
+        },
+    )
+    project = load_project(project_path)
+    store = Store(project.store_url())
+    load = {"profile": {"kind": "constant_rate", "rps": 50, "duration_s": 1}, "window_s": 0.5}
+    suite = load_suite(_stress_suite(tmp_path, load, params={"max_tokens": 100}))
+    runner = Runner(project, store, RunOptions(use_cache=False, max_cost_usd=cap))
+    return asyncio.run(runner.run([suite])), store
+
+
+def test_max_cost_skips_a_load_that_does_not_fit(tmp_path: Path, fake: FakeServer) -> None:
+    # 50 requests of gpt-4o at ~60 output tokens each cost ~$0.03: a cent does not cover it.
+    outcome, _ = _budget_run(tmp_path, fake, cap=0.01)
+    assert outcome.status == "budget_stopped"
+    assert fake.requests == [] and outcome.results == []
+
+
+def test_max_cost_reserves_a_load_whole_and_records_its_estimated_cost(
+    tmp_path: Path, fake: FakeServer
+) -> None:
+    outcome, _ = _budget_run(tmp_path, fake, cap=1.0)
+    assert outcome.status == "completed"
+    (result,) = outcome.results
+    assert result.details is not None and result.details["load"]["ok"] == 50
+    per_request = result.cost_usd / 50
+    assert 0.0001 < per_request < 0.002  # gpt-4o: $2.5/M in, $10/M out, tens of tokens
+    assert result.details["cost"]["method"].startswith("estimated")
+    assert len(fake.requests) == 50

@@ -287,9 +287,16 @@ def estimate_run(
     return RunEstimate(lines, notes)
 
 
-def coster_for(project: ProjectConfig, items: list[_Item], history: History | None = None) -> RequestCoster:
-    """A :class:`RequestCoster` pricing the models of ``items`` and their simulated users."""
-    specs = {name: project.models[name] for name in sorted({item.model for item in items})}
+def coster_for(
+    project: ProjectConfig,
+    items: list[_Item],
+    history: History | None = None,
+    models: list[str] | None = None,
+) -> RequestCoster:
+    """A :class:`RequestCoster` pricing the models of ``items`` (and ``models``: those of
+    stress suites, which plan no items) and their simulated users."""
+    names = {item.model for item in items} | set(models or [])
+    specs = {name: project.models[name] for name in sorted(names)}
     simulators: dict[str | None, ModelSpec] = {None: _default_simulator()}
     for item in items:
         user = item.case.simulated_user

@@ -126,6 +126,17 @@ def select_models(project: ProjectConfig, suite: SuiteSpec, only: list[str] | No
     return names
 
 
+def _models_used(
+    project: ProjectConfig, suites: list[SuiteSpec], items: list[_Item], only: list[str] | None
+) -> list[str]:
+    """Every model a run sends to: its items' and its stress suites' (which plan no items)."""
+    used = {item.model for item in items}
+    for suite in suites:
+        if suite.tier == "stress":
+            used.update(select_models(project, suite, only))
+    return sorted(used)
+
+
 def plan(project: ProjectConfig, suites: list[SuiteSpec], only: list[str] | None) -> list[_Item]:
     seen: set[str] = set()
     items: list[_Item] = []
@@ -238,7 +249,7 @@ class Runner:
         """Plan and execute a new run."""
         import_plugins(self.project.imports, self.project.root)
         items = plan(self.project, suites, self.options.models)
-        used = sorted({item.model for item in items})
+        used = _models_used(self.project, suites, items, self.options.models)
         specs = [self.project.models[name] for name in used]
         prices = PriceBook(specs)
         record = RunRecord(
@@ -262,7 +273,7 @@ class Runner:
         items = plan(project, suites, self.options.models)
         done = self.store.done_keys(record.id)
         todo = [item for item in items if item.key not in done]
-        specs = [project.models[name] for name in sorted({i.model for i in items})]
+        specs = [project.models[name] for name in _models_used(project, suites, items, self.options.models)]
         prices = PriceBook(specs)
         self.store.set_run_status(record.id, "running")
         self.progress.done = len(items) - len(todo)
@@ -286,7 +297,8 @@ class Runner:
         if self.options.max_cost_usd is not None:
             spent = 0.0 if fresh else sum(r.cost_usd for r in self.store.results(record.id))
             self._budget = Budget(self.options.max_cost_usd, spent)
-            self._coster = coster_for(self.project, items)
+            used = _models_used(self.project, suites, items, self.options.models)
+            self._coster = coster_for(self.project, items, models=used)
         try:
             self._provider_context = context
             builders = {s.name: PromptBuilder(s) for s in suites}

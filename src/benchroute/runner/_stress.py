@@ -47,6 +47,7 @@ from ..providers import ProviderError
 from ..providers._loadpath import LoadSender, close_load_sender, prepare_load_sender
 from ..providers._types import FATAL_KINDS
 from ..store import LoadSample, Result, Store
+from ._estimate import _stress_requests
 from ._limits import RateLimiter
 from ._prompting import PromptBuilder, estimate_tokens
 
@@ -497,6 +498,18 @@ async def run_stress(runner: Runner, run_id: str, suites: list[SuiteSpec], write
             else:
                 connections = getattr(load_spec.profile, "concurrency", 1)
             await context.ensure_connections(connections)
+            # --max-cost: a load is reserved whole (its planned requests at the expected cost of
+            # one) and skipped when that does not fit; the load path does not read usage, so
+            # what it spent is estimated as its successful requests at that expected cost.
+            per_request_usd: float | None = None
+            reserved: float | None = None
+            if runner._budget is not None and runner._coster is not None:
+                per_request_usd = runner._coster.expected(suite.name, spec, requests[0])[3]
+                planned, _ = _stress_requests(suite, runner._coster, spec, requests[0])
+                reserved = await runner._budget.reserve((suite.name, model), per_request_usd * planned)
+                if reserved is None:
+                    runner._skip(budget=True)
+                    continue
             sender = prepare_load_sender(provider, requests, connections)
             load = _Load(
                 suite,
@@ -518,4 +531,13 @@ async def run_stress(runner: Runner, run_id: str, suites: list[SuiteSpec], write
                     runner._errors.append(error)
                 samples = sorted(load.samples, key=lambda s: s.seq)
                 summary = _summary(load, samples)
-                writer.add(load_result(run_id, load, summary, slo, error), None)
+                result = load_result(run_id, load, summary, slo, error)
+                if per_request_usd is not None and reserved is not None and runner._budget is not None:
+                    result.cost_usd = summary.ok * per_request_usd
+                    assert result.details is not None
+                    result.details["cost"] = {
+                        "usd": result.cost_usd,
+                        "method": "estimated: successful requests x the expected cost of one request",
+                    }
+                    await runner._budget.settle(reserved, result.cost_usd, (suite.name, model), billed=True)
+                writer.add(result, None)
