@@ -356,8 +356,7 @@ def runs_show(
 
     try:
         _, store = _open(config, db)
-        record = store.get_run(run_id)
-        results = store.results(record.id)
+        record, results = store.run_with_results(run_id)
     except BenchrouteError as exc:
         fail(exc)
         return

@@ -110,8 +110,8 @@ def compare(
         _, store = _open(config, db)
         runs = []
         for run_id in [run_a] if run_b is None else [run_a, run_b]:
-            record = store.get_run(run_id)
-            runs.append((record.id, store.results(record.id)))
+            record, results = store.run_with_results(run_id)
+            runs.append((record.id, results))
         (label_a, side_a), (label_b, side_b) = _sides(runs, model, models)
         quarantined = [] if include_quarantined else store.quarantined()
         left_out = 0
@@ -169,9 +169,8 @@ def cases_flaky(
         results: list[Any] = []
         ids = []
         for run_id in run_ids:
-            record = store.get_run(run_id)
+            record, chosen = store.run_with_results(run_id)
             ids.append(record.id)
-            chosen = store.results(record.id)
             results.extend(_pick(record.id, chosen, model) if model else chosen)
         flaky = flaky_cases(results, across_runs=len(ids) > 1)
         added = 0

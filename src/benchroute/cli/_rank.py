@@ -64,8 +64,7 @@ def rank(
 
     try:
         project, store = _open(config, db)
-        record = store.get_run(run_id)
-        results = store.results(record.id)
+        record, results = store.run_with_results(run_id)
         if suite is not None:
             results = [r for r in results if r.suite == suite]
             if not results:

@@ -66,8 +66,7 @@ def report(
     """Render a stored run as a report: a table, Markdown, self-contained HTML, JSON or JUnit XML."""
     try:
         _, store = _open(config, db)
-        record = store.get_run(run_id)
-        results = store.results(record.id)
+        record, results = store.run_with_results(run_id)
         if fmt is ReportFormat.table:
             if output is None:
                 _table_text(record, results, console)

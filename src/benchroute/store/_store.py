@@ -149,6 +149,11 @@ class Store:
         with self.engine.connect() as conn:
             return {(r[0], r[1], r[2], r[3]) for r in conn.execute(query)}
 
+    def run_with_results(self, run_id: str) -> tuple[RunRecord, list[Result]]:
+        """A run (by id or unique prefix) and its results, in the order they were stored."""
+        record = self.get_run(run_id)
+        return record, self.results(record.id)
+
     def results(self, run_id: str) -> list[Result]:
         table = _schema.results
         query = select(table).where(table.c.run_id == run_id).order_by(table.c.id)
