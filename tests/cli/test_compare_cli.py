@@ -184,3 +184,11 @@ def test_quarantine_add_list_remove(db: Path) -> None:
     assert code == 0 and "released qa/c7" in out
     code, out, _ = _invoke("cases", "quarantine", "list", "--db", str(db))
     assert "no quarantined cases" in out
+
+
+def test_quarantining_a_case_no_run_has_says_so(db: Path) -> None:
+    code, out, err = _invoke("cases", "quarantine", "add", "qa", "c-typo", "--db", str(db))
+    assert code == 0 and "quarantined qa/c-typo" in out
+    assert "no stored result has suite 'qa', case 'c-typo'" in err
+    code, out, err = _invoke("cases", "quarantine", "add", "qa", "c1", "--db", str(db))
+    assert code == 0 and "no stored result" not in err

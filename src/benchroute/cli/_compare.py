@@ -241,9 +241,16 @@ def quarantine_add(
     try:
         _, store = _open(config, db)
         added = store.quarantine(suite, case_id, reason)
+        known = store.has_case(suite, case_id)
     except BenchrouteError as exc:
         fail(exc)
         return
+    if not known:  # kept (a case may be quarantined before it first runs), but say so: a typo?
+        err_console.print(
+            f"[yellow]note:[/] no stored result has suite {suite!r}, case {case_id!r}; check the "
+            "spelling (benchroute runs show RUN lists the cases)",
+            highlight=False,
+        )
     console.print(
         f"quarantined {suite}/{case_id}" if added else f"{suite}/{case_id} was already quarantined",
         highlight=False,

@@ -184,6 +184,13 @@ class Store:
             conn.execute(statement, rows)
 
     # quarantine -------------------------------------------------------------------------
+    def has_case(self, suite: str, case_id: str) -> bool:
+        """Whether any stored run has a result for this suite and case."""
+        table = _schema.results
+        query = select(table.c.id).where(table.c.suite == suite, table.c.case_id == case_id).limit(1)
+        with self.engine.connect() as conn:
+            return conn.execute(query).first() is not None
+
     def quarantine(self, suite: str, case_id: str, reason: str, *, created_at: str | None = None) -> bool:
         """Quarantine a case (all models); False when it already was (its entry is kept)."""
         table = _schema.quarantine
