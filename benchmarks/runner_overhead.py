@@ -30,6 +30,13 @@ data, sending 1,000 requests, scoring, writing whatever the tool writes by defau
   ``-o results.json``; telemetry and update checks off, its config dir a per-run folder. Its
   exit status 100 ("some tests failed", expected here) counts as a normal finish.
 
+A fifth row is a reference, not a peer: ``bare-aiohttp`` sends the same workload from a
+20-line script (uvloop, one aiohttp session, an ``asyncio.Semaphore`` of 32, exact match) with
+no harness around it: no config, no storage, no report. Its time is the least any harness
+built on aiohttp (benchroute's client) can take here, so "best peer / bare loop" is the
+highest ratio such a harness could reach against that peer; the script prints it as the
+ceiling.
+
 Every peer is installed by this script into ``benchmarks/.envs/<name>`` at a pinned version
 (Python venvs from the running interpreter's base Python, promptfoo with ``npm install
 --prefix``) and reused when the pinned version is already there. All harnesses run with
@@ -101,7 +108,7 @@ API_KEY = "sk-fake-runner-overhead"
 WRONG_EVERY = 10  # every tenth item gets a wrong answer from the server
 WRONG_OFFSET = 3
 TARGET_FACTOR = 5.0
-ALL_HARNESSES = ("benchroute", "deepeval", "inspect", "promptfoo")
+ALL_HARNESSES = ("benchroute", "deepeval", "inspect", "promptfoo", "bare-aiohttp")
 
 # Wide enough for the results table when the output goes to a file or a pipe.
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 180)
@@ -283,6 +290,8 @@ class Harness(ABC):
     concurrency_setting: ClassVar[str]
     # Exit codes that mean "ran fine" (some tools exit non-zero when any test failed).
     ok_exit_codes: ClassVar[tuple[int, ...]] = (0,)
+    # A reference measurement, not a peer: shown, but never the "best peer" of a target.
+    reference: ClassVar[bool] = False
 
     def __init__(self, work: Path) -> None:
         self.work = work
@@ -634,8 +643,87 @@ class PromptfooHarness(Harness):
         return int(stats["successes"]) if "successes" in stats else None
 
 
+BARE_SCRIPT = '''\
+"""The workload with nothing but the HTTP client: uvloop, one aiohttp session, a semaphore."""
+
+import asyncio
+import json
+import os
+import sys
+
+import aiohttp
+import uvloop
+
+CONCURRENCY = int(os.environ["HARNESS_CONCURRENCY"])
+
+
+async def main(path):
+    with open(path) as fh:
+        rows = [json.loads(line) for line in fh if line.strip()]
+    url = os.environ["HARNESS_BASE_URL"] + "/chat/completions"
+    headers = {"Authorization": "Bearer " + os.environ["HARNESS_KEY"]}
+    gate = asyncio.Semaphore(CONCURRENCY)
+    passed = 0
+    connector = aiohttp.TCPConnector(limit=CONCURRENCY)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def one(row):
+            nonlocal passed
+            message = {"role": "user", "content": row["input"]}
+            body = {"model": os.environ["HARNESS_MODEL"], "messages": [message]}
+            async with gate, session.post(url, json=body, headers=headers) as response:
+                reply = await response.json()
+            if reply["choices"][0]["message"]["content"].strip() == row["expected"]:
+                passed += 1
+
+        await asyncio.gather(*(one(row) for row in rows))
+    print(f"HARNESS_RESULT passed={passed}", flush=True)
+
+
+uvloop.run(main(sys.argv[1]))
+'''
+
+
+class BareClientHarness(Harness):
+    """Not a peer: the workload sent by a bare aiohttp loop (the client benchroute uses) with
+    no harness around it: no config, storage, scoring framework or report. Its figures are
+    the least any aiohttp-based harness can take here, so they bound what a ratio target
+    against a peer can demand of one."""
+
+    name = "bare-aiohttp"
+    label = "reference: bare aiohttp loop"
+    concurrency_setting = "Semaphore(32)"
+    reference = True
+
+    def install(self) -> InstallInfo:
+        code = "import aiohttp, uvloop; print(aiohttp.__version__, uvloop.__version__)"
+        probe = subprocess.run([str(MAIN_PYTHON), "-c", code], capture_output=True, text=True, check=True)
+        aiohttp_version, uvloop_version = probe.stdout.split()
+        return InstallInfo(f"(aiohttp {aiohttp_version}, uvloop {uvloop_version})", 0.0, True)
+
+    def prepare(self, base_url: str, items: list[Item]) -> None:
+        write_qa(self.work / "qa.jsonl", items)
+        (self.work / "bare_loop.py").write_text(BARE_SCRIPT)
+        self.base_url = base_url
+
+    def invocation(self, run_dir: Path) -> Invocation:
+        argv = [str(MAIN_PYTHON), str(self.work / "bare_loop.py"), str(self.work / "qa.jsonl")]
+        env = clean_env(
+            HARNESS_BASE_URL=f"{getattr(self, 'base_url', '')}/v1",
+            HARNESS_KEY=API_KEY,
+            HARNESS_MODEL=MODEL_NAME,
+            HARNESS_CONCURRENCY=str(CONCURRENCY),
+        )
+        return Invocation(argv, run_dir, env)
+
+    def passed(self, run_dir: Path, stdout: str) -> int | None:
+        found = re.search(r"HARNESS_RESULT passed=(\d+)", stdout)
+        return int(found.group(1)) if found else None
+
+
 HARNESS_TYPES: dict[str, type[Harness]] = {
-    h.name: h for h in (BenchrouteHarness, DeepEvalHarness, InspectHarness, PromptfooHarness)
+    h.name: h
+    for h in (BenchrouteHarness, DeepEvalHarness, InspectHarness, PromptfooHarness, BareClientHarness)
 }
 
 
@@ -818,7 +906,7 @@ def report(
     )
 
     targets: dict[str, Any] = {}
-    peers = [h.name for h in harnesses if h.name != "benchroute"]
+    peers = [h.name for h in harnesses if h.name != "benchroute" and not h.reference]
     if base and peers:
         fastest_wall = min(peers, key=lambda n: med[n]["wall_s"])
         fastest_cpu = min(peers, key=lambda n: med[n]["cpu_s"])
@@ -837,6 +925,17 @@ def report(
             console.print(f"  {key:8} {want:22} best peer {peer}: {factor:.2f}×  {verdict}")
     elif not base:
         console.print("\n(benchroute not measured in this run: no ratios, no target check)")
+    bound: dict[str, Any] = {}
+    bare = med.get(BareClientHarness.name)
+    if bare and peers:
+        # What the same ratio would be for a harness that did nothing but send: the most any
+        # aiohttp-based harness could reach against the best peer on this machine.
+        console.print("\nCeiling (best peer / bare aiohttp loop, the most an aiohttp harness can reach):")
+        for key in ("wall_s", "cpu_s"):
+            peer = min(peers, key=lambda n, k=key: med[n][k])
+            ceiling = med[peer][key] / bare[key]
+            bound[key] = {"best_peer": peer, "ratio": ceiling}
+            console.print(f"  {key.removesuffix('_s'):8} best peer {peer}: {ceiling:.2f}×")
     problems_by_harness: dict[str, list[str]] = {}
     for h in harnesses:
         problems_by_harness[h.name] = sorted({p for r in runs[h.name] for p in r.problems})
@@ -844,6 +943,7 @@ def report(
         "medians": med,
         "ratios_peer_over_benchroute": ratios,
         "targets": targets,
+        "bare_client_ceiling": bound,
         "problems": problems_by_harness,
         "latency_floor_s": floor,
     }

@@ -281,3 +281,33 @@ def test_adapters_parse_every_usage_field() -> None:
         cache_write_tokens=9_000,
         reasoning_tokens=4_200,
     )
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    ["http://127.0.0.1:8000/v1", "http://localhost:11434/v1", "http://10.1.2.3/v1", "http://[::1]:8080/v1"],
+)
+def test_self_hosted_endpoint_is_unknown_with_a_hint(base_url: str) -> None:
+    book, name = _book({"provider": "openai", "model": "gpt-4o", "base_url": base_url})
+    info = book.info(name)
+    assert info.source == "unknown"
+    assert "self-hosted" in info.note and "price_provider:" in info.note
+    assert book.cost(name, Usage(input_tokens=1_000, output_tokens=1_000), 5.0) == 0.0
+
+
+def test_self_hosted_proxy_with_price_provider_is_priced_by_genai_prices() -> None:
+    spec = {"provider": "openai", "model": "gpt-4o", "base_url": "http://127.0.0.1:4000/v1"}
+    book, name = _book({**spec, "price_provider": "openai"})
+    usage = Usage(input_tokens=10_000, output_tokens=2_000)
+    priced = PriceUsage(input_tokens=10_000, output_tokens=2_000)
+    expected = calc_price(priced, "gpt-4o", provider_id="openai")
+    assert book.info(name).source.startswith("genai-prices")
+    assert book.cost(name, usage, 5.0) == pytest.approx(float(expected.total_price), abs=1e-12)
+
+
+def test_public_custom_host_still_asks_genai_prices() -> None:
+    book, name = _book(
+        {"provider": "openai", "model": "no-such-model-xyz", "base_url": "https://llm.example.com/v1"}
+    )
+    assert book.info(name).source == "unknown"
+    assert "genai-prices has no price" in book.info(name).note

@@ -6,6 +6,7 @@ Errors a user can cause print as one line (``error: file:line: field: ...``) and
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -176,6 +177,9 @@ def run(
             return
         display = ProgressDisplay(err_console)
         runner = Runner(project, store, options, on_progress=display.update, on_start=display.start)
+        # What exists now (modules, config, the dataset) lives until the process ends: take it
+        # out of the collector's generations so the collections a run triggers stay small.
+        gc.freeze()
         try:
             if resume:
                 outcome = run_loop(runner.resume(resume))
@@ -474,3 +478,9 @@ def main() -> None:
     except BenchrouteError as exc:  # raised outside a command's own handling
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
         sys.exit(exc.exit_code)
+    finally:
+        # The process ends here. Frozen objects are skipped by the interpreter's closing
+        # collections, which would otherwise walk every object the command ever made
+        # (~0.15 s after a run). Nothing is lost: the store is committed and the OS frees
+        # the memory; only garbage cycles left at exit go unfinalized.
+        gc.freeze()

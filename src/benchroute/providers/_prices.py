@@ -15,9 +15,11 @@ follows the same rules.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import asdict, dataclass
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from ._types import Usage
 
@@ -70,6 +72,18 @@ class PriceBook:
             rate = spec.compute_usd_per_hour
             return PriceInfo(
                 "compute rate", usd_per_hour=DEFAULT_LOCAL_USD_PER_HOUR if rate is None else rate
+            )
+        host = _self_hosted_host(spec) if spec.price_provider is None else None
+        if host is not None:
+            # genai-prices names a custom endpoint's provider by its public API host; a
+            # loopback or private address never matches one, so it is not consulted (its
+            # price data takes ~50 ms to load).
+            return PriceInfo(
+                "unknown",
+                note=(
+                    f"{spec.model!r} is served from {host}, a self-hosted endpoint; set prices: "
+                    "or compute_usd_per_hour: (or price_provider: for a proxy) in benchroute.yaml"
+                ),
             )
         calculation = self._genai_prices(spec, Usage(input_tokens=1_000_000, output_tokens=1_000_000))
         if calculation is None:
@@ -151,6 +165,23 @@ class PriceBook:
             ) / 1_000_000
         calculation = self._genai_prices(self._specs[model], usage)
         return float(calculation.total_price) if calculation is not None else 0.0
+
+
+def _self_hosted_host(spec: ModelSpec) -> str | None:
+    """The host of ``base_url`` when it is ``localhost`` or a loopback, private or link-local
+    IP address (a self-hosted server, or a proxy that needs ``price_provider:``); else None."""
+    if spec.base_url is None:
+        return None
+    host = urlsplit(spec.base_url).hostname
+    if host is None:
+        return None
+    if host == "localhost" or host.endswith(".localhost"):
+        return host
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    return host if address.is_loopback or address.is_private or address.is_link_local else None
 
 
 def _per_mtok(value: Any) -> float | None:

@@ -8,9 +8,9 @@ package adds a kind by declaring an entry point of its own. A provider class is 
 from __future__ import annotations
 
 from collections.abc import Callable
-from importlib.metadata import entry_points
 from typing import TYPE_CHECKING
 
+from .. import _entrypoints
 from .._errors import ConfigError
 from ._context import ProviderContext
 from ._types import Provider
@@ -30,14 +30,15 @@ def register_provider(name: str, factory: ProviderFactory) -> None:
 
 
 def provider_kinds() -> list[str]:
-    names = set(_registry) | {e.name for e in entry_points(group=ENTRY_POINT_GROUP)}
+    names = set(_registry) | set(_entrypoints.declared(ENTRY_POINT_GROUP))
     return sorted(names)
 
 
 def get_provider_factory(name: str) -> ProviderFactory:
     if name in _registry:
         return _registry[name]
-    for entry in entry_points(group=ENTRY_POINT_GROUP, name=name):
+    entry = _entrypoints.find(ENTRY_POINT_GROUP, name)
+    if entry is not None:
         factory: ProviderFactory = entry.load()
         _registry[name] = factory
         return factory

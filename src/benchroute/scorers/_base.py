@@ -22,10 +22,11 @@ import inspect
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from importlib.metadata import EntryPoint, entry_points
+from importlib.metadata import EntryPoint
 from pathlib import Path
 from typing import Any, Protocol
 
+from .. import _entrypoints
 from .._errors import ConfigError
 from ..config import Case, ScorerSpec
 from ..providers._types import Completion
@@ -91,7 +92,7 @@ def _entry_points() -> dict[str, EntryPoint]:
     """The declared scorer entry points by name (read once; nothing is imported yet)."""
     global _declared
     if _declared is None:
-        _declared = {entry.name: entry for entry in entry_points(group=ENTRY_POINT_GROUP)}
+        _declared = _entrypoints.declared(ENTRY_POINT_GROUP)
     return _declared
 
 
@@ -100,7 +101,9 @@ def _load(name: str) -> ScorerFactory | None:
     (the PII scorer alone imports spaCy and Presidio)."""
     if name in _registry:
         return _registry[name]
-    entry = _entry_points().get(name)
+    # Only the one name: listing every distribution's entry points costs more than a run
+    # of a small suite spends on it otherwise.
+    entry = _declared.get(name) if _declared is not None else _entrypoints.find(ENTRY_POINT_GROUP, name)
     if entry is None or name in _broken:
         return None
     try:

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, create_engine, event, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from .._errors import BenchrouteError
@@ -71,6 +70,20 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def _insert_ignoring_duplicates(self, table: Any) -> Any:
+        """INSERT ... ON CONFLICT DO NOTHING in the engine's dialect (a plain INSERT on others).
+        Only the dialect in use is imported: the PostgreSQL one alone costs ~25 ms at start."""
+        dialect = self.engine.dialect.name
+        if dialect == "sqlite":
+            from sqlalchemy.dialects import sqlite
+
+            return sqlite.insert(table).on_conflict_do_nothing()
+        if dialect == "postgresql":
+            from sqlalchemy.dialects import postgresql
+
+            return postgresql.insert(table).on_conflict_do_nothing()
+        return table.insert()  # pragma: no cover - other dialects
 
     # runs -------------------------------------------------------------------------------
     def create_run(self, run: RunRecord) -> None:
@@ -129,16 +142,8 @@ class Store:
         rows = [_result_to_row(r) for r in results]
         if not rows:
             return 0
-        table = _schema.results
-        dialect = self.engine.dialect.name
-        if dialect == "sqlite":
-            statement: Any = sqlite.insert(table).on_conflict_do_nothing()
-        elif dialect == "postgresql":
-            statement = postgresql.insert(table).on_conflict_do_nothing()
-        else:  # pragma: no cover - other dialects: plain insert
-            statement = table.insert()
         with self.engine.begin() as conn:
-            conn.execute(statement, rows)
+            conn.execute(self._insert_ignoring_duplicates(_schema.results), rows)
         return len(rows)
 
     def done_keys(self, run_id: str) -> set[ResultKey]:
@@ -175,13 +180,8 @@ class Store:
         rows = [
             {"key": k, "model": m, "completion": json.dumps(c), "created_at": t} for k, m, c, t in entries
         ]
-        dialect = self.engine.dialect.name
-        if dialect == "sqlite":
-            statement: Any = sqlite.insert(table).on_conflict_do_nothing()
-        else:
-            statement = postgresql.insert(table).on_conflict_do_nothing()
         with self.engine.begin() as conn:
-            conn.execute(statement, rows)
+            conn.execute(self._insert_ignoring_duplicates(table), rows)
 
     # quarantine -------------------------------------------------------------------------
     def has_case(self, suite: str, case_id: str) -> bool:
@@ -254,10 +254,7 @@ class Store:
         rows = [{"run_id": run_id, **dict(zip(fields, sample, strict=True))} for sample in samples]
         if not rows:
             return 0
-        if dialect == "postgresql":
-            statement: Any = postgresql.insert(table).on_conflict_do_nothing()
-        else:  # pragma: no cover - other dialects: plain insert
-            statement = table.insert()
+        statement = self._insert_ignoring_duplicates(table)
         with self.engine.begin() as conn:
             for start in range(0, len(rows), 5000):
                 conn.execute(statement, rows[start : start + 5000])
