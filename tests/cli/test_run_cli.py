@@ -247,3 +247,15 @@ def test_pass_at_k_is_reported_for_suites_that_ask(tmp_path: Path, fake: FakeSer
     bad = write_suite(tmp_path, "bad", _cases(1), repeats=2, pass_at_k=[5])
     rejected = run_cli("run", str(bad), "--config", str(project))
     assert rejected.returncode == 2 and "pass_at_k" in rejected.stderr
+
+
+def test_model_output_is_printed_verbatim_not_as_emoji(tmp_path: Path, fake: FakeServer) -> None:
+    fake.script("m", [":thumbs_up: wrong"])
+    project = write_project(tmp_path, {"m": {"provider": "openai", "base_url": fake.base_url, "model": "m"}})
+    suite = write_suite(tmp_path, "s", _cases(1))
+    summary = tmp_path / "summary.json"
+    proc = run_cli("run", str(suite), "--config", str(project), "--summary-json", str(summary))
+    run_id = json.loads(summary.read_text())["run_id"]
+    shown = run_cli("runs", "show", run_id, "--config", str(project), "--failures")
+    assert proc.returncode == 0 and shown.returncode == 0, shown.stderr
+    assert ":thumbs_up: wrong" in shown.stdout and "\N{THUMBS UP SIGN}" not in shown.stdout

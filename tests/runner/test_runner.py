@@ -262,3 +262,12 @@ def test_the_writer_scrubs_keys_from_details_as_from_scores(tmp_path: Path) -> N
     assert "sk-live" not in str(result.scores) and "sk-live" not in str(result.details)
     assert result.details["messages"][0]["scores"][0]["reason"].endswith("key ***")  # type: ignore[index]
     store.close()
+
+
+def test_outcome_repr_is_a_summary_not_every_result(tmp_path: Path, fake: FakeServer) -> None:
+    # asyncio formats the finished main task (its result included) when a run ends.
+    project = write_project(tmp_path, {"m": {"provider": "openai", "base_url": fake.base_url, "model": "m"}})
+    outcome, _ = _run(project, [write_suite(tmp_path, "s", _echo_cases(50))])
+    assert len(outcome.results) == 50
+    text = repr(outcome)
+    assert outcome.run_id in text and "results=<50>" in text and len(text) < 200

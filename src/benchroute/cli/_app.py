@@ -39,10 +39,11 @@ app.add_typer(scorers_app, name="scorers")
 
 
 def _make_console(stderr: bool = False) -> Console:
+    # emoji=False: model output and case ids are printed as they are (":x:" stays ":x:").
+    console = Console(stderr=stderr, emoji=False)
     # Off a terminal (CI logs, pipes) rich would wrap tables at 80 columns; logs are wide.
-    console = Console(stderr=stderr)
     if not console.is_terminal and "COLUMNS" not in os.environ:
-        console = Console(stderr=stderr, width=160)
+        console = Console(stderr=stderr, width=160, emoji=False)
     return console
 
 
@@ -248,16 +249,16 @@ def _check_gate(record: Any, store: Any, results: list[Any]) -> bool:
     """Check the suites' gate: thresholds (and stress SLOs) on the run's results, without
     quarantined cases; print each failure. True when every threshold holds."""
 
+    suites = record.config.get("suites", [])
+    stress = [s["name"] for s in suites if s.get("tier") == "stress"]
+    if not stress and not any(s.get("gate") for s in suites):
+        return True
     from ..analysis import exclude_quarantined
     from ..analysis._gate import evaluate_gates
     from ..config._gate import GateSpec
     from ..reports import gate_table
 
-    suites = record.config.get("suites", [])
     gates = {s["name"]: GateSpec.model_validate(s["gate"]) if s.get("gate") else None for s in suites}
-    stress = [s["name"] for s in suites if s.get("tier") == "stress"]
-    if not any(gates.values()) and not stress:
-        return True
     report = evaluate_gates(exclude_quarantined(results, store.quarantined()), gates, stress_suites=stress)
     if report.passed:
         console.print(f"CI gate: passed ({report.checked} suite x model check(s))")

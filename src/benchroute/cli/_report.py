@@ -72,7 +72,7 @@ def report(
                 _table_text(record, results, console)
                 return
             buffer = io.StringIO()
-            _table_text(record, results, Console(file=buffer, width=160, color_system=None))
+            _table_text(record, results, Console(file=buffer, width=160, color_system=None, emoji=False))
             text = buffer.getvalue()
         else:
             text = _render(fmt, record, results)

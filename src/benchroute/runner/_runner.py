@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._errors import BenchrouteError, ConfigError
 from .._version import __version__
@@ -42,11 +42,13 @@ from ..providers import (
 from ..providers._types import FATAL_KINDS
 from ..scorers import ScoringContext, import_plugins
 from ..store import Result, ResultKey, RunRecord, Store
-from ._budget import Budget
-from ._estimate import RequestCoster, coster_for
 from ._limits import RateLimiter
 from ._prompting import PromptBuilder, cache_key, estimate_tokens
 from ._scoring import SuiteScorer
+
+if TYPE_CHECKING:  # cost caps only: loaded when --max-cost is given
+    from ._budget import Budget
+    from ._estimate import RequestCoster
 
 BACKOFF_BASE_S = 0.5
 BACKOFF_CAP_S = 30.0
@@ -89,6 +91,14 @@ class RunOutcome:
     errors: list[str]  # distinct messages, first seen first
     skipped: int = 0
     error_counts: dict[str, int] = field(default_factory=dict)  # message -> how many results
+
+    def __repr__(self) -> str:
+        # Short: asyncio formats the finished main task, result included, when it restores
+        # the SIGINT handler (twice per run); listing every result there cost ~8 ms a time.
+        return (
+            f"RunOutcome(run_id={self.run_id!r}, status={self.status!r}, "
+            f"results=<{len(self.results)}>, errors=<{len(self.errors)}>, skipped={self.skipped})"
+        )
 
 
 @dataclass
@@ -295,6 +305,9 @@ class Runner:
         writer = _Writer(self.store, self.options, self.secrets.redact)
         status, error = "completed", None
         if self.options.max_cost_usd is not None:
+            from ._budget import Budget
+            from ._estimate import coster_for
+
             spent = 0.0 if fresh else sum(r.cost_usd for r in self.store.results(record.id))
             self._budget = Budget(self.options.max_cost_usd, spent)
             used = _models_used(self.project, suites, items, self.options.models)
