@@ -271,3 +271,14 @@ def test_outcome_repr_is_a_summary_not_every_result(tmp_path: Path, fake: FakeSe
     assert len(outcome.results) == 50
     text = repr(outcome)
     assert outcome.run_id in text and "results=<50>" in text and len(text) < 200
+
+
+def test_a_partly_cached_suite_sends_only_what_is_not_cached(tmp_path: Path, fake: FakeServer) -> None:
+    project = write_project(tmp_path, {"m": {"provider": "openai", "base_url": fake.base_url, "model": "m"}})
+    _run(project, [write_suite(tmp_path, "s", _echo_cases(3))])
+    assert len(fake.requests) == 3
+    outcome, _ = _run(project, [write_suite(tmp_path, "s", _echo_cases(5))])
+    assert len(fake.requests) == 5  # only c3 and c4 were sent
+    cached = {r.case_id: r.cached for r in outcome.results}
+    assert cached == {"c0": True, "c1": True, "c2": True, "c3": False, "c4": False}
+    assert all(r.passed for r in outcome.results)

@@ -177,3 +177,13 @@ def test_a_half_applied_m002_is_finished_on_the_next_open(tmp_path: Path) -> Non
         assert store.load_samples("r1") == []
     finally:
         store.close()
+
+
+def test_cached_keys_finds_the_stored_responses_among_many_keys(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'b.db'}")
+    stored = [f"k{i}" for i in range(1200)]  # more than one 500-key batch
+    store.cache_put([(k, "m", {"text": k}, "2026-01-01T00:00:00") for k in stored])
+    asked = [*stored[::-1], *[f"missing{i}" for i in range(100)], "k1", "k1"]
+    assert store.cached_keys(asked) == set(stored)
+    assert store.cached_keys([]) == set()
+    assert store.cache_get("k7") == {"text": "k7"}

@@ -243,6 +243,7 @@ def estimate_run(
     builders = {suite.name: PromptBuilder(suite) for suite in suites}
     sums: dict[tuple[str, str], list[float]] = {}
     methods: dict[tuple[str, str], str] = {}
+    single: list[tuple[list[float], str, tuple[float, float, float | None, float]]] = []
     for item in items:
         spec = specs[item.model]
         key = (item.suite.name, item.model)
@@ -260,11 +261,15 @@ def estimate_run(
         request = builders[item.suite.name].request(item.case, spec)
         tokens_in, tokens_out, seconds, cost, method = coster.expected(item.suite.name, spec, request)
         methods[key] = method
-        if use_cache and store is not None and store.cache_get(cache_key(spec, request, item.repeat)):
+        single.append((row, cache_key(spec, request, item.repeat), (tokens_in, tokens_out, seconds, cost)))
+    # Requests whose response is already stored cost nothing (looked up in batches).
+    cached = store.cached_keys(k for _, k, _ in single) if use_cache and store is not None else set()
+    for row, request_key, expected in single:
+        if request_key in cached:
             row[0] += 1
             row[1] += 1
-            continue
-        _add(row, 1, tokens_in, tokens_out, seconds, cost)
+        else:
+            _add(row, 1, *expected)
     lines = [
         EstimateLine(
             suite=suite,

@@ -253,6 +253,7 @@ class Runner:
         self._budget: Budget | None = None
         self._coster: RequestCoster | None = None
         self._budget_skipped = 0
+        self._cached: set[str] = set()  # cache keys of this run's items with a stored response
 
     # public entry points ---------------------------------------------------------------
     async def run(self, suites: list[SuiteSpec]) -> RunOutcome:
@@ -315,6 +316,8 @@ class Runner:
         try:
             self._provider_context = context
             builders = {s.name: PromptBuilder(s) for s in suites}
+            if self.options.use_cache:
+                self._cached = self._cached_keys(items, builders)
             scorers = {s.name: SuiteScorer(s, self._scoring_context(s, context, prices)) for s in suites}
             for name in sorted({i.model for i in items}):
                 self._provider(name)  # fail fast on a bad provider or a missing key
@@ -381,6 +384,22 @@ class Runner:
         results = writer.written if fresh else self.store.results(record.id)
         return RunOutcome(record.id, status, results, self._errors, self._skipped, dict(self._error_counts))
 
+    def _cached_keys(self, items: list[_Item], builders: dict[str, PromptBuilder]) -> set[str]:
+        """The response-cache keys of ``items`` that have a stored response, looked up in
+        batches before the run: a request whose key is not among them goes straight to the
+        model instead of querying the store first (which cost ~0.2 ms per request)."""
+        keys: list[str] = []
+        for item in items:
+            if item.suite.tier == "conversation":  # each turn is a fresh request, not cached
+                continue
+            spec = self.project.models[item.model]
+            try:
+                request = builders[item.suite.name].request(item.case, spec)
+            except BenchrouteError:
+                continue  # the item reports this error itself when it runs
+            keys.append(cache_key(spec, request, item.repeat))
+        return self.store.cached_keys(keys)
+
     def _provider(self, name: str) -> Provider:
         if name not in self._providers:
             assert self._provider_context is not None
@@ -443,7 +462,7 @@ class Runner:
         key = cache_key(spec, request, item.repeat) if self.options.use_cache else None
         completion: Completion | None = None
         cached = False
-        if key is not None:
+        if key is not None and key in self._cached:
             hit = self.store.cache_get(key)
             if hit is not None:
                 completion, cached = Completion.model_validate(hit), True

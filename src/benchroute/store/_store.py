@@ -172,6 +172,18 @@ class Store:
             value = conn.execute(select(table.c.completion).where(table.c.key == key)).scalar()
         return json.loads(value) if value else None
 
+    def cached_keys(self, keys: Iterable[str]) -> set[str]:
+        """Which of ``keys`` have a stored response: one query per 500 keys, so a run can skip
+        the per-request lookup of every response it does not have."""
+        table = _schema.response_cache
+        wanted = list(dict.fromkeys(keys))
+        found: set[str] = set()
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                found.update(conn.execute(select(table.c.key).where(table.c.key.in_(chunk))).scalars())
+        return found
+
     def cache_put(self, entries: list[tuple[str, str, dict[str, Any], str]]) -> None:
         """Store (key, model, completion JSON, created_at) entries; first write wins."""
         if not entries:
