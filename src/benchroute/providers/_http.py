@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
 import json
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -12,6 +13,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
+import yarl
 
 from ._types import ErrorKind, ProviderError
 
@@ -125,6 +127,12 @@ def loads_object(raw: bytes, where: str) -> dict[str, Any]:
     return body
 
 
+@functools.lru_cache(maxsize=256)
+def _parsed_url(url: str) -> yarl.URL:
+    # A provider posts to the same few URLs all run: parse each once, not per request.
+    return yarl.URL(url)
+
+
 @asynccontextmanager
 async def post_json(
     session: aiohttp.ClientSession,
@@ -140,7 +148,8 @@ async def post_json(
     inside the ``async with``, raise one from :func:`transport_error`.
     """
     try:
-        async with session.post(url, data=json.dumps(payload).encode(), headers=headers) as response:
+        target = _parsed_url(url)
+        async with session.post(target, data=json.dumps(payload).encode(), headers=headers) as response:
             if not 200 <= response.status < 300:
                 raise http_error(response.status, await response.read(), response.headers, where)
             yield response
