@@ -88,3 +88,7 @@ def test_a_judge_scorer_uses_the_suite_judge_and_its_cost_lands_in_the_result(
     assert len(judge_requests) >= 1
     assert result.cost_usd > 0  # the judge is priced; the model under test is not
     assert result.model == "m"
+    # The judge's rates are in the run's stored price snapshot, so its cost can be explained.
+    prices = store.get_run(outcome.run_id).prices
+    assert set(prices) == {"m", "judge"}
+    assert prices["judge"]["source"] == "override" and prices["judge"]["input_per_mtok"] == 1000

@@ -135,6 +135,13 @@ class PriceBook:
         except LookupError:
             return None
 
+    def ensure(self, spec: ModelSpec) -> None:
+        """Price ``spec`` too (a judge or simulator a scorer called during the run), so its
+        rates join the run's snapshot; a model already in the book is kept as it is."""
+        if spec.name not in self._info:
+            self._specs[spec.name] = spec
+            self._info[spec.name] = self._resolve(spec)
+
     def info(self, model: str) -> PriceInfo:
         return self._info[model]
 

@@ -378,7 +378,16 @@ class Runner:
             raise
         finally:
             writer.flush()
-            self.store.set_run_status(record.id, status, finished_at=_now(), error=error)
+            # Judges and simulators priced while scoring join the stored snapshot (entries
+            # already stored, e.g. by the run a resume continues, are kept as they were).
+            priced = {**prices.snapshot(), **record.prices}
+            self.store.set_run_status(
+                record.id,
+                status,
+                finished_at=_now(),
+                error=error,
+                prices=priced if priced != record.prices else None,
+            )
             await context.aclose()
         # A fresh run's results are all in memory; a resumed one also has older ones stored.
         results = writer.written if fresh else self.store.results(record.id)
@@ -426,6 +435,7 @@ class Runner:
             judge_model=judge,
             embedding_model=self.project.embedding_model,
             caller=self._call_for_scorer,
+            prices=prices,
         )
         self._extra_models.update({k: v for k, v in scoring.models.items() if k not in self.project.models})
         return scoring

@@ -101,10 +101,13 @@ class ScoringContext:
         return self._providers[model]
 
     def cost(self, model: str, completion: Completion) -> float:
+        """What a call to ``model`` cost, priced by the run's price book when there is one
+        (the model joins the run's price snapshot), else by a book of this context's own."""
         if self._prices is None:
             from ..providers import PriceBook
 
-            self._prices = PriceBook(list(self.models.values()))
+            self._prices = PriceBook([])
+        self._prices.ensure(self.spec(model))
         return self._prices.cost(model, completion.usage, completion.latency_ms)
 
     async def generate(self, request: CompletionRequest, *, model: str | None = None) -> ModelCall:

@@ -105,14 +105,20 @@ class Store:
             )
 
     def set_run_status(
-        self, run_id: str, status: str, *, finished_at: str | None = None, error: str | None = None
+        self,
+        run_id: str,
+        status: str,
+        *,
+        finished_at: str | None = None,
+        error: str | None = None,
+        prices: dict[str, Any] | None = None,
     ) -> None:
+        """Record how a run ended (and, with ``prices``, replace its price snapshot)."""
+        values: dict[str, Any] = {"status": status, "finished_at": finished_at, "error": error}
+        if prices is not None:
+            values["prices"] = json.dumps(prices)
         with self.engine.begin() as conn:
-            conn.execute(
-                update(_schema.runs)
-                .where(_schema.runs.c.id == run_id)
-                .values(status=status, finished_at=finished_at, error=error)
-            )
+            conn.execute(update(_schema.runs).where(_schema.runs.c.id == run_id).values(**values))
 
     def get_run(self, run_id: str) -> RunRecord:
         """A run by id or unique id prefix."""
