@@ -207,6 +207,29 @@ def test_errors_are_classified_like_an_eval(fake: FakeServer, fault: str, stream
     assert len(fake.requests) == 2 and fake.requests[1].status == 200
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"id": "x", "choices": [{"index": 0, "message": {"content": "hi"}}',  # JSON cut off
+        '{"id": "x", "choices": []}',  # no choice
+        '{"id": "x", "choices": "hi"}',
+    ],
+)
+def test_a_200_that_is_not_a_whole_chat_completion_is_malformed(fake: FakeServer, body: str) -> None:
+    fake.script("m", [Reply(body=body), "fine"])
+    sender = _sender(fake.base_url)
+
+    async def go() -> tuple[ProviderError, float | None]:
+        try:
+            return await _error(sender), await sender.send(1)
+        finally:
+            sender.close()
+
+    error, after = _run(go)
+    assert error.kind == "malformed_reply", str(error)
+    assert after is None and len(fake.requests) == 2
+
+
 def test_a_stream_without_done_is_a_cut_reply(fake: FakeServer) -> None:
     fake.script("m", [Reply(body='data: {"choices": []}\n\n')])
     sender = _sender(fake.base_url, stream=True)
