@@ -46,6 +46,17 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 
+# The store's PostgreSQL tests start a throwaway server of their own (initdb + pg_ctl on a
+# free loopback port) from the Debian package; nothing is started here.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "==> installing postgresql (the PostgreSQL store tests)"
+    apt-get update -qq >/dev/null && apt-get install -y -qq postgresql >/dev/null
+  else
+    echo "warning: PostgreSQL is missing: the PostgreSQL store tests will fail. Install it: sudo apt-get install postgresql" >&2
+  fi
+fi
+
 if ! ls "$WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1; then
   echo "==> compiling llama-cpp-python $LLAMA_VERSION from source (one time, ~5-15 min on 2 cores)"
   echo "    the wheel is kept in $WHEELS and reused by later installs"
@@ -60,7 +71,7 @@ if ! ls "$WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1; then
   fi
 fi
 
-echo "==> installing benchroute[local,scorers,embeddings,code,reports,dev] into .venv"
-"${PIP[@]}" install -q --find-links "$WHEELS" -c constraints.txt -e ".[local,scorers,embeddings,code,reports,dev]" 2>&1 \
+echo "==> installing benchroute[local,scorers,embeddings,code,postgres,reports,dev] into .venv"
+"${PIP[@]}" install -q --find-links "$WHEELS" -c constraints.txt -e ".[local,scorers,embeddings,code,postgres,reports,dev]" 2>&1 \
   | grep -v -E "^WARNING: Location .* is ignored" || true
 .venv/bin/benchroute --version

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from benchroute.testing import FakeServer
+from tests._postgres import TemporaryPostgres
 
 BENCHROUTE = [sys.executable, "-m", "benchroute"]
 
@@ -32,6 +33,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def fake() -> Iterator[FakeServer]:
     with FakeServer() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[TemporaryPostgres]:
+    """A real PostgreSQL server for this test session (see tests/_postgres.py)."""
+    server = TemporaryPostgres()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: TemporaryPostgres) -> str:
+    """The URL of a new, empty PostgreSQL database."""
+    return postgres_server.create_database()
 
 
 def write_project(folder: Path, models: dict[str, dict[str, object]], **extra: object) -> Path:

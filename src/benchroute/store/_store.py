@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, create_engine, event, func, select, update
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
 from .._errors import BenchrouteError
 from . import _schema
@@ -34,6 +35,30 @@ class StoreError(BenchrouteError):
     exit_code = 3
 
 
+def _engine_url(url: str) -> tuple[Any, str]:
+    """The URL to connect with, and the same URL to show (password hidden).
+
+    ``postgresql://`` and ``postgres://`` mean the psycopg 3 driver (the ``postgres`` extra);
+    any other SQLAlchemy URL is used as given."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StoreError(
+            f"store {url!r} is not a database URL",
+            hint="use a SQLite path, or a URL such as postgresql://user:password@host/db",
+        ) from None
+    if parsed.drivername in ("postgres", "postgresql"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed, parsed.render_as_string(hide_password=True)
+
+
+def _without(exc: BaseException | None, url: Any) -> str:
+    """An exception's text with the store's password (if any) masked."""
+    text = str(exc)
+    password = getattr(url, "password", None)
+    return text.replace(password, "***") if password else text
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # WAL + NORMAL survives a killed process (not a power cut) and keeps commits cheap.
@@ -47,20 +72,26 @@ class Store:
     """Runs, results and the response cache in one database."""
 
     def __init__(self, url: str) -> None:
-        self.url = url
+        target, self.url = _engine_url(url)  # self.url: for messages, never with a password
+        shown = self.url
         if url.startswith("sqlite:///"):
             folder = Path(url.removeprefix("sqlite:///")).parent
             try:
                 folder.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise StoreError(
-                    f"store {url}: cannot create the folder {folder} ({exc.strerror})",
+                    f"store {shown}: cannot create the folder {folder} ({exc.strerror})",
                     hint="check the 'store:' path in benchroute.yaml",
                 ) from None
         try:
-            self.engine: Engine = create_engine(url)
+            self.engine: Engine = create_engine(target)
+        except ImportError as exc:
+            raise StoreError(
+                f"store {shown}: the database driver is not installed ({exc.name or exc})",
+                hint="for PostgreSQL: pip install 'benchroute[postgres]' (the psycopg 3 driver)",
+            ) from None
         except Exception as exc:
-            raise StoreError(f"store {url!r}: {exc}") from None
+            raise StoreError(f"store {shown!r}: {_without(exc, target)}") from None
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         try:
@@ -68,8 +99,9 @@ class Store:
                 apply_migrations(conn)
         except (OperationalError, DBAPIError) as exc:
             raise StoreError(
-                f"store {url}: cannot open or migrate the database ({exc.orig})",
-                hint="check the 'store:' path in benchroute.yaml and that it is writable",
+                f"store {shown}: cannot open or migrate the database ({_without(exc.orig, target)})",
+                hint="check 'store:' in benchroute.yaml: the path is writable, or the server is "
+                "running and the user, password and database are right",
             ) from None
 
     def close(self) -> None:
