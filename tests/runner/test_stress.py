@@ -6,13 +6,16 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
+from genai_prices import Usage as PriceUsage
+from genai_prices import calc_price
 
 from benchroute.config import load_project, load_suite
 from benchroute.runner import Runner, RunOptions, RunOutcome
 from benchroute.runner._stress import arrival_times
 from benchroute.store import Result, Store
-from benchroute.testing import FakeServer
+from benchroute.testing import FakeServer, Reply
 from tests.conftest import write_project
 
 
@@ -227,14 +230,103 @@ def test_max_cost_skips_a_load_that_does_not_fit(tmp_path: Path, fake: FakeServe
     assert fake.requests == [] and outcome.results == []
 
 
-def test_max_cost_reserves_a_load_whole_and_records_its_estimated_cost(
-    tmp_path: Path, fake: FakeServer
-) -> None:
+def test_max_cost_reserves_a_load_whole_and_records_its_cost(tmp_path: Path, fake: FakeServer) -> None:
     outcome, _ = _budget_run(tmp_path, fake, cap=1.0)
     assert outcome.status == "completed"
     (result,) = outcome.results
     assert result.details is not None and result.details["load"]["ok"] == 50
     per_request = result.cost_usd / 50
-    assert 0.0001 < per_request < 0.002  # gpt-4o: $2.5/M in, $10/M out, tens of tokens
-    assert result.details["cost"]["method"].startswith("estimated")
+    assert 0 < per_request < 0.002  # gpt-4o: $2.5/M in, $10/M out, a few tokens each
+    assert result.details["cost"]["method"] == "the usage the replies reported, priced per request"
+    assert result.details["cost"]["priced_replies"] == 50 and result.input_tokens > 0
     assert len(fake.requests) == 50
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_load_costs_what_its_replies_report(tmp_path: Path, fake: FakeServer, stream: bool) -> None:
+    usage = {"prompt_tokens": 1_000, "completion_tokens": 200, "cached_tokens": 400}
+    fake.script("gpt-4o", [Reply(text="fine, thanks", usage=usage)] * 40)
+    project_path = write_project(
+        tmp_path,
+        {
+            "m": {
+                "provider": "openai",
+                "base_url": fake.base_url,
+                "model": "gpt-4o",
+                "price_provider": "openai",
+                "stream": stream,
+            }
+        },
+    )
+    project = load_project(project_path)
+    store = Store(project.store_url())
+    load = {
+        "profile": {"kind": "constant_concurrency", "concurrency": 4, "max_requests": 40, "duration_s": 30}
+    }
+    suite = load_suite(_stress_suite(tmp_path, load))
+    outcome = asyncio.run(Runner(project, store, RunOptions(use_cache=False)).run([suite]))
+    (result,) = outcome.results
+    one = calc_price(
+        PriceUsage(input_tokens=1_000, cache_read_tokens=400, output_tokens=200),
+        "gpt-4o",
+        provider_id="openai",
+    )
+    assert result.details is not None and result.details["load"]["ok"] == 40
+    cost = result.details["cost"]
+    assert cost["priced_replies"] == 40 and "unpriced_replies" not in cost
+    assert result.cost_usd == pytest.approx(40 * float(one.total_price), rel=1e-9)
+    assert (result.input_tokens, result.output_tokens, result.cached_input_tokens) == (40_000, 8_000, 16_000)
+
+
+def test_replies_without_usage_are_counted_as_unpriced(tmp_path: Path, fake: FakeServer) -> None:
+    fake.script("gpt-4o", [Reply(text="ok", usage={"prompt_tokens": 0, "completion_tokens": 0})] * 10)
+    project_path = write_project(
+        tmp_path,
+        {
+            "m": {
+                "provider": "openai",
+                "base_url": fake.base_url,
+                "model": "gpt-4o",
+                "price_provider": "openai",
+            }
+        },
+    )
+    project = load_project(project_path)
+    load = {
+        "profile": {"kind": "constant_concurrency", "concurrency": 2, "max_requests": 10, "duration_s": 30}
+    }
+    suite = load_suite(_stress_suite(tmp_path, load))
+    outcome = asyncio.run(
+        Runner(project, Store(project.store_url()), RunOptions(use_cache=False)).run([suite])
+    )
+    (result,) = outcome.results
+    assert result.cost_usd == 0.0 and result.details is not None
+    assert result.details["cost"]["unpriced_replies"] == 10
+    assert result.details["cost"]["method"] == "no reply reported token usage"
+
+
+def test_a_load_on_another_adapter_costs_what_its_completions_report(
+    tmp_path: Path, fake: FakeServer
+) -> None:
+    # The Anthropic adapter has no lean load sender: its load goes through complete().
+    usage = {"input_tokens": 500, "output_tokens": 100}
+    fake.script("claude-sonnet-4-20250514", [Reply(text="fine", usage=usage)] * 12)
+    spec = {
+        "provider": "anthropic",
+        "base_url": fake.base_url.removesuffix("/v1"),
+        "model": "claude-sonnet-4-20250514",
+    }
+    project = load_project(write_project(tmp_path, {"m": {**spec, "price_provider": "anthropic"}}))
+    load = {
+        "profile": {"kind": "constant_concurrency", "concurrency": 3, "max_requests": 12, "duration_s": 30}
+    }
+    suite = load_suite(_stress_suite(tmp_path, load))
+    outcome = asyncio.run(
+        Runner(project, Store(project.store_url()), RunOptions(use_cache=False)).run([suite])
+    )
+    (result,) = outcome.results
+    one = calc_price(
+        PriceUsage(input_tokens=500, output_tokens=100), "claude-sonnet-4-20250514", provider_id="anthropic"
+    )
+    assert result.details is not None and result.details["load"]["ok"] == 12
+    assert result.cost_usd == pytest.approx(12 * float(one.total_price), rel=1e-9)

@@ -50,11 +50,53 @@ from multidict import CIMultiDict
 
 from .._version import __version__
 from ._http import http_error, loads_object, malformed
-from ._types import CompletionRequest, Provider, ProviderError
+from ._openai import parse_usage
+from ._types import CompletionRequest, Provider, ProviderError, Usage
+
+
+class UsageTally:
+    """Token usage summed over a load's replies that reported any (see :meth:`add`)."""
+
+    __slots__ = (
+        "cache_write_tokens",
+        "cached_input_tokens",
+        "input_tokens",
+        "output_tokens",
+        "reasoning_tokens",
+        "replies",
+    )
+
+    def __init__(self) -> None:
+        self.replies = 0
+        self.input_tokens = self.output_tokens = self.cached_input_tokens = 0
+        self.cache_write_tokens = self.reasoning_tokens = 0
+
+    def add(self, usage: Usage) -> None:
+        if not usage.input_tokens and not usage.output_tokens:
+            return  # the reply reported no usage: it is counted as unpriced, not as free
+        self.replies += 1
+        self.input_tokens += usage.input_tokens
+        self.output_tokens += usage.output_tokens
+        self.cached_input_tokens += usage.cached_input_tokens
+        self.cache_write_tokens += usage.cache_write_tokens
+        self.reasoning_tokens += usage.reasoning_tokens
+
+    def mean(self) -> Usage:
+        """The usage of an average reply (rounded to whole tokens)."""
+        n = max(1, self.replies)
+        return Usage(
+            input_tokens=round(self.input_tokens / n),
+            output_tokens=round(self.output_tokens / n),
+            cached_input_tokens=round(self.cached_input_tokens / n),
+            cache_write_tokens=round(self.cache_write_tokens / n),
+            reasoning_tokens=round(self.reasoning_tokens / n),
+        )
 
 
 class LoadSender(Protocol):
-    """Sends the prepared requests of a load test."""
+    """Sends the prepared requests of a load test; ``usage`` sums what the replies reported."""
+
+    usage: UsageTally
 
     async def send(self, index: int) -> float | None:
         """Send prepared request ``index`` (modulo their number). Returns the time to first
@@ -70,9 +112,11 @@ class CompletionSender:
             raise ValueError("a load test needs at least one request")
         self._provider = provider
         self._requests = list(requests)
+        self.usage = UsageTally()
 
     async def send(self, index: int) -> float | None:
         completion = await self._provider.complete(self._requests[index % len(self._requests)])
+        self.usage.add(completion.usage)
         return completion.ttft_ms
 
 
@@ -104,7 +148,8 @@ class _Connection(asyncio.Protocol):
         self.body: list[bytes] = []
         self.first: float | None = None
         self.pending = b""  # a streamed event line not yet complete
-        self.tail = b""  # the last bytes of a stream, where [DONE] must be
+        self.tail = b""  # the last bytes of a stream: the usage event and [DONE] are there
+        self.usage: object = None  # the reply's "usage" object, when it had one
 
     # asyncio.Protocol -----------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -144,7 +189,7 @@ class _Connection(asyncio.Protocol):
 
     def on_body(self, data: bytes) -> None:
         if self.stream and 200 <= self.status < 300:
-            self.tail = (self.tail + data)[-32:]
+            self.tail = (self.tail + data)[-_TAIL_BYTES:]
             if self.first is None:
                 self._scan_events(data)
         else:
@@ -161,6 +206,7 @@ class _Connection(asyncio.Protocol):
             self._finish(error=http_error(status, raw, headers, self.where))
         elif self.stream:
             if b"[DONE]" in self.tail:
+                self.usage = _stream_usage(self.tail)
                 self._finish(self.first)
             else:
                 self._finish(
@@ -179,6 +225,7 @@ class _Connection(asyncio.Protocol):
                 return
             choices = body.get("choices")
             if isinstance(choices, list) and choices:
+                self.usage = body.get("usage")
                 self._finish(None)
             else:
                 detail = f"no 'choices' in the reply (keys: {sorted(body)[:5]})"
@@ -198,6 +245,7 @@ class _Connection(asyncio.Protocol):
             self.body = []
         self.first = None
         self.pending = self.tail = b""
+        self.usage = None
         assert self.transport is not None
         self.transport.write(request)
 
@@ -239,6 +287,27 @@ class _Connection(asyncio.Protocol):
         self.reusable = False
         if self.transport is not None:
             self.transport.abort()
+
+
+# How much of a stream's end is kept: the closing usage event (stream_options.include_usage)
+# and [DONE] must fit in it.
+_TAIL_BYTES = 4096
+
+
+def _stream_usage(tail: bytes) -> object:
+    """The ``usage`` object of the last event in a stream's tail that has one, else None."""
+    at = tail.rfind(b'"usage"')
+    if at < 0:
+        return None
+    start = tail.rfind(b"data:", 0, at)
+    end = tail.find(b"\n", at)
+    if start < 0 or end < 0:
+        return None
+    try:
+        event = json.loads(tail[start + 5 : end])
+    except ValueError:
+        return None
+    return event.get("usage") if isinstance(event, dict) else None
 
 
 def _request_bytes(method_target: str, host: str, headers: Mapping[str, str], body: bytes) -> bytes:
@@ -292,6 +361,7 @@ class ChatCompletionsSender:
         self._max_connections = max_connections
         self._waiters: deque[asyncio.Future[_Connection | None]] = deque()
         self._opening = 0  # connections being opened: they count against the cap already
+        self.usage = UsageTally()
 
     async def send(self, index: int) -> float | None:
         slot = index % self._count
@@ -333,6 +403,8 @@ class ChatCompletionsSender:
             self._open.discard(conn)
             self._hand_over(None)
             raise
+        if conn.usage is not None:
+            self.usage.add(parse_usage(conn.usage))
         self._release(conn)
         return result
 

@@ -34,18 +34,31 @@ def request_body(model: str, request: CompletionRequest, defaults: dict[str, Any
     return body
 
 
-def _usage(raw: dict[str, Any] | None) -> Usage:
+def parse_usage(raw: object) -> Usage:
+    """An OpenAI-style ``usage`` object as a :class:`Usage`. Usage is bookkeeping, not the
+    answer: a missing object, or a count that is not a number, counts as 0."""
     if not isinstance(raw, dict):
         return Usage()
-    prompt_details = raw.get("prompt_tokens_details") or {}
-    completion_details = raw.get("completion_tokens_details") or {}
+    prompt_details = raw.get("prompt_tokens_details")
+    completion_details = raw.get("completion_tokens_details")
+    prompt_details = prompt_details if isinstance(prompt_details, dict) else {}
+    completion_details = completion_details if isinstance(completion_details, dict) else {}
     return Usage(
-        input_tokens=int(raw.get("prompt_tokens") or 0),
-        output_tokens=int(raw.get("completion_tokens") or 0),
-        cached_input_tokens=int(prompt_details.get("cached_tokens") or 0),
-        cache_write_tokens=int(prompt_details.get("cache_write_tokens") or 0),
-        reasoning_tokens=int(completion_details.get("reasoning_tokens") or 0),
+        input_tokens=_count(raw.get("prompt_tokens")),
+        output_tokens=_count(raw.get("completion_tokens")),
+        cached_input_tokens=_count(prompt_details.get("cached_tokens")),
+        cache_write_tokens=_count(prompt_details.get("cache_write_tokens")),
+        reasoning_tokens=_count(completion_details.get("reasoning_tokens")),
     )
+
+
+def _count(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return 0
+    try:
+        return max(0, int(value))
+    except (ValueError, OverflowError):  # "abc", NaN, infinity
+        return 0
 
 
 class OpenAIProvider:
@@ -119,7 +132,7 @@ class OpenAIProvider:
             text=content if isinstance(content, str) else "",
             tool_calls=message.get("tool_calls") or [],
             finish_reason=choices[0].get("finish_reason"),
-            usage=_usage(body.get("usage")),
+            usage=parse_usage(body.get("usage")),
             served_model=body.get("model"),
             system_fingerprint=body.get("system_fingerprint"),
             latency_ms=(time.perf_counter() - started) * 1000,
@@ -136,7 +149,7 @@ class OpenAIProvider:
             served_model = chunk.get("model") or served_model
             fingerprint = chunk.get("system_fingerprint") or fingerprint
             if chunk.get("usage"):
-                usage = _usage(chunk["usage"])
+                usage = parse_usage(chunk["usage"])
             for choice in chunk.get("choices") or []:
                 delta = choice.get("delta") or {}
                 text = delta.get("content")

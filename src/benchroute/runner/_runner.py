@@ -356,7 +356,7 @@ class Runner:
             if stress:  # load tests after the evals, on the same session, limits and store
                 from ._stress import run_stress
 
-                await run_stress(self, record.id, stress, writer)
+                await run_stress(self, record.id, stress, writer, prices)
             if self._broken:
                 status = "failed"
                 error = "; ".join(self._broken.values())

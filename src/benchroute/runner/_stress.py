@@ -43,8 +43,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..analysis import LoadSummary, check_slos, summarize_load
 from ..config import LoadSpec, SuiteSpec
-from ..providers import ProviderError
-from ..providers._loadpath import LoadSender, close_load_sender, prepare_load_sender
+from ..providers import PriceBook, ProviderError, Usage
+from ..providers._loadpath import LoadSender, UsageTally, close_load_sender, prepare_load_sender
 from ..providers._types import FATAL_KINDS
 from ..store import LoadSample, Result, Store
 from ._estimate import _stress_requests
@@ -444,6 +444,36 @@ def load_result(
     )
 
 
+def load_cost(prices: PriceBook, model: str, usage: UsageTally, samples: list[LoadSample]) -> dict[str, Any]:
+    """What a load cost, from what its replies reported: a compute-rate model by the
+    successful requests' generation time; a token-priced one as its replies with usage times
+    the price of their mean usage (per request, so a prompt-size price tier is the one an
+    average request falls in, not that of the load's total). Replies that reported no usage
+    are not priced; their number is given."""
+    ok = [s for s in samples if s.outcome == "ok"]
+    info = prices.info(model)
+    cost: dict[str, Any] = {
+        "usd": 0.0,
+        "priced_replies": usage.replies,
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+    }
+    if info.usd_per_hour is not None:
+        seconds = sum(s.latency_ms or 0.0 for s in ok) / 1000
+        cost["usd"] = prices.cost(model, Usage(), seconds * 1000)
+        cost["method"] = f"compute rate x {seconds:.1f} s of successful requests"
+        cost["priced_replies"] = len(ok)
+        return cost
+    if usage.replies:
+        cost["usd"] = usage.replies * prices.cost(model, usage.mean(), 0.0)
+        cost["method"] = "the usage the replies reported, priced per request"
+    else:
+        cost["method"] = "no reply reported token usage"
+    if len(ok) > usage.replies:
+        cost["unpriced_replies"] = len(ok) - usage.replies
+    return cost
+
+
 _WINDOW_FIELDS = (
     "start_s",
     "requests",
@@ -464,7 +494,9 @@ def _window_values(window: Any) -> list[Any]:
     return [getattr(window, name) for name in _WINDOW_FIELDS]
 
 
-async def run_stress(runner: Runner, run_id: str, suites: list[SuiteSpec], writer: _Writer) -> None:
+async def run_stress(
+    runner: Runner, run_id: str, suites: list[SuiteSpec], writer: _Writer, prices: PriceBook
+) -> None:
     """Run the load of every stress suite against each of its models (see module doc).
 
     A (suite, model) that already has its stored result (a resumed run) is not loaded
@@ -499,9 +531,8 @@ async def run_stress(runner: Runner, run_id: str, suites: list[SuiteSpec], write
                 connections = getattr(load_spec.profile, "concurrency", 1)
             await context.ensure_connections(connections)
             # --max-cost: a load is reserved whole (its planned requests at the expected cost of
-            # one) and skipped when that does not fit; the load path does not read usage, so
-            # what it spent is estimated as its successful requests at that expected cost.
-            per_request_usd: float | None = None
+            # one) and skipped when that does not fit; what it spent (the usage its replies
+            # reported) replaces the reservation when it ends.
             reserved: float | None = None
             if runner._budget is not None and runner._coster is not None:
                 per_request_usd = runner._coster.expected(suite.name, spec, requests[0])[3]
@@ -532,12 +563,13 @@ async def run_stress(runner: Runner, run_id: str, suites: list[SuiteSpec], write
                 samples = sorted(load.samples, key=lambda s: s.seq)
                 summary = _summary(load, samples)
                 result = load_result(run_id, load, summary, slo, error)
-                if per_request_usd is not None and reserved is not None and runner._budget is not None:
-                    result.cost_usd = summary.ok * per_request_usd
-                    assert result.details is not None
-                    result.details["cost"] = {
-                        "usd": result.cost_usd,
-                        "method": "estimated: successful requests x the expected cost of one request",
-                    }
+                cost = load_cost(prices, model, sender.usage, samples)
+                result.cost_usd = cost["usd"]
+                result.input_tokens = sender.usage.input_tokens
+                result.output_tokens = sender.usage.output_tokens
+                result.cached_input_tokens = sender.usage.cached_input_tokens
+                assert result.details is not None
+                result.details["cost"] = cost
+                if reserved is not None and runner._budget is not None:
                     await runner._budget.settle(reserved, result.cost_usd, (suite.name, model), billed=True)
                 writer.add(result, None)
