@@ -148,7 +148,9 @@ class _Connection(asyncio.Protocol):
         self.body: list[bytes] = []
         self.first: float | None = None
         self.pending = b""  # a streamed event line not yet complete
-        self.tail = b""  # the last bytes of a stream: the usage event and [DONE] are there
+        # The last bytes of a stream (at least _TAIL_BYTES once that much came): the usage
+        # event and [DONE] are there. Trimmed only when it doubles: O(1) per byte received.
+        self.tail = bytearray()
         self.usage: object = None  # the reply's "usage" object, when it had one
 
     # asyncio.Protocol -----------------------------------------------------------------
@@ -189,7 +191,10 @@ class _Connection(asyncio.Protocol):
 
     def on_body(self, data: bytes) -> None:
         if self.stream and 200 <= self.status < 300:
-            self.tail = (self.tail + data)[-_TAIL_BYTES:]
+            tail = self.tail
+            tail += data
+            if len(tail) > 2 * _TAIL_BYTES:
+                del tail[:-_TAIL_BYTES]
             if self.first is None:
                 self._scan_events(data)
         else:
@@ -206,7 +211,7 @@ class _Connection(asyncio.Protocol):
             self._finish(error=http_error(status, raw, headers, self.where))
         elif self.stream:
             if b"[DONE]" in self.tail:
-                self.usage = _stream_usage(self.tail)
+                self.usage = _stream_usage(bytes(self.tail))
                 self._finish(self.first)
             else:
                 self._finish(
@@ -244,7 +249,8 @@ class _Connection(asyncio.Protocol):
         if self.body:
             self.body = []
         self.first = None
-        self.pending = self.tail = b""
+        self.pending = b""
+        self.tail = bytearray()
         self.usage = None
         assert self.transport is not None
         self.transport.write(request)
