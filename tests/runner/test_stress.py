@@ -203,35 +203,51 @@ def test_streaming_models_get_time_to_first_token(tmp_path: Path) -> None:
     assert result.details is not None and result.details["load"]["ttft_p95_ms"] is not None
 
 
-def _budget_run(tmp_path: Path, fake: FakeServer, cap: float) -> tuple[RunOutcome, Store]:
-    project_path = write_project(
-        tmp_path,
-        {
-            "m": {
-                "provider": "openai",
-                "base_url": fake.base_url,
-                "model": "gpt-4o",
-                "price_provider": "openai",
-            }
-        },
-    )
-    project = load_project(project_path)
-    store = Store(project.store_url())
+def _priced_load(
+    tmp_path: Path, spec: dict[str, Any], load: dict[str, Any], cap: float | None = None, **extra: Any
+) -> RunOutcome:
+    """A stress suite's load against model ``m`` (``spec``), priced; ``cap``: --max-cost."""
+    project = load_project(write_project(tmp_path, {"m": spec}))
+    suite = load_suite(_stress_suite(tmp_path, load, **extra))
+    runner = Runner(project, Store(project.store_url()), RunOptions(use_cache=False, max_cost_usd=cap))
+    return asyncio.run(runner.run([suite]))
+
+
+def _gpt_4o(fake: FakeServer, **fields: Any) -> dict[str, Any]:
+    return {
+        "provider": "openai",
+        "base_url": fake.base_url,
+        "model": "gpt-4o",
+        "price_provider": "openai",
+        **fields,
+    }
+
+
+def _closed_loop(users: int, requests: int) -> dict[str, Any]:
+    return {
+        "profile": {
+            "kind": "constant_concurrency",
+            "concurrency": users,
+            "max_requests": requests,
+            "duration_s": 30,
+        }
+    }
+
+
+def _budget_run(tmp_path: Path, fake: FakeServer, cap: float) -> RunOutcome:
     load = {"profile": {"kind": "constant_rate", "rps": 50, "duration_s": 1}, "window_s": 0.5}
-    suite = load_suite(_stress_suite(tmp_path, load, params={"max_tokens": 100}))
-    runner = Runner(project, store, RunOptions(use_cache=False, max_cost_usd=cap))
-    return asyncio.run(runner.run([suite])), store
+    return _priced_load(tmp_path, _gpt_4o(fake), load, cap, params={"max_tokens": 100})
 
 
 def test_max_cost_skips_a_load_that_does_not_fit(tmp_path: Path, fake: FakeServer) -> None:
     # 50 requests of gpt-4o at ~60 output tokens each cost ~$0.03: a cent does not cover it.
-    outcome, _ = _budget_run(tmp_path, fake, cap=0.01)
+    outcome = _budget_run(tmp_path, fake, cap=0.01)
     assert outcome.status == "budget_stopped"
     assert fake.requests == [] and outcome.results == []
 
 
 def test_max_cost_reserves_a_load_whole_and_records_its_cost(tmp_path: Path, fake: FakeServer) -> None:
-    outcome, _ = _budget_run(tmp_path, fake, cap=1.0)
+    outcome = _budget_run(tmp_path, fake, cap=1.0)
     assert outcome.status == "completed"
     (result,) = outcome.results
     assert result.details is not None and result.details["load"]["ok"] == 50
@@ -246,25 +262,7 @@ def test_max_cost_reserves_a_load_whole_and_records_its_cost(tmp_path: Path, fak
 def test_a_load_costs_what_its_replies_report(tmp_path: Path, fake: FakeServer, stream: bool) -> None:
     usage = {"prompt_tokens": 1_000, "completion_tokens": 200, "cached_tokens": 400}
     fake.script("gpt-4o", [Reply(text="fine, thanks", usage=usage)] * 40)
-    project_path = write_project(
-        tmp_path,
-        {
-            "m": {
-                "provider": "openai",
-                "base_url": fake.base_url,
-                "model": "gpt-4o",
-                "price_provider": "openai",
-                "stream": stream,
-            }
-        },
-    )
-    project = load_project(project_path)
-    store = Store(project.store_url())
-    load = {
-        "profile": {"kind": "constant_concurrency", "concurrency": 4, "max_requests": 40, "duration_s": 30}
-    }
-    suite = load_suite(_stress_suite(tmp_path, load))
-    outcome = asyncio.run(Runner(project, store, RunOptions(use_cache=False)).run([suite]))
+    outcome = _priced_load(tmp_path, _gpt_4o(fake, stream=stream), _closed_loop(4, 40))
     (result,) = outcome.results
     one = calc_price(
         PriceUsage(input_tokens=1_000, cache_read_tokens=400, output_tokens=200),
@@ -280,26 +278,7 @@ def test_a_load_costs_what_its_replies_report(tmp_path: Path, fake: FakeServer, 
 
 def test_replies_without_usage_are_counted_as_unpriced(tmp_path: Path, fake: FakeServer) -> None:
     fake.script("gpt-4o", [Reply(text="ok", usage={"prompt_tokens": 0, "completion_tokens": 0})] * 10)
-    project_path = write_project(
-        tmp_path,
-        {
-            "m": {
-                "provider": "openai",
-                "base_url": fake.base_url,
-                "model": "gpt-4o",
-                "price_provider": "openai",
-            }
-        },
-    )
-    project = load_project(project_path)
-    load = {
-        "profile": {"kind": "constant_concurrency", "concurrency": 2, "max_requests": 10, "duration_s": 30}
-    }
-    suite = load_suite(_stress_suite(tmp_path, load))
-    outcome = asyncio.run(
-        Runner(project, Store(project.store_url()), RunOptions(use_cache=False)).run([suite])
-    )
-    (result,) = outcome.results
+    (result,) = _priced_load(tmp_path, _gpt_4o(fake), _closed_loop(2, 10)).results
     assert result.cost_usd == 0.0 and result.details is not None
     assert result.details["cost"]["unpriced_replies"] == 10
     assert result.details["cost"]["method"] == "no reply reported token usage"
@@ -309,24 +288,11 @@ def test_a_load_on_another_adapter_costs_what_its_completions_report(
     tmp_path: Path, fake: FakeServer
 ) -> None:
     # The Anthropic adapter has no lean load sender: its load goes through complete().
-    usage = {"input_tokens": 500, "output_tokens": 100}
-    fake.script("claude-sonnet-4-20250514", [Reply(text="fine", usage=usage)] * 12)
-    spec = {
-        "provider": "anthropic",
-        "base_url": fake.base_url.removesuffix("/v1"),
-        "model": "claude-sonnet-4-20250514",
-    }
-    project = load_project(write_project(tmp_path, {"m": {**spec, "price_provider": "anthropic"}}))
-    load = {
-        "profile": {"kind": "constant_concurrency", "concurrency": 3, "max_requests": 12, "duration_s": 30}
-    }
-    suite = load_suite(_stress_suite(tmp_path, load))
-    outcome = asyncio.run(
-        Runner(project, Store(project.store_url()), RunOptions(use_cache=False)).run([suite])
-    )
-    (result,) = outcome.results
-    one = calc_price(
-        PriceUsage(input_tokens=500, output_tokens=100), "claude-sonnet-4-20250514", provider_id="anthropic"
-    )
+    model = "claude-sonnet-4-20250514"
+    fake.script(model, [Reply(text="fine", usage={"input_tokens": 500, "output_tokens": 100})] * 12)
+    base_url = fake.base_url.removesuffix("/v1")
+    spec = {"provider": "anthropic", "base_url": base_url, "model": model, "price_provider": "anthropic"}
+    (result,) = _priced_load(tmp_path, spec, _closed_loop(3, 12)).results
+    one = calc_price(PriceUsage(input_tokens=500, output_tokens=100), model, provider_id="anthropic")
     assert result.details is not None and result.details["load"]["ok"] == 12
     assert result.cost_usd == pytest.approx(12 * float(one.total_price), rel=1e-9)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,20 +12,21 @@ from benchroute import BenchrouteError
 from benchroute.store import MIGRATIONS, Result, RunRecord, Store
 
 
-def _result(case: str, repeat: int = 0, output: str = "x") -> Result:
-    return Result(
-        run_id="r1",
-        suite="s",
-        case_id=case,
-        model="m",
-        repeat=repeat,
-        messages=[{"role": "user", "content": "hi"}],
-        output=output,
-        scores=[{"scorer": "exact", "value": 1.0, "passed": True, "reason": ""}],
-        score=1.0,
-        passed=True,
-        created_at="2026-01-01T00:00:00",
-    )
+def _result(case: str, repeat: int = 0, output: str = "x", **fields: Any) -> Result:
+    values: dict[str, Any] = {
+        "run_id": "r1",
+        "suite": "s",
+        "case_id": case,
+        "model": "m",
+        "repeat": repeat,
+        "messages": [{"role": "user", "content": "hi"}],
+        "output": output,
+        "scores": [{"scorer": "exact", "value": 1.0, "passed": True, "reason": ""}],
+        "score": 1.0,
+        "passed": True,
+        "created_at": "2026-01-01T00:00:00",
+    }
+    return Result(**{**values, **fields})
 
 
 def _run(run_id: str = "r1", started: str = "2026-01-01T00:00:00") -> RunRecord:

@@ -14,10 +14,12 @@ import sqlalchemy
 from benchroute import BenchrouteError
 from benchroute.config import load_project, load_suite
 from benchroute.runner import Runner, RunOptions
-from benchroute.store import MIGRATIONS, LoadSample, Result, RunRecord, Store
+from benchroute.store import MIGRATIONS, LoadSample, Result, Store
 from benchroute.testing import FakeServer
 from tests._postgres import TemporaryPostgres
 from tests.conftest import run_cli, write_project, write_suite
+from tests.store.test_store import _result as stored_result
+from tests.store.test_store import _run
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -29,32 +31,15 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def _result(case: str, repeat: int = 0, output: str = "x", run_id: str = "r1") -> Result:
-    return Result(
+    return stored_result(
+        case,
+        repeat,
+        output,
         run_id=run_id,
-        suite="s",
-        case_id=case,
-        model="m",
-        repeat=repeat,
         messages=[{"role": "user", "content": "hi ünïcode"}],
-        output=output,
-        scores=[{"scorer": "exact", "value": 1.0, "passed": True, "reason": ""}],
-        score=1.0,
-        passed=True,
         latency_ms=12.5,
         cost_usd=0.000125,
-        created_at="2026-01-01T00:00:00",
         details={"turns": [{"n": 1}]} if case == "b" else None,
-    )
-
-
-def _run(run_id: str = "r1", started: str = "2026-01-01T00:00:00") -> RunRecord:
-    return RunRecord(
-        id=run_id,
-        suites=["s"],
-        config={"models": {"m": {}}},
-        package_version="0",
-        prices={"m": {"source": "override"}},
-        started_at=started,
     )
 
 
