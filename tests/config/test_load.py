@@ -6,6 +6,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 from pydantic import ValidationError
 
 from benchroute import ConfigError
@@ -595,3 +596,12 @@ def test_gate_on_a_stress_suite_or_on_a_model_not_run_is_an_error(tmp_path: Path
     )
     with pytest.raises(ConfigError, match=r"gate.models: 'b' not among the suite's models"):
         load_suite(unit)
+
+
+def test_names_longer_than_the_store_columns_are_rejected_with_their_line(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    cases = [{"id": "ok", "input": "a"}, {"id": "x" * 201, "input": "b"}]
+    suite = {"name": "s", "dataset": {"cases": cases}, "scorers": [{"name": "exact"}]}
+    path.write_text(yaml.safe_dump(suite))
+    with pytest.raises(ConfigError, match=r"s\.yaml:\d+: dataset\.cases\.1\.id: String should have at most"):
+        load_suite(path)

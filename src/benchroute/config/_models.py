@@ -30,6 +30,11 @@ from ._ranking import RankingSpec
 from ._stress import LoadSpec, SLOSpec, check_stress_fields
 
 
+# Names and ids are stored in columns of this many characters (PostgreSQL enforces it).
+MAX_NAME = 200
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -142,7 +147,7 @@ class ProjectConfig(_Strict):
 
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
-    models: dict[str, ModelSpec] = Field(default_factory=dict)
+    models: dict[Name, ModelSpec] = Field(default_factory=dict)
     store: str = Field(default=".benchroute/benchroute.db", description="SQLite path or SQLAlchemy URL")
     imports: list[str] = Field(
         default_factory=list, description="Python files or modules that register custom scorers"
@@ -176,7 +181,7 @@ class Case(_Strict):
     """One test case. ``input`` is the user message (or ``messages`` a whole conversation);
     ``vars`` fill the suite's prompt template; ``expected`` is what scorers compare against."""
 
-    id: str
+    id: Name
     input: str | None = None
     messages: list[Message] | None = None
     vars: dict[str, Any] = Field(default_factory=dict)
@@ -284,7 +289,7 @@ Tier = Literal["unit", "code", "conversation", "stress"]
 class SuiteSpec(_Strict):
     """A suite: cases, how to prompt, how to score, which models, how often."""
 
-    name: str
+    name: Name
     tier: Tier = "unit"
     description: str = ""
     models: list[str] | None = None
