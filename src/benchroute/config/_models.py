@@ -29,7 +29,6 @@ from ._gate import GateSpec
 from ._ranking import RankingSpec
 from ._stress import LoadSpec, SLOSpec, check_stress_fields
 
-
 # Names and ids are stored in columns of this many characters (PostgreSQL enforces it).
 MAX_NAME = 200
 Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME)]
