@@ -269,9 +269,9 @@ def test_anthropic_reply_with_cache_writes_and_thinking_is_stored_at_genai_price
 
 def test_adapters_parse_every_usage_field() -> None:
     from benchroute.providers._anthropic import _usage as anthropic_usage
-    from benchroute.providers._openai import _usage as openai_usage
+    from benchroute.providers._openai import parse_usage as openai_usage
 
-    assert openai_usage(OPENAI_REPLY["usage"]) == Usage(  # type: ignore[arg-type]
+    assert openai_usage(OPENAI_REPLY["usage"]) == Usage(
         input_tokens=60_000, output_tokens=3_000, cached_input_tokens=55_000, reasoning_tokens=2_400
     )
     assert anthropic_usage(ANTHROPIC_REPLY["usage"]) == Usage(  # type: ignore[arg-type]
@@ -311,3 +311,18 @@ def test_public_custom_host_still_asks_genai_prices() -> None:
     )
     assert book.info(name).source == "unknown"
     assert "genai-prices has no price" in book.info(name).note
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"prompt_tokens": "abc", "completion_tokens": None},
+        {"prompt_tokens": -5, "completion_tokens": True, "prompt_tokens_details": ["x"]},
+        {"prompt_tokens": float("nan"), "completion_tokens_details": "?"},
+        "not a dict",
+    ],
+)
+def test_openai_usage_that_is_not_numbers_reads_as_zero(raw: object) -> None:
+    from benchroute.providers._openai import parse_usage
+
+    assert parse_usage(raw) == Usage()
