@@ -282,3 +282,17 @@ def test_a_partly_cached_suite_sends_only_what_is_not_cached(tmp_path: Path, fak
     cached = {r.case_id: r.cached for r in outcome.results}
     assert cached == {"c0": True, "c1": True, "c2": True, "c3": False, "c4": False}
     assert all(r.passed for r in outcome.results)
+
+
+def test_a_cached_rerun_reads_each_stored_reply_for_its_own_case(tmp_path: Path, fake: FakeServer) -> None:
+    # More cached replies than one read batch, two of them for the same request.
+    project = write_project(tmp_path, {"m": {"provider": "openai", "base_url": fake.base_url, "model": "m"}})
+    cases = [*_echo_cases(300), {"id": "twin", "input": "answer 7", "expected": "answer 7"}]
+    suite = write_suite(tmp_path, "s", cases)
+    _run(project, [suite], concurrency=16)
+    assert len(fake.requests) == 301  # an empty cache: "twin" is sent as well as c7
+    second, _ = _run(project, [suite], concurrency=16)
+    assert len(fake.requests) == 301 and all(r.cached for r in second.results)
+    outputs = {r.case_id: r.output for r in second.results}
+    assert all(outputs[f"c{i}"] == f"answer {i}" for i in range(300)) and outputs["twin"] == "answer 7"
+    assert all(r.passed for r in second.results)

@@ -189,3 +189,10 @@ def test_cached_keys_finds_the_stored_responses_among_many_keys(tmp_path: Path) 
     assert store.cached_keys(asked) == set(stored)
     assert store.cached_keys([]) == set()
     assert store.cache_get("k7") == {"text": "k7"}
+
+
+def test_cache_get_many_returns_the_stored_replies_by_key(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'b.db'}")
+    store.cache_put([(f"k{i}", "m", {"text": f"t{i}"}, "2026-01-01T00:00:00") for i in range(700)])
+    got = store.cache_get_many([f"k{i}" for i in range(699, -1, -1)] + ["missing", "k3"])
+    assert len(got) == 700 and got["k3"] == {"text": "t3"} and "missing" not in got

@@ -101,6 +101,33 @@ class RunOutcome:
         )
 
 
+class _CachedReplies:
+    """The stored responses of a run's cache hits (their keys in plan order), read from the
+    store in batches as the run reaches them: one query per batch instead of one per
+    request, and no more than about a batch of replies held in memory at a time."""
+
+    BATCH = 256
+
+    def __init__(self, store: Store, keys: list[str]) -> None:
+        self._store = store
+        self._keys = keys
+        self._position = {key: i for i, key in enumerate(keys)}
+        self._loaded: dict[str, dict[str, Any]] = {}
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._position
+
+    def take(self, key: str) -> dict[str, Any] | None:
+        """The stored response for ``key`` (loading it and the next hits of the plan)."""
+        if key not in self._loaded:
+            start = self._position.get(key)
+            if start is None:
+                return None
+            batch = [k for k in self._keys[start : start + self.BATCH] if k not in self._loaded]
+            self._loaded.update(self._store.cache_get_many(batch))
+        return self._loaded.pop(key, None)
+
+
 @dataclass
 class _Item:
     suite: SuiteSpec
@@ -253,7 +280,7 @@ class Runner:
         self._budget: Budget | None = None
         self._coster: RequestCoster | None = None
         self._budget_skipped = 0
-        self._cached: set[str] = set()  # cache keys of this run's items with a stored response
+        self._cached = _CachedReplies(store, [])  # the stored responses of this run's items
 
     # public entry points ---------------------------------------------------------------
     async def run(self, suites: list[SuiteSpec]) -> RunOutcome:
@@ -317,7 +344,7 @@ class Runner:
             self._provider_context = context
             builders = {s.name: PromptBuilder(s) for s in suites}
             if self.options.use_cache:
-                self._cached = self._cached_keys(items, builders)
+                self._cached = self._cached_replies(items, builders)
             scorers = {s.name: SuiteScorer(s, self._scoring_context(s, context, prices)) for s in suites}
             for name in sorted({i.model for i in items}):
                 self._provider(name)  # fail fast on a bad provider or a missing key
@@ -393,10 +420,10 @@ class Runner:
         results = writer.written if fresh else self.store.results(record.id)
         return RunOutcome(record.id, status, results, self._errors, self._skipped, dict(self._error_counts))
 
-    def _cached_keys(self, items: list[_Item], builders: dict[str, PromptBuilder]) -> set[str]:
-        """The response-cache keys of ``items`` that have a stored response, looked up in
-        batches before the run: a request whose key is not among them goes straight to the
-        model instead of querying the store first (which cost ~0.2 ms per request)."""
+    def _cached_replies(self, items: list[_Item], builders: dict[str, PromptBuilder]) -> _CachedReplies:
+        """Which of ``items`` have a stored response, looked up in batches before the run: a
+        request that has none goes straight to the model instead of querying the store first
+        (which cost ~0.2 ms per request), and the stored ones are read in batches too."""
         keys: list[str] = []
         for item in items:
             if item.suite.tier == "conversation":  # each turn is a fresh request, not cached
@@ -407,7 +434,8 @@ class Runner:
             except BenchrouteError:
                 continue  # the item reports this error itself when it runs
             keys.append(cache_key(spec, request, item.repeat))
-        return self.store.cached_keys(keys)
+        found = self.store.cached_keys(keys)
+        return _CachedReplies(self.store, [key for key in keys if key in found])
 
     def _provider(self, name: str) -> Provider:
         if name not in self._providers:
@@ -473,7 +501,7 @@ class Runner:
         completion: Completion | None = None
         cached = False
         if key is not None and key in self._cached:
-            hit = self.store.cache_get(key)
+            hit = self._cached.take(key)
             if hit is not None:
                 completion, cached = Completion.model_validate(hit), True
         retries = 0

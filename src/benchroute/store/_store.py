@@ -231,6 +231,19 @@ class Store:
                 found.update(conn.execute(select(table.c.key).where(table.c.key.in_(chunk))).scalars())
         return found
 
+    def cache_get_many(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The stored responses among ``keys``, by key (one query per 500 keys)."""
+        table = _schema.response_cache
+        wanted = list(dict.fromkeys(keys))
+        found: dict[str, dict[str, Any]] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), 500):
+                query = select(table.c.key, table.c.completion).where(
+                    table.c.key.in_(wanted[start : start + 500])
+                )
+                found.update((key, json.loads(value)) for key, value in conn.execute(query))
+        return found
+
     def cache_put(self, entries: list[tuple[str, str, dict[str, Any], str]]) -> None:
         """Store (key, model, completion JSON, created_at) entries; first write wins."""
         if not entries:
