@@ -387,10 +387,7 @@ async def _converse(
     if out.fatal_model is not None and out.error is not None:
         # As for single requests: the endpoint is unusable, so nothing is stored and
         # --resume finishes the conversation once the cause is fixed.
-        message = runner.secrets.redact(str(out.error))
-        if out.fatal_model not in runner._broken:
-            runner._broken[out.fatal_model] = message
-            runner._errors.append(message)
+        runner._mark_broken(out.fatal_model, out.error)
         runner._skip()
         return out.cost_usd, False
     from ._runner import _now

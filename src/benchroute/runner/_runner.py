@@ -517,10 +517,7 @@ class Runner:
         if reserved is not None:
             await self._settle(item, reserved, completion, prices)
         if error is not None and error.kind in FATAL_KINDS:
-            message = self.secrets.redact(str(error))
-            if item.model not in self._broken:
-                self._broken[item.model] = message
-                self._errors.append(message)
+            self._mark_broken(item.model, error)
             self._skip()
             return
         result = Result(
@@ -579,6 +576,16 @@ class Runner:
         self.progress.cost_usd += result.cost_usd
         if self._on_progress is not None:
             self._on_progress(self.progress)
+
+    def _mark_broken(self, model: str, error: BaseException) -> str:
+        """Stop sending to ``model`` (a wrong key, an unknown model, an unreachable host):
+        its later items are skipped and the run fails with this message, recorded once.
+        Returns the message, with keys redacted."""
+        message = self.secrets.redact(str(error))
+        if model not in self._broken:
+            self._broken[model] = message
+            self._errors.append(message)
+        return message
 
     def _skip(self, *, budget: bool = False) -> None:
         """Count an item that was not sent (its endpoint is broken, or the cost cap left no

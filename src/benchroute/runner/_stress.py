@@ -557,9 +557,7 @@ async def run_stress(
             finally:
                 close_load_sender(sender)
                 if load.fatal is not None:
-                    error = runner.secrets.redact(str(load.fatal))
-                    runner._broken.setdefault(model, error)
-                    runner._errors.append(error)
+                    error = runner._mark_broken(model, load.fatal)
                 samples = sorted(load.samples, key=lambda s: s.seq)
                 summary = _summary(load, samples)
                 result = load_result(run_id, load, summary, slo, error)

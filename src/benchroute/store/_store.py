@@ -9,7 +9,7 @@ result is stored once however often it is written.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -25,14 +25,26 @@ from ._records import Result, ResultKey, RunRecord
 from ._samples import LoadSample
 
 _RESULT_COLUMNS = [c.name for c in _schema.results.columns if c.name != "id"]
-_SQLITE_INSERT_RESULT = (
-    f"INSERT INTO {_schema.results.name} ({', '.join(_RESULT_COLUMNS)}) "
-    f"VALUES ({', '.join('?' * len(_RESULT_COLUMNS))}) ON CONFLICT DO NOTHING"
-)
+
+
+def _sqlite_insert_ignoring_duplicates(table: str, columns: list[str]) -> str:
+    """SQL for the driver's ``executemany`` of plain tuples (``columns`` in order)."""
+    marks = ", ".join("?" * len(columns))
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) ON CONFLICT DO NOTHING"
+
+
+_SQLITE_INSERT_RESULT = _sqlite_insert_ignoring_duplicates(_schema.results.name, _RESULT_COLUMNS)
 
 
 class StoreError(BenchrouteError):
     exit_code = 3
+
+
+def _batches(keys: Iterable[str], size: int = 500) -> Iterator[list[str]]:
+    """``keys`` without repeats, ``size`` at a time (for ``IN (...)`` lookups)."""
+    unique = list(dict.fromkeys(keys))
+    for start in range(0, len(unique), size):
+        yield unique[start : start + size]
 
 
 def _engine_url(url: str) -> tuple[Any, str]:
@@ -223,24 +235,19 @@ class Store:
         """Which of ``keys`` have a stored response: one query per 500 keys, so a run can skip
         the per-request lookup of every response it does not have."""
         table = _schema.response_cache
-        wanted = list(dict.fromkeys(keys))
         found: set[str] = set()
         with self.engine.connect() as conn:
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start : start + 500]
+            for chunk in _batches(keys):
                 found.update(conn.execute(select(table.c.key).where(table.c.key.in_(chunk))).scalars())
         return found
 
     def cache_get_many(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
         """The stored responses among ``keys``, by key (one query per 500 keys)."""
         table = _schema.response_cache
-        wanted = list(dict.fromkeys(keys))
         found: dict[str, dict[str, Any]] = {}
         with self.engine.connect() as conn:
-            for start in range(0, len(wanted), 500):
-                query = select(table.c.key, table.c.completion).where(
-                    table.c.key.in_(wanted[start : start + 500])
-                )
+            for chunk in _batches(keys):
+                query = select(table.c.key, table.c.completion).where(table.c.key.in_(chunk))
                 found.update((key, json.loads(value)) for key, value in conn.execute(query))
         return found
 
@@ -316,12 +323,9 @@ class Store:
             tuples = [(run_id, *sample) for sample in samples]
             if not tuples:
                 return 0
-            columns = ", ".join(("run_id", *fields))
-            marks = ", ".join("?" * (len(fields) + 1))
+            statement = _sqlite_insert_ignoring_duplicates(table.name, ["run_id", *fields])
             with self.engine.begin() as conn:
-                conn.exec_driver_sql(
-                    f"INSERT INTO {table.name} ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING", tuples
-                )
+                conn.exec_driver_sql(statement, tuples)
             return len(tuples)
         rows = [{"run_id": run_id, **dict(zip(fields, sample, strict=True))} for sample in samples]
         if not rows:
