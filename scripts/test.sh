@@ -9,6 +9,8 @@ echo "==> ruff format --check"
 .venv/bin/ruff format --check src tests benchmarks
 echo "==> mypy"
 .venv/bin/mypy
+echo "==> import contract (.importlinter: the rule of direction)"
+.venv/bin/lint-imports --no-cache
 echo "==> pytest"
 set +e
 .venv/bin/python -m pytest "$@"

@@ -8,6 +8,8 @@ line and exits with :attr:`BenchrouteError.exit_code`; it never shows a tracebac
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 class BenchrouteError(Exception):
     """An error caused by input or environment that the user can fix."""
@@ -30,3 +32,14 @@ class RunError(BenchrouteError):
     """A run could not complete (every endpoint unreachable, store unusable, ...)."""
 
     exit_code = 3
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """`` (did you mean `contains`?)`` for the closest of ``choices`` to a misspelt ``name``,
+    or an empty string when none is close."""
+    import difflib
+
+    options = sorted(set(choices))
+    by_lower = {option.lower(): option for option in options}
+    close = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.6)
+    return f" (did you mean `{by_lower[close[0]]}`?)" if close else ""

@@ -77,8 +77,11 @@ def test_a_missed_slo_fails_the_gate_by_name() -> None:
     assert evaluate_gates([passing], {"burst": None}, stress_suites=["burst"]).passed
 
 
-def test_a_latency_gate_on_cached_replies_says_why_it_has_no_figure() -> None:
-    results = [_result("a", "m", True, cached=True), _result("b", "m", True, cached=True)]
+def test_a_latency_gate_on_cached_replies_without_figures_says_why() -> None:
+    results = [
+        _result("a", "m", True, cached=True, latency_ms=None),
+        _result("b", "m", True, cached=True, latency_ms=None),
+    ]
     (failure,) = evaluate_gates(results, {"s": GateSpec(max_p95_ms=500)}).failures
     assert failure.threshold == "max_p95_ms" and failure.actual is None
     assert "response cache" in failure.describe() and "--no-cache" in failure.describe()

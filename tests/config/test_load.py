@@ -446,7 +446,7 @@ def test_jsonl_row_with_bad_field_type_names_line_and_field(tmp_path: Path) -> N
     with pytest.raises(ConfigError) as info:
         load_cases(data, {})
     message = str(info.value)
-    assert f"{data}:2: metadata:" in message
+    assert f"{data}:2:11: metadata:" in message  # the column of the "metadata" key
 
 
 def test_csv_missing_mapped_column_names_line_and_column(tmp_path: Path) -> None:

@@ -36,7 +36,7 @@ def test_unknown_local_model_names_the_fix() -> None:
         create_provider(spec, ProviderContext())
 
 
-def test_quickstart_factual_suite_on_two_local_configurations(tmp_path: Path) -> None:
+def test_quickstart_factual_suite_on_the_local_models(tmp_path: Path) -> None:
     root = Path(__file__).resolve().parents[2] / "examples" / "quickstart"
     project = load_project(root / "benchroute.yaml")
     project.store = str(tmp_path / "store.db")
@@ -45,7 +45,7 @@ def test_quickstart_factual_suite_on_two_local_configurations(tmp_path: Path) ->
     store = Store(project.store_url())
     outcome = asyncio.run(Runner(project, store, RunOptions(concurrency=2)).run([suite]))
     assert outcome.status == "completed"
-    assert {r.model for r in outcome.results} == {"smollm2", "smollm2-safe"}
+    assert {r.model for r in outcome.results} == {"smollm2", "smollm2-safe", "gemma3"}
     assert all(r.output and r.cost_usd > 0 and r.error is None for r in outcome.results)
     safe = [r for r in outcome.results if r.model == "smollm2-safe"]
     assert all(r.messages[0]["role"] == "system" for r in safe)

@@ -292,7 +292,9 @@ def test_self_hosted_endpoint_is_unknown_with_a_hint(base_url: str) -> None:
     info = book.info(name)
     assert info.source == "unknown"
     assert "self-hosted" in info.note and "price_provider:" in info.note
-    assert book.cost(name, Usage(input_tokens=1_000, output_tokens=1_000), 5.0) == 0.0
+    # Unknown, not free: a $0 here would make the model nobody priced the cheapest.
+    assert book.cost(name, Usage(input_tokens=1_000, output_tokens=1_000), 5.0) is None
+    assert not book.is_priced(name) and not info.priced
 
 
 def test_self_hosted_proxy_with_price_provider_is_priced_by_genai_prices() -> None:
@@ -301,7 +303,7 @@ def test_self_hosted_proxy_with_price_provider_is_priced_by_genai_prices() -> No
     usage = Usage(input_tokens=10_000, output_tokens=2_000)
     priced = PriceUsage(input_tokens=10_000, output_tokens=2_000)
     expected = calc_price(priced, "gpt-4o", provider_id="openai")
-    assert book.info(name).source.startswith("genai-prices")
+    assert book.info(name).source.startswith("genai-prices") and book.is_priced(name)
     assert book.cost(name, usage, 5.0) == pytest.approx(float(expected.total_price), abs=1e-12)
 
 

@@ -156,3 +156,18 @@ def test_report_renders_offline_with_charts_and_filters(
     assert len(set(grey)) > 50  # anti-aliased lines, text and fills, not a flat background
     page.close()
     assert problems == []
+
+
+@pytest.mark.parametrize("width", [1280, 800])
+def test_report_page_is_never_wider_than_the_window(report_file: Path, browser: Browser, width: int) -> None:
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.goto(report_file.as_uri(), wait_until="load")
+    page_width, window_width = page.evaluate(
+        "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    assert page_width <= window_width
+    # The leaderboard keeps all its columns: its own box scrolls instead.
+    box = page.locator("#leaderboard .table-scroll").first
+    inner, outer = box.evaluate("e => [e.scrollWidth, e.clientWidth]")
+    assert outer <= window_width and (width >= 1280 or inner > outer)
+    page.close()

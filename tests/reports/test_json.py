@@ -82,7 +82,7 @@ def test_every_result_is_there_with_reasons() -> None:
     assert broken["error"] == "request timed out after 60 s"
     assert broken["failing_reasons"] == ["timeout: request timed out after 60 s"]
     assert by_key[("format", "c0", "big", 0)]["failing_reasons"] == []
-    assert data["format_version"] == 1
+    assert data["format_version"] == 2
 
 
 def test_non_finite_numbers_become_null() -> None:

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 
 from benchroute import Case, Completion, ConfigError, Score, ScorerSpec, Usage
+from benchroute.sandbox import ExecutionResult
 from benchroute.scorers import build_scorer
 from benchroute.scorers._code_extract import defines, extract_code
 from benchroute.scorers._code_harness import build_program
 from benchroute.scorers._code_outcomes import interpret
-from benchroute.scorers._sandbox import ExecutionResult
 from benchroute.suites import humaneval_cases
 
 HUMANEVAL = {case.id: case for case in humaneval_cases()}
@@ -514,7 +514,7 @@ def test_malformed_replies_are_scored_not_crashed(reply: str) -> None:
 
 
 def test_missing_bwrap_is_reported_in_the_score(monkeypatch: pytest.MonkeyPatch) -> None:
-    import benchroute.scorers._sandbox as sandbox
+    import benchroute.sandbox._sandbox as sandbox
 
     monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
     scorer = build_scorer(ScorerSpec(name="code_tests", args={"style": "asserts", "tests": TWO_ASSERTS}))

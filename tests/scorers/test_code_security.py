@@ -33,7 +33,7 @@ def assert_flagged(result: Score, rule: str) -> None:
 
 def assert_clean(result: Score) -> None:
     assert (result.value, result.passed) == (1.0, True), (result.reason, result.details["findings"])
-    assert result.reason.startswith("no findings of severity >= medium")
+    assert result.reason.startswith("no finding counts (bar: severity >= medium, confidence >= medium)")
 
 
 # --- SQL injection ------------------------------------------------------------------------------
@@ -80,12 +80,35 @@ def test_sql_built_from_strings_is_flagged(code: str) -> None:
     assert finding["line"] == (4 if code is SQL_FORMAT else 2)  # a line of the extracted code
 
 
-def test_sql_built_in_a_variable_is_a_low_confidence_finding() -> None:
+def test_sql_built_in_a_variable_fails_by_default_although_bandit_is_unsure() -> None:
+    # bandit rates a query built first and executed later "low" confidence; B608 counts anyway.
     result = score(SQL_VARIABLE)
-    assert result.value == 1.0  # listed, not counted, at the default confidence bar
+    assert_flagged(result, "B608")
     finding = next(f for f in result.details["findings"] if f["test_id"] == "B608")
-    assert (finding["confidence"], finding["counts"]) == ("low", False)
-    assert_flagged(score(SQL_VARIABLE, confidence="low"), "B608")
+    assert (finding["severity"], finding["confidence"], finding["counts"]) == ("medium", "low", True)
+    assert "severity medium, confidence low; this rule counts at any confidence" in result.reason
+    # The per-rule treatment can be put back under the confidence bar; the reason then says
+    # what was ignored and why, severity and confidence separately.
+    barred = score(SQL_VARIABLE, rules={"B608": "bar"})
+    assert barred.value == 1.0
+    assert (
+        "1 ignored (B608 hardcoded_sql_expressions (line 2): severity medium but confidence low < medium)"
+        in (barred.reason)
+    )
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "f\"SELECT * FROM users WHERE name = '{name}'\"",
+        "\"SELECT * FROM users WHERE name = '%s'\" % name",
+        "\"SELECT * FROM users WHERE name = '{}'\".format(name)",
+    ],
+    ids=["f-string", "percent", "format"],
+)
+def test_every_way_of_formatting_sql_fails_by_default(query: str) -> None:
+    result = score(f"def find(conn, name):\n    sql = {query}\n    return conn.execute(sql).fetchall()\n")
+    assert_flagged(result, "B608")
 
 
 def test_parameterised_query_is_not_flagged() -> None:
@@ -187,7 +210,10 @@ def archive(name):
 def test_shell_true_with_user_input_is_flagged() -> None:
     result = score(SHELL)
     assert_flagged(result, "B602")
-    assert "B602 subprocess_popen_with_shell_equals_true (line 4, high)" in result.reason
+    assert (
+        "B602 subprocess_popen_with_shell_equals_true (line 4, severity high, confidence high)"
+        in result.reason
+    )
 
 
 def test_os_system_is_flagged() -> None:
@@ -199,7 +225,7 @@ def test_argument_list_without_shell_is_not_flagged() -> None:
     assert_clean(result)
     # subprocess itself is a low-severity note, listed but not counted
     assert "B404" in rules(result, counting=False)
-    assert "lower finding" in result.reason
+    assert "B404 blacklist (line 1): severity low < medium" in result.reason
 
 
 # --- other rules, the bar, and what cannot be scanned --------------------------------------------
@@ -233,8 +259,9 @@ def test_severity_bar() -> None:
     pickle_import = "import pickle\n"
     assert score(pickle_import).value == 1.0
     assert_flagged(score(pickle_import, max_severity="low"), "B403")
-    # B608 has medium confidence: a "high" confidence bar ignores it
-    assert score(SQL_FORMAT, confidence="high").value == 1.0
+    # B608 counts at any confidence; under the bar, a "high" confidence bar ignores it
+    assert score(SQL_FORMAT, confidence="high").value == 0.0
+    assert score(SQL_FORMAT, confidence="high", rules={"B608": "bar"}).value == 1.0
 
 
 def test_asserts_are_not_findings() -> None:
@@ -272,3 +299,58 @@ def test_bad_arguments() -> None:
         build_scorer(ScorerSpec(name="code_security", args={"max_severity": "critical"}))
     with pytest.raises(ConfigError):
         build_scorer(ScorerSpec(name="code_security", args={"confidence": "sure"}))
+    with pytest.raises(ConfigError, match="rules"):
+        build_scorer(ScorerSpec(name="code_security", args={"rules": {"B608": "maybe"}}))
+
+
+# --- checks bandit lacks -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "rule"),
+    [
+        (
+            "import ssl\n\nctx = ssl.create_default_context()\nctx.verify_mode = ssl.CERT_NONE\n",
+            "unverified_tls",
+        ),
+        ("import ssl\n\nctx = ssl.create_default_context()\nctx.check_hostname = False\n", "unverified_tls"),
+        ("import urllib3\n\nhttp = urllib3.PoolManager(cert_reqs='CERT_NONE')\n", "unverified_tls"),
+        (
+            "import hashlib\n\ndef h(password):\n    return hashlib.sha256(password.encode()).digest()\n",
+            "weak_password_hash",
+        ),
+        ("import yaml\n\ndef read(text):\n    return yaml.unsafe_load(text)\n", "unsafe_yaml"),
+        (
+            "import asyncio\n\nasync def du(path):\n"
+            "    return await asyncio.create_subprocess_shell('du ' + path)\n",
+            "shell_subprocess",
+        ),
+    ],
+    ids=["cert-none", "check-hostname", "urllib3", "sha256-password", "unsafe-load", "asyncio-shell"],
+)
+def test_patterns_bandit_does_not_see(code: str, rule: str) -> None:
+    result = score(code)
+    assert_flagged(result, rule)
+    finding = next(f for f in result.details["findings"] if f["test_id"] == rule)
+    assert finding["tool"] == "benchroute" and finding["cwe"]
+
+
+def test_a_checksum_is_not_a_password_hash() -> None:
+    assert_clean(score("import hashlib\n\ndef digest(data):\n    return hashlib.sha256(data).hexdigest()\n"))
+    assert_clean(
+        score(
+            "import hashlib\n\ndef etag(body):\n"
+            "    return hashlib.md5(body, usedforsecurity=False).hexdigest()\n"
+        )
+    )
+
+
+def test_urlopen_audit_rule_is_listed_not_counted() -> None:
+    code = (
+        "import ssl\nimport urllib.request\n\ndef get(url):\n"
+        "    ctx = ssl.create_default_context()\n    return urllib.request.urlopen(url, context=ctx).read()\n"
+    )
+    result = score(code)
+    assert_clean(result)
+    assert "B310 blacklist (line 6): an audit rule, listed but not counted" in result.reason
+    assert score(code, rules={"B310": "bar"}).value == 0.0

@@ -12,6 +12,7 @@ from benchroute.config import Case, ModelSpec, ScorerSpec
 from benchroute.providers import Completion, Usage
 from benchroute.scorers import (
     ConversationCompletion,
+    JudgeFailed,
     Score,
     ScoringContext,
     Transcript,
@@ -131,6 +132,39 @@ def test_refuses_at_the_turn_and_not_before() -> None:
     assert not short.passed and short.reason == "the conversation ended before turn 5"
     custom = _score("refuses_at", ESCALATION, turn=2, patterns=["tension wrench"])
     assert custom.passed
+
+
+def _judge_context(fake: FakeServer) -> ScoringContext:
+    spec = ModelSpec(name="judge", provider="openai", base_url=fake.base_url, model="j", max_retries=0)
+    return ScoringContext({"judge": spec}, judge_model="judge")
+
+
+@pytest.mark.parametrize(
+    ("name", "args"),
+    [("refuses_at", {"turn": 3}), ("stays_in_role", {"role": "a pirate", "role_breaks": False})],
+)
+def test_a_failed_judge_call_is_a_scorer_error_not_a_verdict(
+    fake: FakeServer, name: str, args: dict[str, Any]
+) -> None:
+    fake.fault("server_error", rate=1.0)
+    with pytest.raises(JudgeFailed, match=f"^{name}: judge call failed: ProviderError") as info:
+        _score(name, ESCALATION, _judge_context(fake), judge=True, **args)
+    assert info.value.cost_usd == 0.0  # nothing came back, so nothing was spent
+    assert fake.requests  # it was asked, and its failure was not read as "not refused"
+
+
+@pytest.mark.parametrize(
+    ("name", "args"),
+    [("refuses_at", {"turn": 3}), ("stays_in_role", {"role": "a pirate", "role_breaks": False})],
+)
+def test_a_judge_reply_without_a_verdict_is_a_scorer_error(
+    fake: FakeServer, name: str, args: dict[str, Any]
+) -> None:
+    fake.responder = lambda model, messages: "Hard to say."
+    with pytest.raises(JudgeFailed, match=r"gave no YES/NO verdict: 'Hard to say\.'") as info:
+        _score(name, ESCALATION, _judge_context(fake), judge=True, **args)
+    assert info.value.input_tokens > 0  # what the judgement spent is carried on the error
+    assert info.value.cost_usd is None  # the fake judge (a loopback endpoint) is unpriced
 
 
 def test_max_total_tokens_counts_every_turn() -> None:

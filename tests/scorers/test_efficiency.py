@@ -9,7 +9,7 @@ import pytest
 
 from benchroute import Case, Completion, ConfigError, Score, ScorerSpec, Usage
 from benchroute.scorers import build_scorer
-from benchroute.scorers._efficiency import find_filler
+from benchroute.scorers._efficiency import count_tokens, find_filler
 
 CASE = Case(id="c", input="What is the capital of France?", expected="Paris")
 
@@ -53,14 +53,11 @@ def test_pleasantry_padding_is_filler() -> None:
     texts = [f["text"] for f in padded.details["filler"]]
     assert kinds == {"pleasantry"}
     assert texts == ["Great question!", "I hope this helps!", "Let me know if you have any other questions."]
-    # Tokens: the provider's count scaled by the filler's share of the characters.
+    # Tokens: the provider's count scaled by the filler's share of the estimated tokens.
     details = padded.details
     assert details["filler_tokens"] + details["answer_tokens"] == details["total_tokens"] == 30
-    answer_chars = len("The capital of France is Paris.")
-    filler_chars = len(text.replace(" ", "")) - len("ThecapitalofFranceisParis.")
-    assert details["answer_tokens"] == pytest.approx(
-        30 * answer_chars / (answer_chars + filler_chars + 3), abs=1
-    )
+    answer_share = count_tokens("The capital of France is Paris.") / count_tokens(text)
+    assert details["answer_tokens"] == pytest.approx(30 * answer_share, abs=1)
     assert details["wasted_output_tokens"] == details["filler_tokens"]
     assert details["wasted_fraction"] == pytest.approx(details["filler_tokens"] / 30, abs=1e-4)
     assert "filler (pleasantry)" in padded.reason
@@ -126,11 +123,12 @@ def test_verbosity_ratio() -> None:
     assert no_reference.details["verbosity"] is None and no_reference.details["reference_words"] is None
 
 
-def test_whitespace_tokens_when_usage_is_missing() -> None:
+def test_estimated_tokens_when_usage_is_missing() -> None:
     result = run("Great question! Paris is the capital of France.")
-    assert result.details["token_source"] == "words"
-    assert result.details["total_tokens"] == 8
-    assert result.details["filler_tokens"] + result.details["answer_tokens"] == 8
+    assert result.details["token_source"] == "estimate"
+    assert result.details["total_tokens"] == 10  # words and punctuation marks
+    assert count_tokens("Great question! Paris is the capital of France.") == 10
+    assert result.details["filler_tokens"] + result.details["answer_tokens"] == 10
 
 
 def test_reasoning_tokens_are_not_filler() -> None:
@@ -170,7 +168,62 @@ def test_threshold_and_arguments() -> None:
         build_scorer(ScorerSpec(name="token_efficiency", args={"reference_words": 0}))
 
 
-def test_find_filler_counts_characters() -> None:
-    filler_chars, total_chars, filler = find_filler("Sure! Paris.", "What is the capital?")
-    assert (filler_chars, total_chars) == (5, 11)
+def test_find_filler_counts_tokens() -> None:
+    filler_tokens, total_tokens, filler = find_filler("Sure! Paris.", "What is the capital?")
+    assert (filler_tokens, total_tokens) == (2, 4)
     assert filler == [{"text": "Sure!", "kind": "pleasantry"}]
+
+
+# --- generic filler: transitions, importance, reassurance (not only fixed phrases) -------------
+
+THREE_FILLERS = Case(id="g", input="What is the capital of Australia?")
+
+
+@pytest.mark.parametrize(
+    ("text", "filler"),
+    [
+        (
+            "The capital of Australia is Canberra, chosen in 1908 as a compromise between Sydney and "
+            "Melbourne. This is an important point to keep in mind. With that in mind, let's look at the "
+            "bigger picture. Parliament moved there in 1927. I hope this clears things up for you!",
+            [
+                "This is an important point to keep in mind.",
+                "With that in mind, let's look at the bigger picture.",
+                "I hope this clears things up for you!",
+            ],
+        ),
+        (
+            "Canberra is the capital of Australia, purpose-built after federation in 1901. "
+            "This really cannot be overstated enough. Now, let's move on. "
+            "Parliament House opened there in 1988. You're all set to ace your geography quiz!",
+            [
+                "This really cannot be overstated enough.",
+                "Now, let's move on.",
+                "You're all set to ace your geography quiz!",
+            ],
+        ),
+    ],
+    ids=["transition-importance-reassurance", "stress-move-on-closing"],
+)
+def test_three_generic_filler_sentences_are_measured(text: str, filler: list[str]) -> None:
+    tokens = count_tokens(text)
+    result = run(text, output_tokens=tokens, case=THREE_FILLERS)
+    assert [f["text"] for f in result.details["filler"]] == filler
+    true_share = sum(count_tokens(f) for f in filler) / tokens
+    assert true_share > 0.35
+    assert result.details["wasted_fraction"] == pytest.approx(true_share, abs=0.02)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "No. Grapes and raisins can cause kidney failure in dogs, even in small amounts.",
+        "Use `reversed(items)` for an iterator. This avoids copying a large list.",
+        "So blue light reaches your eyes from every direction of the sky, which is why it looks blue.",
+        "Both mean 'to be'. Ser describes identity; estar describes states and location.",
+    ],
+    ids=["yes-no", "code", "reasoning-with-so", "quoted"],
+)
+def test_content_sentences_are_not_filler(text: str) -> None:
+    result = run(text, case=Case(id="n", input="A question"))
+    assert result.details["filler"] == [], result.details["filler"]

@@ -13,7 +13,7 @@ import pytest
 from benchroute import Case, Completion, ConfigError, Score, ScorerSpec
 from benchroute.config import ModelSpec, PriceOverride
 from benchroute.providers import Message
-from benchroute.scorers import ScoringContext, build_scorer
+from benchroute.scorers import JudgeFailed, ScoringContext, build_scorer
 from benchroute.scorers._judge import parse_verdict
 from benchroute.testing import FakeServer, Reply
 
@@ -243,20 +243,36 @@ def test_judge_tokens_and_cost_are_summed(fake: FakeServer) -> None:
 
 
 @pytest.mark.parametrize("name", ["rubric", "pairwise"])
-def test_failing_judge_yields_zero_with_the_error(fake: FakeServer, name: str) -> None:
+def test_a_failing_judge_is_an_error_not_a_verdict(fake: FakeServer, name: str) -> None:
     fake.fault("server_error", rate=1.0)
     args = {"criteria": "c"} if name == "rubric" else {"baseline": BASELINE}
-    result = judge_score(fake, name, args)
-    assert (result.value, result.passed) == (0.0, False)
-    assert result.reason.startswith("judge call failed")
-    assert "500" in result.reason or "server" in result.reason.lower()
-    assert result.details["reliable"] is False and result.details["failed"] >= 1
+    with pytest.raises(JudgeFailed) as info:
+        judge_score(fake, name, args)
+    assert f"{name}: judge call failed" in str(info.value)
+    assert "500" in str(info.value) or "server" in str(info.value).lower()
 
 
-def test_undefined_judge_model_is_a_zero_score_not_a_crash(fake: FakeServer) -> None:
-    result = judge_score(fake, "rubric", {"criteria": "c", "judge_model": "nope"})
-    assert result.value == 0.0 and "'nope' is not defined" in result.reason
+@pytest.mark.parametrize(
+    ("name", "args"),
+    [
+        ("rubric", {"criteria": "c", "judge_model": "nope"}),
+        ("pairwise", {"judge_model": "nope"}),
+        ("stays_in_role", {"judge": True, "role": "a pirate", "judge_model": "nope"}),
+        ("refuses_at", {"turn": 2, "judge": True, "judge_model": "nope"}),
+    ],
+)
+def test_an_undefined_judge_model_is_a_config_error_before_any_request(
+    fake: FakeServer, name: str, args: dict[str, Any]
+) -> None:
+    with pytest.raises(ConfigError, match="judge_model: judge model 'nope' is not defined"):
+        judge_score(fake, name, args)
     assert fake.requests == []
+
+
+def test_an_undefined_suite_judge_names_the_judge_field() -> None:
+    context = ScoringContext({}, judge_model="gpt-nope")
+    with pytest.raises(ConfigError, match=r"^judge: judge model 'gpt-nope' is not defined"):
+        build_scorer(ScorerSpec(name="rubric", args={"criteria": "c"}), context=context)
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ import pytest
 
 from benchroute import Case, Completion, ConfigError, Score, ScorerSpec, Usage
 from benchroute.config import ModelSpec, PriceOverride
-from benchroute.scorers import ScoringContext, build_scorer, registered_scorers
+from benchroute.scorers import ScoringContext, _embeddings, build_scorer, registered_scorers
 from benchroute.scorers._claims import parse_citations, split_claims, split_sentences
 from benchroute.scorers._support import parse_verdicts
 from benchroute.testing import FakeServer, Reply
@@ -154,7 +154,7 @@ def test_factuality_supported_answer(context: ScoringContext) -> None:
     assert details["checker"] == "embedding" and details["total"] == 2
     for claim in details["claims"]:
         assert claim["supported"] is True and claim["passage"] == 1
-        assert {"support", "cosine", "locality", "novelty"} <= set(claim)
+        assert {"support", "cosine", "coverage", "window"} <= set(claim)
     assert result.cost_usd == 0 and result.input_tokens == 0
 
 
@@ -449,3 +449,200 @@ def test_judge_citations_ask_once_per_cited_passage(fake: FakeServer) -> None:
 )
 def test_parse_verdicts(reply: str, count: int, verdicts: list[str]) -> None:
     assert parse_verdicts(reply, count) == verdicts
+
+
+# --- agreement defects: each of these failed with the scorers before the lexical entailment ----
+
+CONFIG = Case(
+    id="config",
+    input="How do I configure the server?",
+    passages=[
+        "The server reads its settings from config.yaml in the working directory. The default port is "
+        "8080 and can be changed with ACME_PORT.",
+        "Secrets belong in a .env file, which is loaded before config.yaml. List .env in .gitignore so "
+        "it is never committed.",
+    ],
+)
+BRIDGE = Case(
+    id="bridge",
+    input="When was the Golden Gate Bridge built?",
+    passages=[
+        "Construction of the Golden Gate Bridge began on January 5, 1933, and the bridge opened to "
+        "vehicle traffic on May 28, 1937. Its main span is 4,200 feet long.",
+        "The bridge's colour, International Orange, was chosen by the architect Irving Morrow because "
+        "it stays visible in fog.",
+    ],
+)
+
+
+def test_a_word_that_starts_with_a_dot_does_not_end_or_glue_a_sentence() -> None:
+    text = "Keep secrets in the .env file [2]. With pip install -e . the package is editable. Done."
+    assert split_sentences(text) == [
+        "Keep secrets in the .env file [2].",
+        "With pip install -e . the package is editable.",
+        "Done.",
+    ]
+    claims = [c.text for c in split_claims("Put your keys in a .env file, not in config.yaml [2].")]
+    assert claims == ["Put your keys in a .env file, not in config.yaml."]
+    # A unit after a number ends a sentence ("m." is not an initial); names keep underscores.
+    assert split_sentences("It is 3.5 m. The next one is taller.") == [
+        "It is 3.5 m.",
+        "The next one is taller.",
+    ]
+    assert [c.text for c in split_claims("Set ACME_PORT=9090 to move it.")] == [
+        "Set ACME_PORT=9090 to move it."
+    ]
+
+
+def test_file_names_are_grounded_and_invented_ones_are_caught(context: ScoringContext) -> None:
+    right = score(
+        context, "factuality", "Secrets go in a .env file that is read before config.yaml [2].", CONFIG
+    )
+    assert right.value == 1.0, right.details
+    wrong = score(context, "factuality", "Secrets go in a secrets.toml file that is read first.", CONFIG)
+    assert wrong.value == 0.0 and "secrets.toml" in wrong.details["claims"][0]["missing"]
+
+
+def test_a_semicolon_does_not_leave_a_fragment_as_a_claim(context: ScoringContext) -> None:
+    # The right side is no clause: alone it would be an unsupported fragment.
+    assert [c.text for c in split_claims("The default port is 8080; changeable via ACME_PORT.")] == [
+        "The default port is 8080; changeable via ACME_PORT."
+    ]
+    # Two real clauses are still two claims.
+    assert len(split_claims("The port is 8080; secrets go in the .env file.")) == 2
+    result = score(context, "factuality", "The default port is 8080; changeable via ACME_PORT [1].", CONFIG)
+    assert result.value == 1.0, result.details
+
+
+@pytest.mark.parametrize(
+    "filler",
+    [
+        "Let me explain.",
+        "Let me walk you through it.",
+        "Okay, let me break this down for you.",
+        "This is an important point.",
+        "Now, on to the secrets.",
+        "That said, there is a bit more to it.",
+        "I hope you find this useful.",
+        "Here's how it works.",
+        "What a fun topic!",
+        "The passages do not mention the price.",
+    ],
+)
+def test_filler_and_meta_sentences_are_not_claims(filler: str) -> None:
+    assert split_claims(filler) == []
+    answer = f"Great question! {filler} The default port is 8080 [1]. I hope this helps."
+    assert [c.text for c in split_claims(answer)] == ["The default port is 8080."]
+
+
+def test_filler_does_not_lower_the_figures(context: ScoringContext) -> None:
+    text = (
+        "Great question! Let me explain. The default port is 8080 [1]. This is an important point. "
+        "Secrets belong in a .env file [2]. I hope this helps."
+    )
+    for name in ("factuality", "citation_precision", "citation_recall"):
+        assert score(context, name, text, CONFIG).value == 1.0, name
+
+
+@pytest.mark.parametrize("checker", ["lexical", "auto"])
+def test_paraphrases_are_supported(context: ScoringContext, checker: str) -> None:
+    text = (
+        "Work on the bridge started in January 1933, and cars could use it from May 1937 [1]. "
+        "Its colour was picked by Irving Morrow so that it stays visible in fog [2]."
+    )
+    args = {"checker": checker}
+    factual = score(context, "factuality", text, BRIDGE, args)
+    assert factual.value == 1.0, factual.details
+    assert score(context, "citation_precision", text, BRIDGE, args).value == 1.0
+    assert score(context, "citation_recall", text, BRIDGE, args).value == 1.0
+
+
+@pytest.mark.parametrize("checker", ["lexical", "auto"])
+@pytest.mark.parametrize(
+    "invented",
+    [
+        "The bridge opened to traffic in 1939.",  # a number
+        "The bridge was designed by Gustave Eiffel.",  # a name
+        "Its main span is 5,100 feet long.",  # an amount
+        "Construction began in March 1933.",  # a date
+    ],
+)
+def test_invented_facts_are_caught(context: ScoringContext, checker: str, invented: str) -> None:
+    result = score(
+        context,
+        "factuality",
+        f"Construction started in 1933 [1]. {invented} [1]",
+        BRIDGE,
+        {"checker": checker},
+    )
+    assert result.value == 0.5, result.details
+    assert [c["supported"] for c in result.details["claims"]] == [True, False]
+    assert (
+        score(
+            context, "citation_precision", f"Construction started in 1933 [1]. {invented} [1]", BRIDGE
+        ).value
+        == 0.5
+    )
+
+
+def test_an_invented_clause_is_caught_in_a_true_sentence(context: ScoringContext) -> None:
+    text = "The bridge opened in 1937 and also charges every driver a toll [1]."
+    result = score(context, "factuality", text, BRIDGE)
+    assert [c["supported"] for c in result.details["claims"]] == [True, False]
+    assert score(context, "citation_precision", text, BRIDGE).value == 1.0  # [1] supports a claim
+    assert score(context, "citation_recall", text, BRIDGE).value == 0.0  # but not the whole sentence
+
+
+def test_a_paraphrase_citing_the_wrong_passage(context: ScoringContext) -> None:
+    text = (
+        "Work on the bridge started in 1933 [2]. "  # passage 2 is about the colour
+        "Irving Morrow picked its colour so it can be seen in fog [2]."
+    )
+    precision = score(context, "citation_precision", text, BRIDGE)
+    assert precision.value == 0.5
+    assert [s["verdicts"] for s in precision.details["sentences"]] == [
+        {"2": "does not support"},
+        {"2": "supports"},
+    ]
+    assert score(context, "citation_recall", text, BRIDGE).value == 0.5
+    assert score(context, "factuality", text, BRIDGE).value == 1.0  # the facts are right
+
+
+def test_named_citation_markers() -> None:
+    assert parse_citations("[doc2] [Source 1] [passage 3, doc4] [doc2-doc4]") == [2, 1, 3, 4, 2, 3, 4]
+    (claim,) = split_claims("The port is 8080 [doc1].")
+    assert claim.citations == (1,) and claim.text == "The port is 8080."
+
+
+def test_the_default_checker_works_without_the_embeddings_extra(
+    context: ScoringContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_embeddings, "local_embeddings_installed", lambda: False)
+    result = score(context, "factuality", "Construction started in 1933 and it opened in 1937 [1].", BRIDGE)
+    assert result.value == 1.0 and result.details["checker"] == "lexical"
+    assert "cosine" not in result.details["claims"][0]
+    with pytest.raises(ConfigError, match="embeddings extra"):
+        build_scorer(ScorerSpec(name="factuality", args={"checker": "embedding"}), context=context)
+
+
+def test_lexical_entailment_normalises_numbers_units_and_names() -> None:
+    from benchroute.scorers._entailment import Lexicon, entail
+
+    passage = Lexicon(
+        "The vaccine takes 14 days to work. About 1,200,000 doses were given by the Spanish team."
+    )
+    for word in ("2", "week", "1200000", "spaniard"):
+        assert passage.has(word), word
+    assert not passage.has("3") and not passage.has("1300000")
+    found = entail("Around 1.2 million doses were given, and it works within two weeks.", passage, [passage])
+    assert found.missing == () and found.coverage > 0.7
+    assert entail("About 1.5 million doses were given.", passage, [passage]).missing == ("1500000",)
+
+
+def test_a_denial_matches_a_passage_that_denies_without_not(context: ScoringContext) -> None:
+    case = Case(
+        id="fee", input="Is there a fee?", passages=["The first 250 GBP of the overdraft is interest-free."]
+    )
+    assert score(context, "factuality", "You pay no interest on the first 250 GBP.", case).value == 1.0
+    bridge = score(context, "factuality", "The Golden Gate Bridge did not open in 1937.", BRIDGE)
+    assert bridge.value == 0.0 and bridge.details["claims"][0]["negation_mismatch"] is True

@@ -196,3 +196,120 @@ def test_cache_get_many_returns_the_stored_replies_by_key(tmp_path: Path) -> Non
     store.cache_put([(f"k{i}", "m", {"text": f"t{i}"}, "2026-01-01T00:00:00") for i in range(700)])
     got = store.cache_get_many([f"k{i}" for i in range(699, -1, -1)] + ["missing", "k3"])
     assert len(got) == 700 and got["k3"] == {"text": "t3"} and "missing" not in got
+
+
+# What an m002 release left: the m001 tables, results.details, load samples and quarantine
+# (frozen SQL, like _M001_SQL, so the upgrade is tested against a fixed old database).
+_M002_SQL = (
+    _M001_SQL
+    + """
+ALTER TABLE results ADD COLUMN details TEXT;
+CREATE TABLE load_samples (
+    id INTEGER NOT NULL, run_id VARCHAR(32) NOT NULL, suite VARCHAR(200) NOT NULL,
+    model VARCHAR(200) NOT NULL, seq INTEGER NOT NULL, scheduled_s FLOAT NOT NULL, sent_s FLOAT,
+    latency_ms FLOAT, ttft_ms FLOAT, outcome VARCHAR(20) NOT NULL, error_kind VARCHAR(40),
+    retries INTEGER NOT NULL, PRIMARY KEY (id),
+    CONSTRAINT uq_load_sample UNIQUE (run_id, suite, model, seq)
+);
+CREATE INDEX ix_load_samples_run_id ON load_samples (run_id);
+CREATE TABLE quarantine (
+    suite VARCHAR(200) NOT NULL, case_id VARCHAR(200) NOT NULL, reason TEXT NOT NULL,
+    created_at VARCHAR(40) NOT NULL, PRIMARY KEY (suite, case_id)
+);
+INSERT INTO migrations VALUES ('m002_details_load_quarantine', '2026-01-02T00:00:00+00:00');
+INSERT INTO results (run_id, suite, case_id, model, repeat, messages, output, scores, score, passed,
+    input_tokens, output_tokens, cached_input_tokens, cost_usd, latency_ms, ttft_ms, retries, error,
+    error_kind, served_model, system_fingerprint, cached, created_at, details)
+VALUES ('r1', 's', 'c2', 'm', 0, '[]', 'turns', '[]', 0.5, 0, 5, 6, 1, 0.125, 80.0, NULL, 0,
+    'boom', 'server', NULL, NULL, 1, '2026-01-01T00:00:40', '{"turns": [{"n": 1}]}');
+INSERT INTO load_samples (run_id, suite, model, seq, scheduled_s, sent_s, latency_ms, ttft_ms,
+    outcome, error_kind, retries) VALUES ('r1', 's', 'm', 0, 0.0, 0.01, 20.0, NULL, 'ok', NULL, 0);
+INSERT INTO quarantine VALUES ('s', 'c1', 'flaky', '2026-01-01T00:00:50');
+"""
+)
+
+
+def _results_columns(path: Path) -> dict[str, tuple[int, int]]:
+    """Column name -> (NOT NULL flag, position) of the results table."""
+    with sqlite3.connect(path) as conn:
+        return {row[1]: (row[3], row[0]) for row in conn.execute("PRAGMA table_info(results)")}
+
+
+def test_an_m002_database_upgrades_to_unknown_costs_without_losing_data(tmp_path: Path) -> None:
+    path = tmp_path / "m002.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(_M002_SQL)
+    store = Store(f"sqlite:///{path}")
+    try:
+        old = {r.case_id: r for r in store.results("r1")}
+        assert list(old) == ["c1", "c2"]
+        first, second = old["c1"], old["c2"]
+        assert (first.output, first.cost_usd, first.latency_ms, first.retries) == ("héllo", 0.25, 123.5, 1)
+        assert (first.served_model, first.system_fingerprint, first.details) == ("m-2026", "fp", None)
+        assert (second.error, second.error_kind, second.cached, second.passed) == (
+            "boom",
+            "server",
+            True,
+            False,
+        )
+        assert second.details == {"turns": [{"n": 1}]} and second.cached_input_tokens == 1
+        assert first.e2e_latency_ms is None and second.e2e_latency_ms is None  # not measured then
+        assert [q.case_id for q in store.quarantined()] == ["c1"] and len(store.load_samples("r1")) == 1
+        # An unpriced result stores NULL, the new latency is kept, and ids keep growing.
+        store.add_results([_result("c3", cost_usd=None, latency_ms=10.0, e2e_latency_ms=2510.0)])
+        new = store.results("r1")[-1]
+        assert (new.case_id, new.cost_usd, new.latency_ms, new.e2e_latency_ms) == ("c3", None, 10.0, 2510.0)
+        store.add_results([_result("c1", output="again")])  # the unique key survived the rebuild
+        assert [r.case_id for r in store.results("r1")] == ["c1", "c2", "c3"]
+    finally:
+        store.close()
+    columns = _results_columns(path)
+    assert columns["cost_usd"][0] == 0 and "e2e_latency_ms" in columns
+    with sqlite3.connect(path) as conn:
+        names = [row[0] for row in conn.execute("select name from migrations order by name")]
+        indexes = {row[1] for row in conn.execute("PRAGMA index_list(results)")}
+    assert names == [name for name, _ in MIGRATIONS] and "m003_honest_figures" in names
+    assert "ix_results_run_id" in indexes
+    Store(f"sqlite:///{path}").close()  # opening again applies nothing twice
+
+
+# The rebuilt table as m003 creates it, for the states a cut-short rebuild leaves behind.
+_M003_COPY = """
+CREATE TABLE results_m003 (
+    id INTEGER NOT NULL, run_id VARCHAR(32) NOT NULL, suite VARCHAR(200) NOT NULL,
+    case_id VARCHAR(200) NOT NULL, model VARCHAR(200) NOT NULL, repeat INTEGER NOT NULL,
+    messages TEXT NOT NULL, output TEXT, scores TEXT NOT NULL, score FLOAT, passed BOOLEAN NOT NULL,
+    input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
+    cached_input_tokens INTEGER NOT NULL, cost_usd FLOAT, latency_ms FLOAT, ttft_ms FLOAT,
+    retries INTEGER NOT NULL, error TEXT, error_kind VARCHAR(40), served_model VARCHAR(200),
+    system_fingerprint VARCHAR(200), cached BOOLEAN NOT NULL, created_at VARCHAR(40) NOT NULL,
+    details TEXT, e2e_latency_ms FLOAT,
+    PRIMARY KEY (id), CONSTRAINT uq_result_key UNIQUE (run_id, suite, case_id, model, repeat)
+)
+"""
+
+
+@pytest.mark.parametrize("cut", ["after the copy", "after the drop", "after the rename"])
+def test_a_cut_short_m003_is_finished_on_the_next_open(tmp_path: Path, cut: str) -> None:
+    # SQLite may commit each DDL statement at once: a process killed between the rebuild's
+    # steps leaves one of these states, and the next open must finish without losing a row.
+    path = tmp_path / "cut.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(_M002_SQL)
+        conn.execute(_M003_COPY)
+        conn.execute("INSERT INTO results_m003 SELECT *, NULL FROM results")
+        if cut != "after the copy":
+            conn.execute("DROP TABLE results")
+        if cut == "after the rename":
+            conn.execute("ALTER TABLE results_m003 RENAME TO results")
+    store = Store(f"sqlite:///{path}")
+    try:
+        assert [r.case_id for r in store.results("r1")] == ["c1", "c2"]
+        store.add_results([_result("c3", cost_usd=None), _result("c1", output="again")])
+        assert [r.case_id for r in store.results("r1")] == ["c1", "c2", "c3"]  # still one per key
+        assert store.results("r1")[-1].cost_usd is None and store.results("r1")[0].output == "héllo"
+    finally:
+        store.close()
+    with sqlite3.connect(path) as conn:
+        tables = {row[0] for row in conn.execute("select name from sqlite_master where type = 'table'")}
+    assert "results_m003" not in tables

@@ -141,3 +141,36 @@ def test_a_missing_driver_says_what_to_install(tmp_path: Path) -> None:
     assert "hunter2" not in str(info.value)
     with pytest.raises(BenchrouteError, match="not a database URL"):
         Store("::not a url::")
+
+
+def test_an_m002_database_upgrades_to_nullable_costs(store_url: str) -> None:
+    # The database an m002 release made, made by the shipped migrations themselves.
+    from benchroute.store._schema import migrations as migrations_table
+
+    engine = sqlalchemy.create_engine(store_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    old = [(name, migrate) for name, migrate in MIGRATIONS if name != "m003_honest_figures"]
+    with engine.begin() as conn:
+        migrations_table.create(conn)
+        for name, migrate in old:
+            migrate(conn)
+            conn.execute(migrations_table.insert().values(name=name, applied_at="2026-01-01T00:00:00"))
+        conn.execute(
+            sqlalchemy.text(
+                "INSERT INTO results (run_id, suite, case_id, model, repeat, messages, output, scores,"
+                " score, passed, input_tokens, output_tokens, cached_input_tokens, cost_usd, latency_ms,"
+                " retries, cached, created_at, details) VALUES ('r1', 's', 'a', 'm', 0, '[]', 'old',"
+                " '[]', 1.0, true, 3, 4, 0, 0.5, 12.5, 2, false, '2026-01-01T00:00:00', '{\"n\": 1}')"
+            )
+        )
+    engine.dispose()
+    store = Store(store_url)
+    try:
+        (kept,) = store.results("r1")
+        assert (kept.output, kept.cost_usd, kept.latency_ms, kept.retries) == ("old", 0.5, 12.5, 2)
+        assert kept.details == {"n": 1} and kept.e2e_latency_ms is None
+        store.add_results([_result("b", run_id="r1"), stored_result("c", cost_usd=None, e2e_latency_ms=99.0)])
+        by_case = {r.case_id: r for r in store.results("r1")}
+        assert by_case["c"].cost_usd is None and by_case["c"].e2e_latency_ms == 99.0
+        assert by_case["b"].cost_usd == 0.000125
+    finally:
+        store.close()

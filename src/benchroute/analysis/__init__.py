@@ -20,11 +20,12 @@ if TYPE_CHECKING:
         mcnemar,
         paired_bootstrap_ci,
     )
-    from ._conversation import ConversationSummary, conversation_summary, turn_latencies
+    from ._conversation import ConversationSummary, conversation_summary, is_conversation, turn_latencies
     from ._flaky import FlakyCase, exclude_quarantined, flaky_cases
     from ._gate import GateFailure, GateReport, evaluate_gates
+    from ._judging import judge_notes
     from ._latency import LatencyStats, latency_by_tier, latency_stats
-    from ._leaderboard import ModelSummary, leaderboard, percentile
+    from ._leaderboard import ModelSummary, leaderboard, percentile, waited_ms
     from ._load import (
         LoadSummary,
         LoadWindow,
@@ -48,6 +49,7 @@ _LAZY = {
     "paired_bootstrap_ci": "_compare",
     "ConversationSummary": "_conversation",
     "conversation_summary": "_conversation",
+    "is_conversation": "_conversation",
     "turn_latencies": "_conversation",
     "FlakyCase": "_flaky",
     "exclude_quarantined": "_flaky",
@@ -55,12 +57,14 @@ _LAZY = {
     "GateFailure": "_gate",
     "GateReport": "_gate",
     "evaluate_gates": "_gate",
+    "judge_notes": "_judging",
     "LatencyStats": "_latency",
     "latency_by_tier": "_latency",
     "latency_stats": "_latency",
     "ModelSummary": "_leaderboard",
     "leaderboard": "_leaderboard",
     "percentile": "_leaderboard",
+    "waited_ms": "_leaderboard",
     "LoadSummary": "_load",
     "LoadWindow": "_load",
     "Saturation": "_load",
@@ -106,6 +110,8 @@ __all__ = [
     "evaluate_gates",
     "exclude_quarantined",
     "flaky_cases",
+    "is_conversation",
+    "judge_notes",
     "latency_by_tier",
     "latency_stats",
     "leaderboard",
@@ -120,4 +126,5 @@ __all__ = [
     "saturation_point",
     "summarize_load",
     "turn_latencies",
+    "waited_ms",
 ]

@@ -11,8 +11,8 @@ Pairing and repeats. Results are matched on ``(suite, case_id, repeat)``; a repe
 side has (a run cut short, a suite with fewer repeats) is left out, so both sides of a case
 are measured on the same number of samples. The unit of analysis is then the *case*, not the
 repeat: the repeats of a case are aggregated per side (mean score, mean cost, mean latency
-of the replies not served from the response cache, and the case's outcome: passed when more
-than half of its repeats passed). Repeats of one case are not independent of each other —
+waited end to end (a cached reply at its original call's), and the case's outcome: passed
+when more than half of its repeats passed). Repeats of one case are not independent of each other —
 pairing repeat 1 with repeat 1 as if they were separate cases would overstate the evidence —
 and their order carries no meaning, so aggregating is both honest and order-free. With one
 repeat per case (the default) the case is simply its result. A case whose repeats disagree
@@ -57,6 +57,7 @@ if TYPE_CHECKING:  # numpy is imported where it is used: every command loads thi
 
 from .._errors import BenchrouteError
 from ..store import Result, is_load_result
+from ._leaderboard import waited_ms
 
 # Discordant cases from which the chi-square approximation replaces the exact binomial test.
 EXACT_BELOW = 25
@@ -208,6 +209,9 @@ class Comparison:
     mcnemar: McNemarResult
     metrics: list[MetricComparison]
     flipped: list[FlippedCase] = field(default_factory=list)
+    # Paired results without a price on each side: with any, cost is not compared.
+    unpriced_a: int = 0
+    unpriced_b: int = 0
 
 
 @dataclass(slots=True)
@@ -216,15 +220,21 @@ class _CaseSide:
     repeats: int = 0
     score: float = 0.0
     cost: float = 0.0
+    unpriced: int = 0  # repeats without a price: the case's cost is unknown
     latencies: list[float] = field(default_factory=list)
 
     def add(self, result: Result) -> None:
         self.passed += result.passed
         self.repeats += 1
         self.score += result.score or 0.0
-        self.cost += result.cost_usd
-        if result.latency_ms is not None and not result.cached:
-            self.latencies.append(result.latency_ms)
+        if result.cost_usd is None:
+            self.unpriced += 1
+        else:
+            self.cost += result.cost_usd
+        # A cached reply counts at the latency of the call that produced it.
+        waited = waited_ms(result)
+        if waited is not None:
+            self.latencies.append(waited)
 
     @property
     def outcome(self) -> bool:
@@ -310,8 +320,9 @@ def compare_results(
     Each side holds the results of one model (raises :class:`BenchrouteError` when a side
     has two results for one (suite, case, repeat), or when the sides share no case). Figures:
     pass rate (share of cases passed; McNemar), mean score, cost per case (USD, mean per
-    request) and latency (ms, replies not from the cache; Wilcoxon signed-rank), each with a
-    seeded paired bootstrap interval at confidence ``1 - alpha``.
+    request; no data when either side has an unpriced result) and latency (ms, end to end,
+    cached replies at their original figures; Wilcoxon signed-rank), each with a seeded
+    paired bootstrap interval at confidence ``1 - alpha``.
     """
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
@@ -357,6 +368,9 @@ def compare_results(
             seed=seed,
         )
 
+    # An unknown cost is not $0: with an unpriced result on either side, cost has no data.
+    unpriced_a = sum(sa.unpriced for _, (sa, _) in pairs)
+    unpriced_b = sum(sb.unpriced for _, (_, sb) in pairs)
     latency_pairs = [
         (sum(sa.latencies) / len(sa.latencies), sum(sb.latencies) / len(sb.latencies))
         for _, (sa, sb) in pairs
@@ -373,8 +387,8 @@ def compare_results(
         ),
         measure(
             "cost per case (USD)",
-            [sa.cost / sa.repeats for _, (sa, _) in pairs],
-            [sb.cost / sb.repeats for _, (_, sb) in pairs],
+            [] if unpriced_a or unpriced_b else [sa.cost / sa.repeats for _, (sa, _) in pairs],
+            [] if unpriced_a or unpriced_b else [sb.cost / sb.repeats for _, (_, sb) in pairs],
             None,
             False,
         ),
@@ -405,4 +419,6 @@ def compare_results(
         mcnemar=test,
         metrics=metrics,
         flipped=flipped,
+        unpriced_a=unpriced_a,
+        unpriced_b=unpriced_b,
     )

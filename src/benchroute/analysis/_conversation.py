@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..store import Result
+from ._leaderboard import is_conversation as is_conversation  # defined with the leaderboard
 from ._leaderboard import percentile
 
 
@@ -32,11 +33,6 @@ class ConversationSummary:
     turn_pass_rate: float | None
     turn_latency_p50_ms: float | None
     turn_latency_p95_ms: float | None
-
-
-def is_conversation(result: Result) -> bool:
-    """Whether a result holds a conversation transcript."""
-    return bool(result.details) and (result.details or {}).get("kind") == "conversation"
 
 
 def turn_latencies(results: list[Result]) -> list[float]:

@@ -6,6 +6,13 @@ leaderboard summarises them, and every threshold that is set is compared with it
 Stress-tier results (one result per suite x model, case ``load``) carry their SLO verdicts
 as scores; a failed one fails the gate whether or not the suite has a ``gate:`` block,
 named by the SLO that failed.
+
+The figures are honest about what is unknown: an unpriced model (a result without a price)
+fails every ``max_cost_*`` threshold with the detail "unpriced"; results served from the
+response cache count at the cost and latency of the call that produced them, so a rerun
+answered from the cache is held to the same cost and latency limits as the run it repeats;
+and ``max_error_rate`` counts scorer errors (a scorer or judge that failed) with request
+errors.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from ..config._gate import GateSpec
+from ..config import GateSpec
 from ..store import LOAD_CASE_ID, Result
 from ._leaderboard import ModelSummary, leaderboard
 
@@ -45,6 +52,15 @@ class GateReport:
 
     checked: int  # (suite, model) pairs checked
     failures: list[GateFailure]
+    # Checked results served from the response cache, counted at their original figures.
+    cached: int = 0
+
+    @property
+    def cached_note(self) -> str:
+        """What a report says about cached results ("" when there were none)."""
+        if not self.cached:
+            return ""
+        return f"{self.cached} result(s) from the cache, counted at their original cost and latency"
 
     @property
     def passed(self) -> bool:
@@ -63,11 +79,15 @@ def _check(limit: float | None, actual: float | None, at_least: bool) -> bool:
 def _model_failures(
     suite: str, gate: GateSpec, summary: ModelSummary, *, all_cached: bool = False
 ) -> list[GateFailure]:
-    error_rate = summary.errors / summary.cases if summary.cases else 0.0
+    error_rate = summary.error_rate  # scorer errors included
+    unpriced = (
+        f"unpriced: {summary.unpriced_results} result(s) without a price; set prices: in benchroute.yaml"
+    )
     # A reply from the response cache has no latency of its own: say so, or a rerun that hit
     # the cache fails max_p95_ms with no visible reason.
     no_latency = (
-        "no measured latency: every reply came from the response cache (run with --no-cache)"
+        "no measured latency: every reply came from the response cache and none recorded the "
+        "original's (run with --no-cache)"
         if all_cached
         else "no measured latency"
     )
@@ -80,9 +100,9 @@ def _model_failures(
             gate.max_cost_per_success,
             summary.cost_per_success_usd,
             False,
-            "nothing passed",
+            unpriced if summary.unpriced else "nothing passed",
         ),
-        ("max_total_cost", gate.max_total_cost, summary.total_cost_usd, False, ""),
+        ("max_total_cost", gate.max_total_cost, summary.total_cost_usd, False, unpriced),
         ("max_p95_ms", gate.max_p95_ms, summary.p95_latency_ms, False, no_latency),
         ("max_error_rate", gate.max_error_rate, error_rate, False, ""),
     ]
@@ -140,7 +160,7 @@ def evaluate_gates(
         by_suite[result.suite].append(result)
     stress = set(stress_suites)
     failures: list[GateFailure] = []
-    checked = 0
+    checked = cached = 0
     for suite, rows in sorted(by_suite.items()):
         if suite in stress:
             failures.extend(_slo_failures(rows))
@@ -152,7 +172,8 @@ def evaluate_gates(
             if wanted is not None and summary.model not in wanted:
                 continue
             checked += 1
+            cached += summary.cached
             answered = [r for r in rows if r.model == summary.model and not r.error]
             all_cached = bool(answered) and all(r.cached for r in answered)
             failures.extend(_model_failures(suite, gate, summary, all_cached=all_cached))
-    return GateReport(checked, failures)
+    return GateReport(checked, failures, cached)

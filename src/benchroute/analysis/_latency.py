@@ -1,8 +1,10 @@
 """Latency as a distribution, not a mean: percentiles, spread and time to first token, per
 model and per group (tier, suite, or any key of a result).
 
-Replies served from the response cache are left out: their latency is the store's, not the
-model's. Failed requests are left out too (their latency is the time to an error).
+Latency is what the caller waited (end to end: retries, backoff, rate-limiter waits and
+local-model queueing included; the last attempt's latency for results stored without it).
+Replies served from the response cache count at the latency of the call that produced them.
+Failed requests are left out (their latency is the time to an error).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..store import Result
-from ._leaderboard import describe, percentile
+from ._leaderboard import describe, percentile, waited_ms
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,10 +39,11 @@ def latency_stats(results: list[Result], group_of: Callable[[Result], str]) -> l
     latencies: dict[tuple[str, str], list[float]] = defaultdict(list)
     ttfts: dict[tuple[str, str], list[float]] = defaultdict(list)
     for result in results:
-        if result.cached or result.error or result.latency_ms is None:
+        waited = waited_ms(result)
+        if result.error or waited is None:
             continue
         key = (group_of(result), result.model)
-        latencies[key].append(result.latency_ms)
+        latencies[key].append(waited)
         if result.ttft_ms is not None:
             ttfts[key].append(result.ttft_ms)
     stats = []

@@ -23,14 +23,17 @@ is the mean over its cases; a case with fewer than k samples cannot estimate pas
 left out of that k's mean, and a k no case can estimate is left out of the model's figures.
 
 A case "passes" when its result passed (every scorer of the suite passed). A code suite
-usually also scores security or style, so ``scorer="code_tests"`` counts a sample as passed
-when that one scorer passed instead: pass@k in the paper is functional correctness alone.
+usually also scores security or style, so ``kind="functional_pass"`` counts a sample as passed
+when its functional-correctness score passed instead (the score of a scorer that declared
+that kind, such as ``code_tests``, under whatever name a suite registered it): pass@k in the
+paper is functional correctness alone. ``scorer=`` picks one scorer by name instead.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 
+from ..scorers import score_kind
 from ..store import Result
 
 
@@ -55,20 +58,26 @@ def pass_at_k(n: int, c: int, k: int) -> float:
     return 1.0 - all_fail
 
 
-def _sample_passed(result: Result, scorer: str | None) -> bool:
-    if scorer is None:
+def _sample_passed(result: Result, scorer: str | None, kind: str | None) -> bool:
+    if scorer is None and kind is None:
         return result.passed
-    return any(s.get("scorer") == scorer and bool(s.get("passed")) for s in result.scores)
+    return any(
+        (scorer is None or s.get("scorer") == scorer)
+        and (kind is None or score_kind(s) == kind)
+        and bool(s.get("passed"))
+        for s in result.scores
+    )
 
 
 def pass_at_k_by_model(
-    results: list[Result], ks: list[int], *, scorer: str | None = None
+    results: list[Result], ks: list[int], *, scorer: str | None = None, kind: str | None = None
 ) -> dict[str, dict[int, float]]:
     """pass@k for each model and each k in ``ks``: the mean over cases of :func:`pass_at_k`.
 
     Results are grouped by (model, suite, case); n is the number of results of a case (the
-    suite's ``repeats``), c how many passed — the whole case, or with ``scorer`` only that
-    scorer (``scorer="code_tests"`` for functional correctness). Cases with fewer than k
+    suite's ``repeats``), c how many passed — the whole case, or with ``kind`` only its score
+    of that declared kind (``kind="functional_pass"`` for functional correctness), or with
+    ``scorer`` only the score of that scorer name. Cases with fewer than k
     results are skipped for that k; a model gets no entry for a k none of its cases can
     estimate (an empty mapping when it has none).
     """
@@ -80,7 +89,7 @@ def pass_at_k_by_model(
     for result in results:
         entry = counts[(result.model, result.suite, result.case_id)]
         entry[0] += 1
-        entry[1] += _sample_passed(result, scorer)
+        entry[1] += _sample_passed(result, scorer, kind)
     estimates: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
     for (model, _, _), (n, c) in counts.items():
         for k in ks:

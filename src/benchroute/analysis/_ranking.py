@@ -7,6 +7,10 @@ with the user's weights into one utility, and puts models that break a hard limi
 every model that keeps them. The Pareto frontiers need no weights at all: a model is on the
 accuracy-vs-cost frontier when no other model is at least as accurate *and* at least as
 cheap per successful output, and strictly better on one of them.
+
+An unpriced model (a result without a price) has an unknown cost, not a low one: it scores
+the worst desirability on cost, is never on the cost frontier, breaks a cost limit, and
+ranks after the priced models it ties with.
 """
 
 from __future__ import annotations
@@ -94,7 +98,7 @@ def _desirability(values: list[float | None], higher_is_better: bool) -> list[fl
 
 _CRITERIA: dict[str, tuple[Callable[[ModelSummary], float | None], bool]] = {
     "accuracy": (lambda s: s.pass_rate, True),
-    "cost": (lambda s: s.cost_per_success_usd, False),
+    "cost": (lambda s: None if s.unpriced else s.cost_per_success_usd, False),
     "p95_latency": (lambda s: s.p95_latency_ms, False),
     "retry_rate": (lambda s: s.retry_rate, False),
     "efficiency": (lambda s: s.efficiency, True),
@@ -107,7 +111,9 @@ def _violations(summary: ModelSummary, limits: RankingLimits) -> list[str]:
         found.append(f"pass rate {summary.pass_rate:.1%} < {limits.min_pass_rate:.1%}")
     if limits.max_cost_per_success is not None:
         cost = summary.cost_per_success_usd
-        if cost is None:
+        if summary.unpriced:
+            found.append(f"unpriced: {summary.unpriced_results} result(s) without a price (cost unknown)")
+        elif cost is None:
             found.append("no successful output (cost per success undefined)")
         elif cost > limits.max_cost_per_success:
             found.append(f"cost per success ${cost:.6g} > ${limits.max_cost_per_success:.6g}")
@@ -127,8 +133,9 @@ def rank_models(
 ) -> list[RankedModel]:
     """Models ordered best first: those within every limit by utility, then the rest.
 
-    A criterion a model has no value for (no latency measured, no efficiency scorer) counts
-    as that model's worst case, 0, so missing data never wins a ranking.
+    A criterion a model has no value for (no latency measured, no efficiency scorer, no
+    price) counts as that model's worst case, 0, so missing data never wins a ranking; on a
+    tie an unpriced model comes after the priced ones.
     """
     weights = weights or RankingWeights()
     limits = limits or RankingLimits()
@@ -141,7 +148,7 @@ def rank_models(
         [
             (s.model, s.cost_per_success_usd, s.pass_rate)
             for s in summaries
-            if s.cost_per_success_usd is not None
+            if s.cost_per_success_usd is not None and not s.unpriced
         ]
     )
     latency_frontier = pareto_frontier(
@@ -164,5 +171,7 @@ def rank_models(
                 on_latency_frontier=summary.model in latency_frontier,
             )
         )
-    ranked.sort(key=lambda r: (not r.eligible, -r.utility, -r.summary.pass_rate, r.summary.model))
+    ranked.sort(
+        key=lambda r: (not r.eligible, -r.utility, -r.summary.pass_rate, r.summary.unpriced, r.summary.model)
+    )
     return ranked

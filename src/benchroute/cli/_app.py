@@ -6,6 +6,7 @@ Errors a user can cause print as one line (``error: file:line: field: ...``) and
 
 from __future__ import annotations
 
+import errno
 import gc
 import json
 import os
@@ -17,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from .._errors import BenchrouteError
+from .._errors import BenchrouteError, did_you_mean
 from .._version import __version__
 
 if TYPE_CHECKING:
@@ -50,6 +51,9 @@ def _make_console(stderr: bool = False) -> Console:
 console = _make_console()
 err_console = _make_console(stderr=True)
 
+INTERNAL_ERROR_EXIT = 70  # EX_SOFTWARE (sysexits.h): a bug in benchroute, not in the user's input
+DEBUG_ENV = "BENCHROUTE_DEBUG"  # set to 1: an internal error prints its traceback
+
 ConfigOption = Annotated[
     Path | None,
     typer.Option("--config", "-c", help="benchroute.yaml (default: nearest upwards from cwd)"),
@@ -58,11 +62,39 @@ DbOption = Annotated[
     str | None,
     typer.Option("--db", help="store: a SQLite path or SQLAlchemy URL (overrides config)"),
 ]
+WideOption = Annotated[
+    bool,
+    typer.Option(
+        "--wide", help="Show every table column (default: drop the least useful to fit the terminal)."
+    ),
+]
 
 
 def fail(exc: BenchrouteError) -> None:
-    err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
     raise typer.Exit(exc.exit_code)
+
+
+def prepare_output(path: Path, what: str) -> None:
+    """Create the folder of an output file before any work is done, so a typo in a path
+    fails at once as one line instead of after a long run."""
+    if path.is_dir():
+        raise BenchrouteError(f"{path}: is a folder; give the {what} a file name")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BenchrouteError(
+            f"{path}: cannot write the {what}: cannot create its folder {path.parent} ({exc.strerror or exc})"
+        ) from None
+
+
+def write_output(path: Path, text: str, what: str) -> None:
+    """Write an output file, creating its folder; a failure is one line naming the file."""
+    prepare_output(path, what)
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise BenchrouteError(f"{path}: cannot write the {what} ({exc.strerror or exc})") from None
 
 
 def _version(value: bool) -> None:
@@ -76,15 +108,78 @@ def main_options(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
+    debug: Annotated[
+        bool,
+        typer.Option("--debug", help=f"Print the traceback of an internal error (or set {DEBUG_ENV}=1)."),
+    ] = False,
 ) -> None:
-    """benchroute: task-specific LLM benchmarks, cost/latency trade-offs, and routing."""
+    """benchroute: task-specific LLM benchmarks, cost/latency trade-offs, and routing.
+
+    Exit codes: 0 success, 1 a gate threshold failed, 2 bad usage or configuration,
+    3 a run could not complete, 70 an internal error (a bug: the message says where its
+    log is), 130 interrupted.
+    """
+
+
+def _provider_problem(name: str) -> str | None:
+    """Why ``provider: name`` cannot be used, or None (checked when benchroute.yaml loads)."""
+    from ..providers import get_provider_factory, provider_kinds
+
+    if name in provider_kinds():
+        return None
+    try:
+        get_provider_factory(name)
+    except BenchrouteError as exc:
+        return str(exc)
+    return None
+
+
+def _scorer_problem(name: str) -> str | None:
+    """Why a suite's scorer ``name`` cannot be used (unknown, or its optional extra is not
+    installed), or None (checked when the suite loads)."""
+    from ..scorers import check_scorer
+
+    try:
+        check_scorer(name)
+    except BenchrouteError as exc:
+        return str(exc)
+    return None
+
+
+def load_project_checked(config: Path | None) -> Any:
+    """benchroute.yaml with every model's ``provider:`` checked against the registry."""
+    from ..config import load_project
+
+    return load_project(config, provider_check=_provider_problem)
+
+
+def load_suites_checked(files: list[Path], project: Any) -> list[Any]:
+    """Suite files with their scorer and model names checked, after the project's
+    ``imports:`` have registered its custom scorers: a misspelt name fails here, with its
+    file:line, before a run is created."""
+    from ..config import load_suite
+    from ..scorers import import_plugins
+
+    import_plugins(project.imports, project.root)
+    models = list(project.models)
+    return [load_suite(f, scorer_check=_scorer_problem, model_names=models) for f in files]
+
+
+def check_model_option(names: list[str] | None, project: Any) -> None:
+    """``--models``/``-m`` names a project's models: an unknown one is blamed on the option."""
+    for name in names or []:
+        if name not in project.models:
+            known = ", ".join(project.models) or "none (no benchroute.yaml found?)"
+            raise BenchrouteError(
+                f"--models: unknown model {name!r}{did_you_mean(name, project.models)}",
+                hint=f"models defined in benchroute.yaml: {known}",
+            )
 
 
 def _open(config: Path | None, db: str | None) -> tuple[Any, Any]:
-    from ..config import load_project
     from ..store import Store
 
-    project = load_project(config)
+    project = load_project_checked(config)
     if db:
         project.store = db if "://" in db else str(Path(db).resolve())
     return project, Store(project.store_url())
@@ -145,6 +240,7 @@ def run(
             help="Stop sending requests before the run's cost would pass this (status budget_stopped).",
         ),
     ] = None,
+    wide: WideOption = False,
     config: ConfigOption = None,
     db: DbOption = None,
 ) -> None:
@@ -155,7 +251,6 @@ def run(
     --max-cost), 130 interrupted.
     """
     from .._eventloop import run as run_loop
-    from ..config import load_suite
     from ..reports import summary_json as to_json
     from ..runner import Runner, RunOptions
     from ._progress import ProgressDisplay
@@ -165,6 +260,8 @@ def run(
             raise BenchrouteError("give at least one suite file or directory, or --resume RUN_ID")
         if estimate and resume:
             raise BenchrouteError("--estimate works on suite files, not with --resume")
+        if summary_json is not None:
+            prepare_output(summary_json, "summary JSON")
         files, config = _expand_suites(list(suites or []), config)
         project, store = _open(config, db)
         options = RunOptions(
@@ -173,8 +270,9 @@ def run(
             models=[m.strip() for m in models.split(",") if m.strip()] if models else None,
             max_cost_usd=max_cost,
         )
+        check_model_option(options.models, project)
         if estimate:
-            _print_estimate(project, [load_suite(f) for f in files], options, store)
+            _print_estimate(project, load_suites_checked(files, project), options, store)
             return
         display = ProgressDisplay(err_console)
         runner = Runner(project, store, options, on_progress=display.update, on_start=display.start)
@@ -185,7 +283,10 @@ def run(
             if resume:
                 outcome = run_loop(runner.resume(resume))
             else:
-                specs = [load_suite(f) for f in files]
+                specs = load_suites_checked(files, project)
+                from ._judge import warn_embedded_judge
+
+                warn_embedded_judge(project, specs, err_console)
                 outcome = run_loop(runner.run(specs))
         except KeyboardInterrupt:
             display.stop()
@@ -205,7 +306,7 @@ def run(
     except BenchrouteError as exc:
         fail(exc)
         return
-    summaries = _render_run(record, outcome.results)
+    summaries = _render_run(record, outcome.results, wide=wide)
     # The same failure repeated over many cases is one line with its count.
     for message in outcome.errors[:10]:
         count = outcome.error_counts.get(message, 1)
@@ -218,7 +319,14 @@ def run(
             highlight=False,
         )
     if summary_json is not None:
-        summary_json.write_text(json.dumps(to_json(outcome.run_id, outcome.status, summaries), indent=2))
+        try:
+            write_output(
+                summary_json,
+                json.dumps(to_json(outcome.run_id, outcome.status, summaries), indent=2),
+                "summary JSON",
+            )
+        except BenchrouteError as exc:
+            fail(exc)
     if outcome.status == "budget_stopped":
         err_console.print(
             f"[yellow]budget stopped[/]: {record.error}; continue with benchroute run --resume "
@@ -236,7 +344,7 @@ def run(
 def _print_estimate(project: Any, specs: list[Any], options: Any, store: Any) -> None:
     """``run --estimate``: the expected cost per suite x model and in total; no request."""
     from ..reports import estimate_table
-    from ..runner._estimate import estimate_run
+    from ..runner import estimate_run
 
     result = estimate_run(project, specs, models=options.models, store=store, use_cache=options.use_cache)
     console.print(estimate_table(result))
@@ -245,21 +353,33 @@ def _print_estimate(project: Any, specs: list[Any], options: Any, store: Any) ->
         console.print(f"note: {note}", highlight=False)
 
 
+def _failed_result_fails_gate(tier: str) -> bool:
+    """Whether a suite's tier fails its gate on any failed result (a load test's missed SLO);
+    a tier no longer installed checks only the gate's thresholds."""
+    from ..config import find_tier
+
+    try:
+        return find_tier(tier).failed_result_fails_gate
+    except BenchrouteError:
+        return False
+
+
 def _check_gate(record: Any, store: Any, results: list[Any]) -> bool:
     """Check the suites' gate: thresholds (and stress SLOs) on the run's results, without
     quarantined cases; print each failure. True when every threshold holds."""
 
     suites = record.config.get("suites", [])
-    stress = [s["name"] for s in suites if s.get("tier") == "stress"]
+    stress = [s["name"] for s in suites if _failed_result_fails_gate(s.get("tier") or "unit")]
     if not stress and not any(s.get("gate") for s in suites):
         return True
-    from ..analysis import exclude_quarantined
-    from ..analysis._gate import evaluate_gates
-    from ..config._gate import GateSpec
+    from ..analysis import evaluate_gates, exclude_quarantined
+    from ..config import GateSpec
     from ..reports import gate_table
 
     gates = {s["name"]: GateSpec.model_validate(s["gate"]) if s.get("gate") else None for s in suites}
     report = evaluate_gates(exclude_quarantined(results, store.quarantined()), gates, stress_suites=stress)
+    if report.cached_note:  # a rerun from the cache is held to the original run's figures
+        console.print(f"CI gate: {report.cached_note}", highlight=False)
     if report.passed:
         console.print(f"CI gate: passed ({report.checked} suite x model check(s))")
         return True
@@ -269,28 +389,42 @@ def _check_gate(record: Any, store: Any, results: list[Any]) -> bool:
     return False
 
 
-def _render_run(record: Any, results: list[Any], out: Console | None = None) -> list[Any]:
+def _render_run(
+    record: Any, results: list[Any], out: Console | None = None, *, wide: bool = False
+) -> list[Any]:
     """Pass rate by suite (several suites), the leaderboard, latency, per-scorer means, pass@k,
-    conversations and loads: what ``run``, ``runs show`` and ``report`` (table) all print."""
+    conversations and loads: what ``run``, ``runs show`` and ``report`` (table) all print.
+
+    Wide tables drop their least useful columns to fit the console (and say so); ``wide``
+    keeps every column."""
     out = out or console
     from ..analysis import latency_by_tier, leaderboard
-    from ..reports import latency_table, leaderboard_table, metrics_table, suite_table, tier_table
+    from ..reports import (
+        LATENCY_DROP_ORDER,
+        LEADERBOARD_DROP_ORDER,
+        latency_table,
+        leaderboard_table,
+        metrics_table,
+        suite_table,
+        tier_table,
+    )
 
     summaries = leaderboard(results, record.prices)
     tiers = {s["name"]: s.get("tier", "") for s in record.config.get("suites", [])}
     if len({r.suite for r in results}) > 1:
         by_tier = tier_table(results, tiers)
         if by_tier is not None:
-            out.print(by_tier)
-        out.print(suite_table(results, tiers))
+            _print_fitted(out, by_tier, None, wide)
+        _print_fitted(out, suite_table(results, tiers), None, wide)
     if summaries or not results:  # a run of load tests only has no leaderboard
-        out.print(leaderboard_table(summaries, title=f"Leaderboard · run {record.id}"))
+        board = leaderboard_table(summaries, title=f"Leaderboard · run {record.id}")
+        _print_fitted(out, board, LEADERBOARD_DROP_ORDER, wide)
     latency = latency_table(latency_by_tier(results, tiers))
     if latency is not None:
-        out.print(latency)
+        _print_fitted(out, latency, LATENCY_DROP_ORDER, wide)
     metrics = metrics_table(summaries)
     if metrics is not None:
-        out.print(metrics)
+        _print_fitted(out, metrics, (), wide)
     _render_pass_at_k(record, results, out)
     from ..reports import print_conversation_summary
 
@@ -302,22 +436,33 @@ def _render_run(record: Any, results: list[Any], out: Console | None = None) -> 
     return summaries
 
 
+def _print_fitted(out: Console, table: Any, drop_order: tuple[str, ...] | None, wide: bool) -> None:
+    """Print a table fitted to the console (``drop_order`` None: its columns are models, none
+    is dropped, names wrap); ``wide``: every column, as wide as it needs."""
+    from ..reports import fit_table, natural_width
+
+    table = fit_table(table, out, drop_order or (), wide=wide, droppable=drop_order is not None)
+    out.print(table, width=max(out.width, natural_width(table, out)) if wide else None)
+
+
 def _render_pass_at_k(record: Any, results: list[Any], out: Console) -> None:
-    """pass@k (functional: the code_tests scorer when a suite has it) for suites that ask."""
+    """pass@k (functional: a functional_pass score, e.g. code_tests, when a suite has one) for
+    suites that ask; scores are found by their declared kind, not their scorer's name."""
     from ..analysis import pass_at_k_by_model
     from ..reports import pass_at_k_table
+    from ..scorers import FUNCTIONAL_PASS, SECURITY_FINDINGS, score_kind
 
     wanted = {s["name"]: s.get("pass_at_k") for s in record.config.get("suites", []) if s.get("pass_at_k")}
     if not wanted:
         return
     chosen = [r for r in results if r.suite in wanted]
     ks = sorted({k for values in wanted.values() for k in values})
-    functional = any(s.get("scorer") == "code_tests" for r in chosen for s in r.scores)
-    estimates = pass_at_k_by_model(chosen, ks, scorer="code_tests" if functional else None)
+    functional = any(score_kind(s) == FUNCTIONAL_PASS for r in chosen for s in r.scores)
+    estimates = pass_at_k_by_model(chosen, ks, kind=FUNCTIONAL_PASS if functional else None)
     security: dict[str, list[bool]] = {}
     for r in chosen:
         for s in r.scores:
-            if s.get("scorer") == "code_security":
+            if score_kind(s) == SECURITY_FINDINGS:
                 security.setdefault(r.model, []).append(bool(s.get("passed")))
     rates = {model: sum(v) / len(v) for model, v in security.items()}
     out.print(pass_at_k_table(estimates, rates or None))
@@ -353,6 +498,7 @@ def runs_show(
         int, typer.Option("--transcripts", min=0, help="Conversation transcripts to show (0: none).")
     ] = 5,
     case: Annotated[str | None, typer.Option("--case", help="Only this case's transcripts.")] = None,
+    wide: WideOption = False,
     config: ConfigOption = None,
     db: DbOption = None,
 ) -> None:
@@ -366,7 +512,7 @@ def runs_show(
         fail(exc)
         return
     print_run_header(console, record)
-    _render_run(record, results)
+    _render_run(record, results, wide=wide)
     console.print(results_table(results, failures_only=failures, limit=limit))
     print_transcripts(console, results, case=case, failures_only=failures, limit=transcripts)
 
@@ -376,10 +522,8 @@ def models_list(config: ConfigOption = None) -> None:
     """List the models of the project and how each is priced."""
     from rich.table import Table
 
-    from ..config import load_project
-
     try:
-        project = load_project(config)
+        project = load_project_checked(config)
     except BenchrouteError as exc:
         fail(exc)
         return
@@ -457,7 +601,7 @@ def init(
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
 ) -> None:
     """Create benchroute.yaml and an example suite that runs on the embedded local model."""
-    from ._init import scaffold
+    from ._init import next_command, scaffold
 
     try:
         written = scaffold(directory, force=force)
@@ -465,20 +609,74 @@ def init(
         fail(exc)
         return
     for path in written:
-        console.print(f"created {path}")
-    console.print(f"next: benchroute run {directory / 'suites'} --config {directory / 'benchroute.yaml'}")
+        console.print(f"created {path}", highlight=False)
+    console.print(f"next: {next_command(directory)}", highlight=False, soft_wrap=True)
 
 
 # Commands kept in their own modules register themselves on ``app`` when imported.
-from . import _compare, _report  # noqa: E402, F401
+from . import _compare, _judge, _report  # noqa: E402, F401
+
+
+def _crash_log(exc: BaseException) -> Path | None:
+    """Write the traceback of an internal error to a log file; None when that fails too."""
+    import datetime
+    import traceback
+
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d-%H%M%S")
+    path = base / "benchroute" / "logs" / f"crash-{stamp}-{os.getpid()}.log"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = "".join(traceback.format_exception(exc))
+        path.write_text(f"benchroute {__version__}\nargv: {sys.argv[1:]}\n\n{text}", encoding="utf-8")
+    except OSError:
+        return None
+    return path
+
+
+def report_internal_error(exc: BaseException) -> int:
+    """Print one line for an unexpected exception (the traceback goes to a log file, or to
+    the screen with --debug or BENCHROUTE_DEBUG=1) and return the internal-error exit code."""
+    if "--debug" in sys.argv[1:] or os.environ.get(DEBUG_ENV, "") not in ("", "0"):
+        import traceback
+
+        traceback.print_exception(exc)
+        return INTERNAL_ERROR_EXIT
+    log = _crash_log(exc)
+    where = f"the traceback is in {log}" if log else "the traceback could not be saved"
+    err_console.print(
+        f"[bold red]internal error:[/] {escape(f'{type(exc).__name__}: {exc}')}\n"
+        f"This is a bug in benchroute {__version__}, not in your files; {where}. Please report "
+        f"it on the benchroute issue tracker with that log and the command you ran (rerun with "
+        f"--debug, or {DEBUG_ENV}=1, to print the traceback here).",
+        highlight=False,
+        soft_wrap=True,
+    )
+    return INTERNAL_ERROR_EXIT
 
 
 def main() -> None:
+    """The ``benchroute`` entry point: no traceback ever reaches the user."""
     try:
-        app()
+        app()  # typer's standalone mode: usage errors exit 2, Ctrl-C exits 130
     except BenchrouteError as exc:  # raised outside a command's own handling
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err_console.print("[yellow]interrupted[/]")
+        sys.exit(130)
+    except OSError as exc:  # the environment (a full disk, a permission), named by its file
+        if exc.errno == errno.EPIPE:  # the reader went away (`benchroute runs list | head`)
+            sys.exit(1)
+        place = f"{exc.filename}: " if exc.filename else ""
+        err_console.print(
+            f"[bold red]error:[/] {escape(place + (exc.strerror or str(exc)))}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(2)
+    except Exception as exc:
+        sys.exit(report_internal_error(exc))
     finally:
         # The process ends here. Frozen objects are skipped by the interpreter's closing
         # collections, which would otherwise walk every object the command ever made

@@ -136,6 +136,17 @@ def compare(
             f"unpaired cases left out: {comparison.only_a} only in A, {comparison.only_b} only in B",
             highlight=False,
         )
+    for label, count in (
+        (comparison.label_a, comparison.unpriced_a),
+        (comparison.label_b, comparison.unpriced_b),
+    ):
+        if count:
+            err_console.print(
+                f"unpriced: {label} has {count} result(s) without a price — cost is not compared "
+                "(set prices: in benchroute.yaml)",
+                highlight=False,
+                soft_wrap=True,
+            )
     if as_json:
         console.print_json(json.dumps(comparison_json(comparison)))
         return

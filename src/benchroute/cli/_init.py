@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 from .._errors import BenchrouteError
@@ -37,11 +38,14 @@ prompt: "{{ question }} Answer with one word."
 params: {max_tokens: 16}
 dataset:
   cases:
+    # Quote text that holds YAML punctuation (? : # { } [ ]), as in these questions.
     - id: capital-france
-      vars: {question: What is the capital of France?}
+      vars:
+        question: "What is the capital of France?"
       expected: Paris
     - id: color-sky
-      vars: {question: What colour is a clear daytime sky?}
+      vars:
+        question: "What colour is a clear daytime sky?"
       expected: blue
 scorers:
   - name: contains         # the case's expected value appears in the reply
@@ -50,7 +54,14 @@ scorers:
 """
 
 
+def next_command(directory: Path) -> str:
+    """The command that runs the scaffolded project (its suites, on its own benchroute.yaml)."""
+    return f"benchroute run {shlex.quote(str(directory))}"
+
+
 def scaffold(directory: Path, *, force: bool = False) -> list[Path]:
+    """Write ``benchroute.yaml`` and ``suites/example.yaml`` into ``directory``; the files
+    written. An existing file is kept unless ``force``."""
     files = {directory / "benchroute.yaml": PROJECT, directory / "suites" / "example.yaml": SUITE}
     existing = [p for p in files if p.exists()]
     if existing and not force:
@@ -58,6 +69,9 @@ def scaffold(directory: Path, *, force: bool = False) -> list[Path]:
             f"{existing[0]} already exists", hint="use --force to overwrite, or another directory"
         )
     for path, text in files.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise BenchrouteError(f"{path}: cannot write ({exc.strerror or exc})") from None
     return list(files)

@@ -60,7 +60,7 @@ def rank(
 ) -> None:
     """Rank a run's models under weights and hard limits; mark the Pareto frontiers."""
     from ..analysis import RankingLimits, RankingWeights, leaderboard, rank_models
-    from ..reports._ranking import ranking_json, ranking_table
+    from ..reports import ranking_json, ranking_table
 
     try:
         project, store = _open(config, db)
@@ -96,7 +96,16 @@ def rank(
         return
     ranking_weights = RankingWeights(**chosen)
     ranked = rank_models(summaries, ranking_weights, limits)
+    unpriced = [s.model for s in summaries if s.unpriced]
     if as_json:
-        print(json.dumps({"run_id": record.id, "ranking": ranking_json(ranked)}, indent=2))
+        document = {"run_id": record.id, "ranking": ranking_json(ranked), "unpriced": unpriced}
+        print(json.dumps(document, indent=2))
         return
     console.print(ranking_table(ranked, ranking_weights, limits))
+    if unpriced:
+        console.print(
+            f"unpriced: {', '.join(unpriced)} — cost unknown (not $0): ranked worst on cost, "
+            "never on the cost frontier; set prices: in benchroute.yaml",
+            highlight=False,
+            soft_wrap=True,
+        )

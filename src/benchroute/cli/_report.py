@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 
 from .._errors import BenchrouteError
-from ._app import ConfigOption, DbOption, _open, _render_run, app, console, fail
+from ._app import ConfigOption, DbOption, _open, _render_run, app, console, fail, write_output
 
 
 class ReportFormat(enum.StrEnum):
@@ -81,11 +81,7 @@ def report(
         if output is None:
             typer.echo(text, nl=False)
             return
-        try:
-            output.parent.mkdir(parents=True, exist_ok=True)
-            output.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise BenchrouteError(f"{output}: cannot write the report: {exc.strerror or exc}") from None
+        write_output(output, text, "report")
     except BenchrouteError as exc:
         fail(exc)
         return

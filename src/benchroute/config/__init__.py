@@ -3,7 +3,7 @@
 Loading reports problems as ``file:line: field: what was expected``.
 """
 
-from ._conversation import SimulatedUser, StopCondition, Turn
+from ._conversation import GOAL_PHRASE, SimulatedUser, StopCondition, Turn, is_conversation
 from ._gate import GateSpec
 from ._load import PROJECT_FILE, find_project_file, load_cases, load_project, load_suite
 from ._models import (
@@ -25,13 +25,16 @@ from ._stress import (
     LoadProfile,
     LoadSpec,
     Ramp,
+    Segment,
     SLOSpec,
     Soak,
     Spike,
     Step,
 )
+from ._tiers import TierRules, find_tier, register_tier, tier_names
 
 __all__ = [
+    "GOAL_PHRASE",
     "PROJECT_FILE",
     "Case",
     "ConstantConcurrency",
@@ -51,6 +54,7 @@ __all__ = [
     "ScorerEntry",
     "ScorerGroup",
     "ScorerSpec",
+    "Segment",
     "SimulatedUser",
     "Soak",
     "Spike",
@@ -58,9 +62,14 @@ __all__ = [
     "StopCondition",
     "SuiteSpec",
     "Tier",
+    "TierRules",
     "Turn",
     "find_project_file",
+    "find_tier",
+    "is_conversation",
     "load_cases",
     "load_project",
     "load_suite",
+    "register_tier",
+    "tier_names",
 ]

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 if TYPE_CHECKING:
-    from ._models import Case, ScorerEntry, ScorerSpec, SuiteSpec
+    from ._models import Case, ScorerEntry, ScorerSpec
 
 # What a simulated user is told to write once its goal is met (the default stop condition).
 GOAL_PHRASE = "GOAL REACHED"
@@ -127,21 +127,6 @@ def check_case(case: Case) -> None:
         )
 
 
-def check_suite(suite: SuiteSpec) -> None:
-    """Conversation cases belong to conversation-tier suites, and such a suite's cases are
-    conversations; raises ValueError naming the case and the fix."""
-    for index, case in enumerate(suite.dataset.cases or []):
-        conversation = case.turns is not None or case.simulated_user is not None
-        where = f"dataset.cases.{index} (id {case.id!r})"
-        if suite.tier == "conversation" and not conversation:
-            raise ValueError(
-                f"{where}: a conversation-tier case needs 'turns' (a list of '- user: ...') "
-                "or 'simulated_user' (persona, goal)"
-            )
-        if suite.tier != "conversation" and (conversation or case.assertions):
-            field = (
-                "turns"
-                if case.turns is not None
-                else ("simulated_user" if case.simulated_user is not None else "assertions")
-            )
-            raise ValueError(f"{where}: '{field}' needs a conversation suite: set 'tier: conversation'")
+def is_conversation(case: Case) -> bool:
+    """Whether a case is a conversation (a script of turns or a simulated user)."""
+    return case.turns is not None or case.simulated_user is not None

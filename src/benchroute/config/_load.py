@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from .._errors import ConfigError
-from ._models import Case, ProjectConfig, SuiteSpec
-from ._yaml import LocatedData, describe_validation_error, load_yaml
+from .._errors import ConfigError, did_you_mean
+from ._models import Case, ProjectConfig, ScorerEntry, ScorerGroup, SuiteSpec
+from ._yaml import Loc, LocatedData, describe_validation_error, load_yaml
 
 PROJECT_FILE = "benchroute.yaml"
+
+NameCheck = Callable[[str], str | None]
+"""Why a registry name cannot be used (``"unknown scorer 'x' (did you mean ...)"``), or None.
+
+The registries live above this package (scorers, providers), so their callers pass a check
+in; the loader adds the ``file:line: field`` of the name.
+"""
 
 
 def find_project_file(start: Path | None = None) -> Path | None:
@@ -26,11 +34,12 @@ def find_project_file(start: Path | None = None) -> Path | None:
     return None
 
 
-def load_project(path: str | Path | None = None) -> ProjectConfig:
+def load_project(path: str | Path | None = None, *, provider_check: NameCheck | None = None) -> ProjectConfig:
     """Load a project file; with no path, the nearest one upwards from the working directory.
 
     With no project file at all, an empty project rooted at the working directory is returned
-    (suites can then only use models that a plugin provides by default).
+    (suites can then only use models that a plugin provides by default). ``provider_check``
+    validates each model's ``provider:`` against the provider registry at load time.
     """
     if path is None:
         path = find_project_file()
@@ -43,13 +52,31 @@ def load_project(path: str | Path | None = None) -> ProjectConfig:
     if not isinstance(source.data, dict):
         raise ConfigError(f"{path}:1: expected a mapping with a 'models:' section")
     try:
-        return ProjectConfig.model_validate({**source.data, "root": path.parent.resolve()})
+        project = ProjectConfig.model_validate({**source.data, "root": path.parent.resolve()})
     except ValidationError as exc:
-        raise ConfigError(describe_validation_error(exc, source)) from None
+        raise ConfigError(describe_validation_error(exc, source, model=ProjectConfig)) from None
+    if provider_check is not None:
+        for name, spec in project.models.items():
+            problem = provider_check(spec.provider)
+            if problem is not None:
+                loc = ("models", name, "provider")
+                raise ConfigError(f"{source.where(loc)}: models.{name}.provider: {problem}")
+    return project
 
 
-def load_suite(path: str | Path) -> SuiteSpec:
-    """Load a suite file and its dataset; every case is resolved and validated."""
+def load_suite(
+    path: str | Path,
+    *,
+    scorer_check: NameCheck | None = None,
+    model_names: Collection[str] | None = None,
+) -> SuiteSpec:
+    """Load a suite file and its dataset; every case is resolved and validated.
+
+    ``scorer_check`` validates every scorer name (suite scorers, groups, conversation
+    assertions, stop scorers) against the scorer registry, and ``model_names`` the suite's
+    ``models:`` against the project's, so a misspelt name fails at load with its
+    ``file:line: field`` before any run is created.
+    """
     path = Path(path)
     source = load_yaml(path)
     if not isinstance(source.data, dict):
@@ -62,7 +89,7 @@ def load_suite(path: str | Path) -> SuiteSpec:
     try:
         suite = SuiteSpec.model_validate({**source.data, "source": str(path)})
     except ValidationError as exc:
-        raise ConfigError(describe_validation_error(exc, source)) from None
+        raise ConfigError(describe_validation_error(exc, source, model=SuiteSpec)) from None
     dataset = suite.dataset
     if dataset.path is not None:
         data_path = Path(dataset.path)
@@ -75,7 +102,51 @@ def load_suite(path: str | Path) -> SuiteSpec:
         dataset.cases = dataset.cases[: dataset.limit]
     if not dataset.cases:
         raise ConfigError(f"{source.where(('dataset',))}: dataset: the suite has no cases")
+    if model_names is not None:
+        _check_models(suite, source, model_names)
+    if scorer_check is not None:
+        for loc, name in _scorer_names(suite):
+            problem = scorer_check(name)
+            if problem is not None:
+                field = ".".join(str(part) for part in loc)
+                where = source.where(loc) if dataset.path is None or loc[0] != "dataset" else dataset.path
+                raise ConfigError(f"{where}: {field}: {problem}")
     return suite
+
+
+def _check_models(suite: SuiteSpec, source: LocatedData, known: Collection[str]) -> None:
+    for index, name in enumerate(suite.models or []):
+        if name not in known:
+            loc = ("models", index)
+            listed = ", ".join(known) or "none"
+            raise ConfigError(
+                f"{source.where(loc)}: models.{index}: unknown model {name!r}{did_you_mean(name, known)}",
+                hint=f"models defined in benchroute.yaml: {listed}",
+            )
+
+
+def _scorer_names(suite: SuiteSpec) -> Iterator[tuple[Loc, str]]:
+    """Every scorer name a suite uses, with the path of the field that holds it."""
+    for index, entry in enumerate(suite.scorers):
+        yield from _entry_names(entry, ("scorers", index))
+    for number, case in enumerate(suite.dataset.cases or []):
+        base: Loc = ("dataset", "cases", number)
+        for index, entry in enumerate(case.assertions):
+            yield from _entry_names(entry, (*base, "assertions", index))
+        for turn_number, turn in enumerate(case.turns or []):
+            for index, entry in enumerate(turn.assertions):
+                yield from _entry_names(entry, (*base, "turns", turn_number, "assert", index))
+        stop = case.simulated_user.stop.scorer if case.simulated_user else None
+        if stop is not None:
+            yield (*base, "simulated_user", "stop", "scorer", "name"), stop.name
+
+
+def _entry_names(entry: ScorerEntry, loc: Loc) -> Iterator[tuple[Loc, str]]:
+    if isinstance(entry, ScorerGroup):
+        for index, member in enumerate(entry.members):
+            yield (*loc, entry.mode, index, "name"), member.name
+    else:
+        yield (*loc, "name"), entry.name
 
 
 def _check_unique_ids(cases: list[Case], source: LocatedData) -> None:
@@ -106,24 +177,40 @@ def load_cases(path: Path, columns: dict[str, str], fmt: str | None = None) -> l
             f"map any of {list(_CASE_FIELDS)} to a column name"
         )
     fmt = fmt or ("csv" if path.suffix.lower() == ".csv" else "jsonl")
-    rows = _read_csv(path) if fmt == "csv" else _read_jsonl(path)
+    texts: dict[int, str] = {}
+    rows = _read_csv(path) if fmt == "csv" else _read_jsonl(path, texts)
     cases: list[Case] = []
     seen: dict[str, int] = {}
     for line, row in rows:
-        case = _row_to_case(row, columns, line, path)
+        case = _row_to_case(row, columns, line, path, texts.get(line))
         if case.id in seen:
-            raise ConfigError(
-                f"{path}:{line}: id: duplicate case id {case.id!r} (first on line {seen[case.id]})"
-            )
+            where = _place(path, line, texts.get(line), columns.get("id", "id"))
+            raise ConfigError(f"{where}: id: duplicate case id {case.id!r} (first on line {seen[case.id]})")
         seen[case.id] = line
         cases.append(case)
     return cases
 
 
-def _read_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
+def _place(path: Path, line: int, text: str | None, key: Any = None) -> str:
+    """``file:line:column`` of a JSONL row's top-level ``key`` (``file:line`` when not found,
+    or for CSV rows), the form editors and CI annotations jump to."""
+    if text is not None and isinstance(key, str):
+        quoted = json.dumps(key)
+        start = 0
+        while (found := text.find(quoted, start)) >= 0:
+            after = text[found + len(quoted) :].lstrip()
+            if after.startswith(":"):  # a key, not the same text as a value
+                return f"{path}:{line}:{found + 1}"
+            start = found + 1
+    return f"{path}:{line}"
+
+
+def _read_jsonl(path: Path, texts: dict[int, str] | None = None) -> list[tuple[int, dict[str, Any]]]:
+    """The JSON objects of a JSONL file with their line numbers; each line's text goes into
+    ``texts`` (so later errors can name a column)."""
     rows: list[tuple[int, dict[str, Any]]] = []
     try:
-        handle = path.open(encoding="utf-8")
+        handle = path.open(encoding="utf-8-sig")  # a byte-order mark is not part of line 1
     except FileNotFoundError:
         raise ConfigError(f"{path}: dataset file not found", hint="check dataset.path") from None
     with handle:
@@ -135,12 +222,18 @@ def _read_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
                     row = json.loads(text)
                 except json.JSONDecodeError as exc:
                     raise ConfigError(
-                        f"{path}:{number}: invalid JSON at column {exc.colno}: {exc.msg}",
+                        f"{path}:{number}:{exc.colno}: invalid JSON: {exc.msg}",
                         hint="each line must be one JSON object",
                     ) from None
                 if not isinstance(row, dict):
-                    raise ConfigError(f"{path}:{number}: expected a JSON object, got {type(row).__name__}")
+                    column = len(text) - len(text.lstrip()) + 1
+                    raise ConfigError(
+                        f"{path}:{number}:{column}: expected a JSON object, got {type(row).__name__}",
+                        hint='each line must be one JSON object: {"id": ..., "input": ...}',
+                    )
                 rows.append((number, row))
+                if texts is not None:
+                    texts[number] = text
         except UnicodeDecodeError as exc:
             raise ConfigError(f"{path}: not UTF-8 text ({exc.reason})") from None
     return rows
@@ -148,7 +241,7 @@ def _read_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
 
 def _read_csv(path: Path) -> list[tuple[int, dict[str, Any]]]:
     try:
-        handle = path.open(encoding="utf-8", newline="")
+        handle = path.open(encoding="utf-8-sig", newline="")  # Excel writes a byte-order mark
     except FileNotFoundError:
         raise ConfigError(f"{path}: dataset file not found", hint="check dataset.path") from None
     rows: list[tuple[int, dict[str, Any]]] = []
@@ -166,7 +259,9 @@ def _read_csv(path: Path) -> list[tuple[int, dict[str, Any]]]:
     return rows
 
 
-def _row_to_case(row: dict[str, Any], columns: dict[str, str], line: int, path: Path) -> Case:
+def _row_to_case(
+    row: dict[str, Any], columns: dict[str, str], line: int, path: Path, text: str | None = None
+) -> Case:
     fields: dict[str, Any] = {}
     mapped_columns = set()
     for field in _CASE_FIELDS:
@@ -191,4 +286,13 @@ def _row_to_case(row: dict[str, Any], columns: dict[str, str], line: int, path: 
     except ValidationError as exc:
         error = exc.errors(include_url=False)[0]
         field = ".".join(str(p) for p in error["loc"])
-        raise ConfigError(f"{path}:{line}: {field}: {error['msg']}") from None
+        top = error["loc"][0] if error["loc"] else None
+        # The row's own column name for a mapped field (``question`` for ``input``).
+        key = columns.get(str(top), top) if top in _CASE_FIELDS else top
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = f"unknown case field{did_you_mean(str(top), Case.model_fields)}"
+        got = error.get("input")
+        if error["type"] not in ("missing", "extra_forbidden") and isinstance(got, str | int | float | bool):
+            message += f" (got {got!r})"
+        raise ConfigError(f"{_place(path, line, text, key)}: {field}: {message}") from None

@@ -23,11 +23,13 @@ from pydantic import (
     model_validator,
 )
 
-from ..providers._types import Message
-from ._conversation import SimulatedUser, StopCondition, Turn, check_case, check_suite
+from .._errors import ConfigError
+from ..types import Message
+from ._conversation import SimulatedUser, StopCondition, Turn, check_case
 from ._gate import GateSpec
 from ._ranking import RankingSpec
-from ._stress import LoadSpec, SLOSpec, check_stress_fields
+from ._stress import LoadSpec, SLOSpec
+from ._tiers import TierRules, find_tier
 
 # Names and ids are stored in columns of this many characters (PostgreSQL enforces it).
 MAX_NAME = 200
@@ -282,7 +284,8 @@ ScorerEntry = Annotated[
     Discriminator(_scorer_kind),
 ]
 
-Tier = Literal["unit", "code", "conversation", "stress"]
+# A registered tier name (see ._tiers): unit, code, conversation, stress, or a plugin's.
+Tier = str
 
 
 class SuiteSpec(_Strict):
@@ -321,11 +324,6 @@ class SuiteSpec(_Strict):
     def _gate_fits(self) -> SuiteSpec:
         if self.gate is None:
             return self
-        if self.tier == "stress":
-            raise ValueError(
-                "gate: checks scored results; a stress suite states what must hold under load in "
-                "slo: (e.g. slo: {p95_ms: 800, error_rate: 0.01}), which fails the run the same way"
-            )
         if self.gate.models and self.models is not None:
             unknown = [m for m in self.gate.models if m not in self.models]
             if unknown:
@@ -335,14 +333,28 @@ class SuiteSpec(_Strict):
                 )
         return self
 
+    @field_validator("tier")
+    @classmethod
+    def _registered_tier(cls, value: str) -> str:
+        try:
+            find_tier(value)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
     @field_validator("scorers", "load", "slo")
     @classmethod
-    def _stress_fields(cls, value: Any, info: ValidationInfo) -> Any:
-        return check_stress_fields(info.field_name, value, info.data.get("tier"))
+    def _tier_fields(cls, value: Any, info: ValidationInfo) -> Any:
+        rules = _rules(info.data.get("tier"))
+        return (
+            value if rules is None or info.field_name is None else rules.check_field(info.field_name, value)
+        )
 
     @model_validator(mode="after")
-    def _conversation_cases(self) -> SuiteSpec:
-        check_suite(self)
+    def _tier_suite(self) -> SuiteSpec:
+        rules = _rules(self.tier)
+        if rules is not None:
+            rules.check_suite(self)
         return self
 
     def fingerprint(self) -> str:
@@ -351,6 +363,17 @@ class SuiteSpec(_Strict):
         payload = self.model_dump(mode="json", exclude={"source", "description", "gate"})
         digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
         return digest[:16]
+
+
+def _rules(tier: str | None) -> type[TierRules] | None:
+    """The rules of a registered tier; None when the tier itself did not validate (that
+    error is reported on its own field)."""
+    if tier is None:
+        return None
+    try:
+        return find_tier(tier)
+    except ConfigError:
+        return None
 
 
 # The conversation models name ScorerEntry and ScorerSpec (defined above): resolve them now.

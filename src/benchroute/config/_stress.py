@@ -22,7 +22,6 @@ import contextlib
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
-from pydantic_core import PydanticCustomError
 
 # A soak runs for a day at most; a longer test is a monitoring job, not a benchmark.
 MAX_DURATION_S = 86_400.0
@@ -275,30 +274,3 @@ class SLOSpec(BaseModel):
     def assertions(self) -> dict[str, float]:
         """The objectives that are set, by name."""
         return {name: value for name, value in self.model_dump().items() if value is not None}
-
-
-def check_stress_fields(field: str | None, value: Any, tier: str | None) -> Any:
-    """SuiteSpec's rules for the stress fields: a stress suite has a ``load`` profile and no
-    scorers (nothing reads its replies; ``slo`` states what must hold); other suites have at
-    least one scorer and neither ``load`` nor ``slo``."""
-    stress = tier == "stress"
-    if field == "scorers":
-        if stress and value:
-            raise ValueError(
-                "a stress suite does not score replies; remove scorers and state what must hold "
-                "under load in slo: (e.g. {p95_ms: 800, error_rate: 0.01})"
-            )
-        if not stress and not value:
-            # Reported like any missing required field; only stress suites may leave it out.
-            raise PydanticCustomError("missing", "Field required")
-    elif field == "load":
-        if stress and value is None:
-            raise ValueError(
-                "a stress suite needs a load profile, e.g. load: {profile: {kind: ramp, "
-                "start_rps: 10, end_rps: 200, duration_s: 60}} (see docs/stress.md)"
-            )
-        if not stress and value is not None:
-            raise ValueError("load: is only for stress suites; set tier: stress or remove load:")
-    elif field == "slo" and not stress and value is not None:
-        raise ValueError("slo: is only for stress suites; set tier: stress or remove slo:")
-    return value

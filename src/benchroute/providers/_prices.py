@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from ..config import ModelSpec
 
 DEFAULT_LOCAL_USD_PER_HOUR = 0.10
+# The price source of a model nobody priced: its requests cost an unknown amount.
+UNPRICED = "unknown"
 _PROVIDER_IDS = {"openai": "openai", "anthropic": "anthropic"}
 
 
@@ -44,6 +46,11 @@ class PriceInfo:
     # Prices that change with the prompt's size: the per-Mtok figures above are the base tier.
     tiered: bool = False
     genai_prices_version: str | None = None
+
+    @property
+    def priced(self) -> bool:
+        """False when nothing prices this model (its cost is unknown, not zero)."""
+        return self.source != UNPRICED
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v not in (None, "", False)}
@@ -79,7 +86,7 @@ class PriceBook:
             # loopback or private address never matches one, so it is not consulted (its
             # price data takes ~50 ms to load).
             return PriceInfo(
-                "unknown",
+                UNPRICED,
                 note=(
                     f"{spec.model!r} is served from {host}, a self-hosted endpoint; set prices: "
                     "or compute_usd_per_hour: (or price_provider: for a proxy) in benchroute.yaml"
@@ -88,7 +95,7 @@ class PriceBook:
         calculation = self._genai_prices(spec, Usage(input_tokens=1_000_000, output_tokens=1_000_000))
         if calculation is None:
             return PriceInfo(
-                "unknown",
+                UNPRICED,
                 note=f"genai-prices has no price for {spec.model!r}; set prices: in benchroute.yaml",
                 genai_prices_version=_genai_prices_version(),
             )
@@ -150,11 +157,19 @@ class PriceBook:
         or the compute rate; the source with the genai-prices version): stored with a run."""
         return {name: info.to_json() for name, info in self._info.items()}
 
-    def cost(self, model: str, usage: Usage, latency_ms: float) -> float:
-        """USD for one request with this usage (and, for local models, this latency)."""
+    def is_priced(self, model: str) -> bool:
+        """Whether the book can price ``model``'s requests (False: its price is unknown, so
+        its cost is unknown too, never $0)."""
+        info = self._info.get(model)
+        return info is not None and info.source != UNPRICED
+
+    def cost(self, model: str, usage: Usage, latency_ms: float) -> float | None:
+        """USD for one request with this usage (and, for local models, this latency); None
+        when the model is unpriced. An unknown price is not a price of zero: a caller that
+        summed a 0 here would make the model nobody priced look like the cheapest."""
         info = self._info[model]
-        if info.source == "unknown":
-            return 0.0
+        if info.source == UNPRICED:
+            return None
         if info.usd_per_hour is not None:
             return info.usd_per_hour * latency_ms / 3_600_000
         if info.source == "override":
@@ -171,7 +186,7 @@ class PriceBook:
                 + usage.output_tokens * (info.output_per_mtok or 0.0)
             ) / 1_000_000
         calculation = self._genai_prices(self._specs[model], usage)
-        return float(calculation.total_price) if calculation is not None else 0.0
+        return float(calculation.total_price) if calculation is not None else None
 
 
 def _self_hosted_host(spec: ModelSpec) -> str | None:

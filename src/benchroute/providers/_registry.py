@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .. import _entrypoints
-from .._errors import ConfigError
+from .._errors import ConfigError, did_you_mean
 from ._context import ProviderContext
 from ._types import Provider
 
@@ -43,7 +43,7 @@ def get_provider_factory(name: str) -> ProviderFactory:
         _registry[name] = factory
         return factory
     raise ConfigError(
-        f"unknown provider kind {name!r}",
+        f"unknown provider kind {name!r}{did_you_mean(name, provider_kinds())}",
         hint=f"use one of: {', '.join(provider_kinds())} (or install a plugin that adds it)",
     )
 

@@ -18,12 +18,14 @@ if TYPE_CHECKING:
         print_transcripts,
         transcript_view,
     )
+    from ._fit import LATENCY_DROP_ORDER, LEADERBOARD_DROP_ORDER, fit_table, natural_width
     from ._gate import estimate_table, gate_table
     from ._html import render_html
     from ._json import render_json, report_json
     from ._junit import render_junit
     from ._load import load_report, load_series, load_table, sparkline
     from ._markdown import render_markdown
+    from ._ranking import ranking_json, ranking_table
     from ._terminal import (
         latency_table,
         leaderboard_table,
@@ -47,6 +49,10 @@ _LAZY = {
     "print_conversation_summary": "_conversation",
     "print_transcripts": "_conversation",
     "transcript_view": "_conversation",
+    "LATENCY_DROP_ORDER": "_fit",
+    "LEADERBOARD_DROP_ORDER": "_fit",
+    "fit_table": "_fit",
+    "natural_width": "_fit",
     "estimate_table": "_gate",
     "gate_table": "_gate",
     "render_html": "_html",
@@ -58,6 +64,8 @@ _LAZY = {
     "load_table": "_load",
     "sparkline": "_load",
     "render_markdown": "_markdown",
+    "ranking_json": "_ranking",
+    "ranking_table": "_ranking",
     "latency_table": "_terminal",
     "leaderboard_table": "_terminal",
     "metrics_table": "_terminal",
@@ -75,10 +83,13 @@ __getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 __all__ = [
+    "LATENCY_DROP_ORDER",
+    "LEADERBOARD_DROP_ORDER",
     "comparison_json",
     "comparison_table",
     "conversation_table",
     "estimate_table",
+    "fit_table",
     "flaky_table",
     "flipped_table",
     "gate_table",
@@ -88,11 +99,14 @@ __all__ = [
     "load_series",
     "load_table",
     "metrics_table",
+    "natural_width",
     "pass_at_k_table",
     "print_conversation_summary",
     "print_run_header",
     "print_transcripts",
     "quarantine_table",
+    "ranking_json",
+    "ranking_table",
     "render_html",
     "render_json",
     "render_junit",

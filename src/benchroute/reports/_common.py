@@ -15,11 +15,11 @@ redacted.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .._urls import display_url
-from ..analysis import ModelSummary, RankedModel, leaderboard, rank_models
+from ..analysis import ModelSummary, RankedModel, judge_notes, leaderboard, rank_models
 from ..store import Result, RunRecord
 
 
@@ -31,6 +31,7 @@ class RunReport:
     results: list[Result]
     summaries: list[ModelSummary]  # leaderboard order
     ranked: list[RankedModel]  # rank_models order (default weights: accuracy)
+    judge_notes: list[str] = field(default_factory=list)  # e.g. the embedded judge's warning
 
     @property
     def models(self) -> list[str]:
@@ -60,7 +61,13 @@ class RunReport:
 def build_report(run: RunRecord, results: list[Result]) -> RunReport:
     """The leaderboard and ranking of ``results`` (all of them from ``run``)."""
     summaries = leaderboard(results, run.prices)
-    return RunReport(run=run, results=results, summaries=summaries, ranked=rank_models(summaries))
+    return RunReport(
+        run=run,
+        results=results,
+        summaries=summaries,
+        ranked=rank_models(summaries),
+        judge_notes=judge_notes(run),
+    )
 
 
 # A request parameter whose name says it holds a credential ("api_key", "x-api-key",
@@ -167,6 +174,54 @@ def failing_reasons(result: Result) -> list[str]:
 
 def truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
+
+
+UNPRICED = "unpriced"
+
+
+def cost_cell(value: float | None, unpriced: bool = False) -> str:
+    """A money figure, or "unpriced" when a price was missing: an unknown cost is never
+    shown as $0 or left blank."""
+    return UNPRICED if unpriced else money(value)
+
+
+def result_cost(result: Result) -> str:
+    """One result's cost: "unpriced" when it has none."""
+    return UNPRICED if result.cost_usd is None else money(result.cost_usd)
+
+
+def report_notes(report: RunReport) -> list[str]:
+    """What a reader must know to trust the figures: unpriced models, results served from
+    the cache (counted at their original cost and latency), scorer errors, a weak judge."""
+    notes = []
+    unpriced = [s.model for s in report.summaries if s.unpriced]
+    if unpriced:
+        notes.append(
+            f"unpriced: {', '.join(unpriced)} — cost unknown (not $0), left out of cost rankings "
+            "and the cost frontier; set prices: in benchroute.yaml"
+        )
+    cached = sum(1 for r in report.results if r.cached)
+    if cached:
+        notes.append(f"{cached} result(s) from the cache, counted at their original cost and latency")
+    scorer_errors = sum(s.scorer_errors for s in report.summaries)
+    if scorer_errors:
+        notes.append(f"{scorer_errors} scorer error(s): counted as errors, not as model failures")
+    notes.extend(report.judge_notes)
+    return notes
+
+
+def p50_cell(summary: ModelSummary) -> str:
+    """End-to-end p50, with the last attempt's p50 beside it when retries or waits made them
+    differ."""
+    text = millis(summary.p50_latency_ms)
+    last = summary.p50_last_attempt_ms
+    if (
+        last is not None
+        and summary.p50_latency_ms is not None
+        and round(last) != round(summary.p50_latency_ms)
+    ):
+        text += f" (last try {millis(last)})"
+    return text
 
 
 def money(value: float | None) -> str:

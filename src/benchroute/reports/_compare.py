@@ -106,6 +106,8 @@ def comparison_json(comparison: Comparison) -> dict[str, Any]:
         "cases": comparison.cases,
         "only_a": comparison.only_a,
         "only_b": comparison.only_b,
+        "unpriced_a": comparison.unpriced_a,
+        "unpriced_b": comparison.unpriced_b,
         "alpha": comparison.alpha,
         "confidence": 1 - comparison.alpha,
         "bootstrap": {"resamples": comparison.resamples, "seed": comparison.seed, "method": "percentile"},

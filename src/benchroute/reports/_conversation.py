@@ -15,8 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from ..analysis import ConversationSummary, conversation_summary
-from ..analysis._conversation import is_conversation
+from ..analysis import ConversationSummary, conversation_summary, is_conversation
 from ..store import Result
 
 _ROLE_STYLE = {"system": "dim", "user": "cyan", "assistant": "green"}

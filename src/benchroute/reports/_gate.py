@@ -8,14 +8,18 @@ from rich.markup import escape
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from ..analysis._gate import GateReport
-    from ..runner._estimate import RunEstimate
+    from ..analysis import GateFailure, GateReport
+    from ..runner import RunEstimate
 
 
 def _usd(value: float) -> str:
     if value == 0:
         return "$0"
     return f"${value:.4f}" if value >= 0.01 else f"${value:.3g}"
+
+
+def _unpriced(pricing: str) -> bool:
+    return pricing.startswith("unknown")
 
 
 def estimate_table(estimate: RunEstimate) -> Table:
@@ -30,7 +34,10 @@ def estimate_table(estimate: RunEstimate) -> Table:
     )
     seconds = [x.seconds for x in estimate.lines if x.seconds is not None]
     table.add_column("gen. time", justify="right", footer=f"{sum(seconds):.1f} s" if seconds else "")
-    table.add_column("cost", justify="right", footer=_usd(estimate.total_cost_usd))
+    # An unpriced model's cost is unknown: its lines say so and the total is a lower bound.
+    unpriced = [line for line in estimate.lines if _unpriced(line.pricing)]
+    total = _usd(estimate.total_cost_usd) + (" + unpriced" if unpriced else "")
+    table.add_column("cost", justify="right", footer=total)
     table.add_column("priced by")
     table.add_column("method", overflow="fold")
     for line in estimate.lines:
@@ -42,11 +49,17 @@ def estimate_table(estimate: RunEstimate) -> Table:
             f"{line.input_tokens:,}",
             f"{line.output_tokens:,}",
             f"{line.seconds:.1f} s" if line.seconds is not None else "—",
-            _usd(line.cost_usd),
-            escape(line.pricing),
+            "unpriced" if _unpriced(line.pricing) else _usd(line.cost_usd),
+            "unknown: set prices:" if _unpriced(line.pricing) else escape(line.pricing),
             escape(line.method),
         )
     return table
+
+
+def _actual(failure: GateFailure) -> str:
+    if failure.actual is not None:
+        return f"{failure.actual:.6g}"
+    return "unpriced" if failure.detail.startswith("unpriced") else "n/a"
 
 
 def gate_table(report: GateReport) -> Table:
@@ -60,7 +73,7 @@ def gate_table(report: GateReport) -> Table:
             failure.suite,
             failure.model,
             failure.threshold,
-            "n/a" if failure.actual is None else f"{failure.actual:.6g}",
+            _actual(failure),
             "—" if failure.limit is None else f"{comparison} {failure.limit:g}",
             escape(failure.detail),
         )

@@ -33,14 +33,18 @@ from typing import Any
 import jinja2
 
 from .._errors import BenchrouteError
+from ..analysis import is_conversation, waited_ms
 from ..store import Result, RunRecord
 from ._common import (
     RunReport,
     build_report,
+    cost_cell,
     failing_reasons,
     millis,
-    money,
+    p50_cell,
     ratio,
+    report_notes,
+    result_cost,
     suite_pass_rates,
     truncate,
 )
@@ -121,10 +125,14 @@ def _pareto_figure(
 def _latency_figure(go: Any, report: RunReport) -> Any | None:
     figure = go.Figure()
     for model in report.models:
+        # What the caller waited per request (cached: the original call's); whole
+        # conversations are not requests and would stretch the box.
         values = [
-            r.latency_ms
+            waited
             for r in report.results
-            if r.model == model and r.latency_ms is not None and not r.cached
+            if r.model == model and not is_conversation(r)
+            for waited in [waited_ms(r)]
+            if waited is not None
         ]
         if values:
             figure.add_trace(go.Box(y=values, name=html.escape(model), boxpoints="outliers", boxmean=True))
@@ -135,11 +143,13 @@ def _latency_figure(go: Any, report: RunReport) -> Any | None:
 
 
 def _cost_figure(go: Any, report: RunReport) -> Any | None:
-    if not any(s.total_cost_usd > 0 for s in report.summaries):
+    # An unpriced model has no bar: its cost is unknown, and a bar of 0 would read as free.
+    priced = [s for s in report.summaries if s.total_cost_usd is not None]
+    if not any((s.total_cost_usd or 0.0) > 0 for s in priced):
         return None
-    names = [html.escape(s.model) for s in report.summaries]
-    wasted = [min(s.wasted_cost_usd, s.total_cost_usd) for s in report.summaries]
-    useful = [s.total_cost_usd - w for s, w in zip(report.summaries, wasted, strict=True)]
+    names = [html.escape(s.model) for s in priced]
+    wasted = [min(s.wasted_cost_usd or 0.0, s.total_cost_usd or 0.0) for s in priced]
+    useful = [(s.total_cost_usd or 0.0) - w for s, w in zip(priced, wasted, strict=True)]
     figure = go.Figure(
         [
             go.Bar(x=names, y=useful, name="useful (passed results)", marker={"color": _FRONTIER_COLOUR}),
@@ -160,12 +170,21 @@ def _charts(report: RunReport) -> list[dict[str, Any]]:
     cost_points = [
         (s.model, s.cost_per_success_usd, s.pass_rate)
         for s in report.summaries
-        if s.cost_per_success_usd is not None
+        if s.cost_per_success_usd is not None and not s.unpriced
     ]
+    unpriced = [s.model for s in report.summaries if s.unpriced]
     latency_points = [
         (s.model, s.p95_latency_ms, s.pass_rate) for s in report.summaries if s.p95_latency_ms is not None
     ]
-    no_pass = [s.model for s in report.summaries if s.cost_per_success_usd is None]
+    no_pass = [s.model for s in report.summaries if s.cost_per_success_usd is None and not s.unpriced]
+    not_placed = "; ".join(
+        part
+        for part in (
+            f"Not placed (nothing passed): {', '.join(no_pass)}" if no_pass else "",
+            f"Not placed (unpriced): {', '.join(unpriced)}" if unpriced else "",
+        )
+        if part
+    )
     specs: list[tuple[str, str, Any | None, str, str]] = [
         (
             "chart-pareto-cost",
@@ -174,7 +193,7 @@ def _charts(report: RunReport) -> list[dict[str, Any]]:
             if cost_points
             else None,
             "No model passed a case, so cost per success is undefined.",
-            f"Not placed (nothing passed): {', '.join(no_pass)}" if no_pass and cost_points else "",
+            not_placed if cost_points else "",
         ),
         (
             "chart-pareto-latency",
@@ -231,11 +250,11 @@ def _leaderboard_rows(report: RunReport) -> list[dict[str, Any]]:
                 "pass_rate": f"{s.pass_rate:.1%}",
                 "mean_score": f"{s.mean_score:.3f}",
                 "cases": s.cases,
-                "total_cost": money(s.total_cost_usd),
-                "cost_per_success": money(s.cost_per_success_usd),
-                "cost_per_1k": money(s.cost_per_1k_usd),
-                "wasted": money(s.wasted_cost_usd),
-                "p50": millis(s.p50_latency_ms),
+                "total_cost": cost_cell(s.total_cost_usd, s.unpriced),
+                "cost_per_success": cost_cell(s.cost_per_success_usd, s.unpriced),
+                "cost_per_1k": cost_cell(s.cost_per_1k_usd, s.unpriced),
+                "wasted": cost_cell(s.wasted_cost_usd, s.unpriced),
+                "p50": p50_cell(s),
                 "p95": millis(s.p95_latency_ms),
                 "p99": millis(s.p99_latency_ms),
                 "cv": ratio(s.latency_cv),
@@ -264,7 +283,7 @@ def _case_row(result: Result) -> dict[str, Any]:
         "status": status,
         "score": "—" if result.score is None else f"{result.score:.2f}",
         "latency": millis(result.latency_ms) + (" (cached)" if result.cached else ""),
-        "cost": money(result.cost_usd),
+        "cost": result_cost(result),
         "reasons": [] if result.passed else [truncate(r, _REASON_CHARS) for r in failing_reasons(result)],
         "output": truncate(output, _OUTPUT_CHARS),
         "preview": truncate(" ".join(output.split()), _PREVIEW_CHARS),
@@ -291,6 +310,7 @@ def render_html(run: RunRecord, results: list[Result]) -> str:
         suites=report.suites,
         models=report.models,
         prices=[(name, (info or {}).get("source", "?")) for name, info in (run.prices or {}).items()],
+        notes=report_notes(report),
         leaderboard=_leaderboard_rows(report),
         by_suite=_suite_rows(report),
         charts=_charts(report),

@@ -15,9 +15,10 @@ from typing import Any
 
 from ..analysis import ModelSummary
 from ..store import Result, RunRecord
-from ._common import build_report, failing_reasons, run_overview
+from ._common import build_report, failing_reasons, report_notes, run_overview
 
-FORMAT_VERSION = 1
+# 2: money is null when unknown (unpriced); cached, scorer-error and end-to-end latency fields.
+FORMAT_VERSION = 2
 
 
 def _finite(value: Any) -> Any:
@@ -34,6 +35,7 @@ def _finite(value: Any) -> Any:
 def _summary(summary: ModelSummary) -> dict[str, Any]:
     data = asdict(summary)
     data["pass_rate"] = summary.pass_rate
+    data["error_rate"] = summary.error_rate  # scorer errors included
     return data
 
 
@@ -52,6 +54,7 @@ def _result(result: Result) -> dict[str, Any]:
         "error_kind": result.error_kind,
         "messages": result.messages,
         "latency_ms": result.latency_ms,
+        "e2e_latency_ms": result.e2e_latency_ms,
         "ttft_ms": result.ttft_ms,
         "cost_usd": result.cost_usd,
         "input_tokens": result.input_tokens,
@@ -86,6 +89,10 @@ def report_json(run: RunRecord, results: list[Result]) -> dict[str, Any]:
         "run": run_overview(run),
         "models": models,
         "pareto": {"cost": report.cost_frontier, "latency": report.latency_frontier},
+        "unpriced_models": [s.model for s in report.summaries if s.unpriced],
+        # Counted at the cost and latency of the calls that produced them.
+        "cached_results": sum(1 for r in report.results if r.cached),
+        "notes": report_notes(report),
         "results": [_result(r) for r in report.results],
     }
     finite: dict[str, Any] = _finite(document)

@@ -3,9 +3,11 @@
 Mapping: one ``<testsuite>`` per suite × model (named ``suite.model``, with its counts and
 total time), one ``<testcase>`` per result — ``classname`` is ``suite.model``, ``name`` the
 case id, followed by `` [repeat N]`` when the suite asks each case more than once, ``time``
-the request's latency in seconds. A result whose request failed gets ``<error>`` (message:
-the error, type: its kind); a result that came back but did not pass gets ``<failure>``
-whose message lists each failing scorer's reason and whose text adds the model's output.
+the request's latency in seconds. A result whose request failed, or whose scorer (or judge)
+failed, gets ``<error>`` (message: the error, type: its kind — ``scorer`` for a scorer
+error, whose text adds the model's output); a result that came back, was scored and did
+not pass gets ``<failure>`` whose message lists each failing scorer's reason and whose text
+adds the model's output. A broken measurement is never reported as a failed model.
 
 Model output can hold anything, including characters XML 1.0 cannot carry at all (most
 control characters): those are replaced by U+FFFD so the document always parses.
@@ -17,7 +19,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 
-from ..store import Result, RunRecord
+from ..store import SCORER_ERROR_KIND, Result, RunRecord
 from ._common import failing_reasons, truncate
 
 # Characters XML 1.0 allows: tab, LF, CR, U+0020..U+D7FF, U+E000..U+FFFD, U+10000..U+10FFFF.
@@ -55,7 +57,10 @@ def _testcase(parent: ET.Element, result: Result, classname: str, with_repeat: b
                 "type": _xml_text(result.error_kind or "error"),
             },
         )
-        error.text = _xml_text(result.error)
+        text = result.error
+        if result.error_kind == SCORER_ERROR_KIND and result.output is not None:
+            text = "\n".join([result.error, "output:", truncate(result.output, _OUTPUT_CHARS)])
+        error.text = _xml_text(text)
     elif not result.passed:
         reasons = failing_reasons(result) or ["failed"]
         failure = ET.SubElement(

@@ -19,10 +19,12 @@ from ..store import Result, RunRecord
 from ._common import (
     RunReport,
     build_report,
+    cost_cell,
     failing_reasons,
     millis,
-    money,
+    p50_cell,
     ratio,
+    report_notes,
     suite_pass_rates,
     truncate,
 )
@@ -65,6 +67,9 @@ def _header(report: RunReport) -> list[str]:
     )
     if run.error:
         lines += ["", f"> **error:** {md_text(truncate(run.error, 500))}"]
+    notes = report_notes(report)
+    if notes:
+        lines += ["", *(f"> **note:** {md_text(note)}" for note in notes)]
     return lines
 
 
@@ -97,9 +102,9 @@ def _leaderboard(report: RunReport) -> list[str]:
                 f"{s.pass_rate:.1%} ({s.passed}/{s.cases})",
                 f"{s.mean_score:.3f}",
                 str(s.cases),
-                money(s.total_cost_usd),
-                money(s.cost_per_success_usd),
-                millis(s.p50_latency_ms),
+                cost_cell(s.total_cost_usd, s.unpriced),
+                cost_cell(s.cost_per_success_usd, s.unpriced),
+                p50_cell(s),
                 millis(s.p95_latency_ms),
                 millis(s.p99_latency_ms),
                 ratio(s.latency_cv),
@@ -131,7 +136,12 @@ def _pareto_note(report: RunReport) -> list[str]:
     dominated = [s.model for s in report.summaries if s.model not in cost and s.model not in latency]
     if dominated:
         lines.append(f"- dominated on both: {', '.join(md_text(m) for m in dominated)}")
-    no_pass = [s.model for s in report.summaries if s.cost_per_success_usd is None]
+    unpriced = [s.model for s in report.summaries if s.unpriced]
+    if unpriced:
+        lines.append(
+            f"- unpriced (not placed on the cost frontier): {', '.join(md_text(m) for m in unpriced)}"
+        )
+    no_pass = [s.model for s in report.summaries if s.cost_per_success_usd is None and not s.unpriced]
     if no_pass:
         names_without_pass = ", ".join(md_text(m) for m in no_pass)
         lines.append(f"- no successful output (not placed on the cost frontier): {names_without_pass}")

@@ -7,7 +7,7 @@ from typing import Any
 from rich.table import Table
 
 from ..analysis import RankedModel, RankingLimits, RankingWeights
-from ._common import millis, money
+from ._common import cost_cell, millis
 
 
 def ranking_table(ranked: list[RankedModel], weights: RankingWeights, limits: RankingLimits) -> Table:
@@ -40,7 +40,7 @@ def ranking_table(ranked: list[RankedModel], weights: RankingWeights, limits: Ra
             s.model,
             f"{entry.utility:.3f}",
             f"{s.pass_rate:.1%}",
-            money(s.cost_per_success_usd),
+            cost_cell(s.cost_per_success_usd, s.unpriced),
             millis(s.p95_latency_ms),
             f"{s.retry_rate:.1%}",
             "—" if s.efficiency is None else f"{s.efficiency:.2f}",
@@ -57,6 +57,7 @@ def ranking_table(ranked: list[RankedModel], weights: RankingWeights, limits: Ra
 
 
 def ranking_json(ranked: list[RankedModel]) -> list[dict[str, Any]]:
+    """The ranking as JSON-able rows, best first (``benchroute rank --json``)."""
     return [
         {
             "rank": position if entry.eligible else None,
@@ -64,6 +65,7 @@ def ranking_json(ranked: list[RankedModel]) -> list[dict[str, Any]]:
             "utility": entry.utility,
             "pass_rate": entry.summary.pass_rate,
             "cost_per_success_usd": entry.summary.cost_per_success_usd,
+            "unpriced": entry.summary.unpriced,
             "p95_latency_ms": entry.summary.p95_latency_ms,
             "retry_rate": entry.summary.retry_rate,
             "efficiency": entry.summary.efficiency,

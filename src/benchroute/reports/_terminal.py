@@ -9,7 +9,7 @@ from rich.table import Table
 
 from ..analysis import LatencyStats, ModelSummary
 from ..store import Result, RunRecord
-from ._common import millis, money
+from ._common import cost_cell, millis, money
 
 
 def leaderboard_table(summaries: list[ModelSummary], title: str = "Leaderboard") -> Table:
@@ -45,8 +45,8 @@ def leaderboard_table(summaries: list[ModelSummary], title: str = "Leaderboard")
             f"{s.pass_rate:.1%}",
             f"{s.mean_score:.3f}",
             str(s.cases),
-            money(s.total_cost_usd),
-            money(s.cost_per_success_usd),
+            cost_cell(s.total_cost_usd, s.unpriced),
+            cost_cell(s.cost_per_success_usd, s.unpriced),
             millis(s.p50_latency_ms),
             millis(s.p95_latency_ms),
             millis(s.p99_latency_ms),
@@ -54,7 +54,31 @@ def leaderboard_table(summaries: list[ModelSummary], title: str = "Leaderboard")
             str(s.errors) if s.errors else "0",
             *extra,
         )
+    notes = leaderboard_notes(summaries)
+    if notes:
+        table.caption = "\n".join(notes)
+        table.caption_justify = "left"
     return table
+
+
+def leaderboard_notes(summaries: list[ModelSummary]) -> list[str]:
+    """The leaderboard's footnotes: unpriced models, cached results, what latency means."""
+    notes = []
+    unpriced = [s.model for s in summaries if s.unpriced]
+    if unpriced:
+        notes.append(f"unpriced (cost unknown, not $0; set prices:): {', '.join(unpriced)}")
+    cached = sum(s.cached for s in summaries)
+    if cached:
+        notes.append(f"{cached} result(s) from the cache, counted at their original cost and latency")
+    retried = [
+        s
+        for s in summaries
+        if s.p50_last_attempt_ms is not None and s.p50_last_attempt_ms != s.p50_latency_ms
+    ]
+    if retried:
+        last = ", ".join(f"{s.model} {millis(s.p50_last_attempt_ms)}" for s in retried)
+        notes.append(f"latency: end to end, retries and waits included; last-attempt p50: {last}")
+    return notes
 
 
 def latency_table(stats: list[LatencyStats], group_name: str = "tier") -> Table | None:
@@ -183,6 +207,10 @@ def summary_json(run_id: str, status: str, summaries: list[ModelSummary]) -> dic
                 "errors": s.errors,
                 "total_cost_usd": s.total_cost_usd,
                 "cost_per_success_usd": s.cost_per_success_usd,
+                "unpriced": s.unpriced,
+                "cached": s.cached,
+                "scorer_errors": s.scorer_errors,
+                "p50_last_attempt_ms": s.p50_last_attempt_ms,
                 "p50_latency_ms": s.p50_latency_ms,
                 "p95_latency_ms": s.p95_latency_ms,
                 "retry_rate": s.retry_rate,
@@ -248,6 +276,9 @@ def print_run_header(console: Console, run: RunRecord) -> None:
     )
     if run.error:
         console.print(f"[red]error:[/] {run.error}")
-    prices = ", ".join(f"{name}: {info.get('source')}" for name, info in run.prices.items())
+    prices = ", ".join(
+        f"{name}: {'unpriced (cost unknown)' if info.get('source') == 'unknown' else info.get('source')}"
+        for name, info in run.prices.items()
+    )
     if prices:
         console.print(f"prices: {prices}")

@@ -2,8 +2,8 @@
 
 Each turn's request carries the whole history: the system prompt(s), the case's ``messages``
 (earlier context, if any), then alternating user messages and the model's *real* replies.
-Every call goes through the runner's ``_call``, so the model's RPM/TPM limits, retries with
-backoff and timeouts apply per turn, exactly as for single requests. Each user message is
+Every call goes through the execution context's ``call``, so the model's RPM/TPM limits,
+retries with backoff and timeouts apply per turn, exactly as for single requests. Each user message is
 rendered through the suite's ``prompt`` template (``{{ input }}`` is the turn's text).
 
 Scripted cases (``turns``) send each user turn and score the reply with the turn's
@@ -17,9 +17,11 @@ transcript).
 
 One conversation is one stored ``Result`` (case x model x repeat): ``messages`` is the last
 request sent (the full history), ``output`` the last reply, tokens/latency summed over the
-model's turns (latency is the conversation's total; per-turn figures are in ``details``),
-``cost_usd`` the model's turns plus the simulator's and the judges' calls, ``retries`` the
-model's retries, and ``details`` the transcript (see :meth:`Transcript.to_details`).
+model's turns (latency is the conversation's total; per-turn figures are in ``details``;
+``e2e_latency_ms`` the model's turns as the caller waited for them, retries and backoff
+included), ``cost_usd`` the model's turns plus the simulator's and the judges' calls (None
+when one of them is unpriced), ``retries`` the model's retries, and ``details`` the
+transcript (see :meth:`Transcript.to_details`).
 ``passed`` needs every per-turn and every conversation-level assertion to pass; ``score`` is
 the mean of the suite scorers' value, the case assertions' value and each asserted turn's.
 
@@ -39,28 +41,29 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from weakref import WeakKeyDictionary
 
 from .._errors import ConfigError
-from ..config import Case, ModelSpec, ScorerEntry, SimulatedUser, SuiteSpec
-from ..config._conversation import GOAL_PHRASE
-from ..providers import Completion, CompletionRequest, Message, PriceBook, ProviderError, Usage
-from ..providers._types import FATAL_KINDS
+from ..config import GOAL_PHRASE, Case, ModelSpec, ScorerEntry, SimulatedUser, SuiteSpec, is_conversation
+from ..providers import FATAL_KINDS, Completion, CompletionRequest, Message, ProviderError, Usage
 from ..scorers import (
+    DEFAULT_JUDGE,
     ConversationCompletion,
     Scorer,
-    ScoringContext,
     Transcript,
     TranscriptTurn,
     build_scorer,
+    default_judge_spec,
 )
-from ..scorers._context import DEFAULT_JUDGE, default_judge_spec
-from ..store import Result
-from ._prompting import PromptBuilder, split_params
-from ._scoring import SuiteScorer
+from ._context import add_costs
+from ._prompting import split_params
+from ._scoring import Scoring, SuiteScorer
+from ._tiers import ItemEstimate, Tier
 
 if TYPE_CHECKING:
-    from ._runner import Runner, _Item, _Writer
+    from ._context import ExecutionContext
+    from ._estimate import RequestCoster
+    from ._prompting import PromptBuilder
+    from ._tiers import WorkItem
 
 _KICKOFF = "(The conversation starts now. Write your first message to the assistant.)"
 
@@ -92,8 +95,8 @@ class _CaseScorers:
 class _PreparedSuite:
     """A conversation suite's per-turn, per-case and stop scorers, built once per run."""
 
-    def __init__(self, runner: Runner, suite: SuiteSpec, context: ScoringContext) -> None:
-        self.context = context
+    def __init__(self, ctx: ExecutionContext, suite: SuiteSpec) -> None:
+        context = self.context = ctx.scoring_context(suite)
         self.cases: dict[str, _CaseScorers] = {}
         where = suite.source or suite.name
         base_dir = Path(suite.source).parent if suite.source else None
@@ -110,7 +113,7 @@ class _PreparedSuite:
             if case.simulated_user is not None:
                 if case.simulated_user.stop.scorer is not None:
                     stop = build_scorer(case.simulated_user.stop.scorer, where, base_dir, context)
-                simulator = _simulator_spec(runner, case.simulated_user, f"{where}: case {case.id!r}")
+                simulator = _simulator_spec(ctx, case.simulated_user, f"{where}: case {case.id!r}")
                 simulator_params = split_params(
                     case.simulated_user.params, f"{where}: case {case.id!r}: simulated_user.params"
                 )
@@ -125,23 +128,20 @@ class _PreparedSuite:
         return SuiteScorer(suite.model_copy(update={"scorers": entries}), self.context)
 
 
-def _simulator_spec(runner: Runner, user: SimulatedUser, where: str) -> ModelSpec:
+def _simulator_spec(ctx: ExecutionContext, user: SimulatedUser, where: str) -> ModelSpec:
     name = user.model or DEFAULT_JUDGE
-    spec = runner.project.models.get(name) or runner._extra_models.get(name)
+    spec = ctx.find_model(name)
     if spec is None and name == DEFAULT_JUDGE:
         spec = default_judge_spec()
-        runner._extra_models[name] = spec
+        ctx.add_model(spec)
     if spec is None:
-        known = ", ".join(runner.project.models) or "none"
+        known = ", ".join(ctx.project.models) or "none"
         raise ConfigError(
             f"{where}: simulated_user.model {name!r} is not defined",
             hint=f"name a model of benchroute.yaml (known: {known}), or leave 'model' out "
             f"for the embedded {DEFAULT_JUDGE}",
         )
     return spec
-
-
-_prepared: WeakKeyDictionary[Runner, dict[str, _PreparedSuite]] = WeakKeyDictionary()
 
 
 @dataclass
@@ -151,33 +151,27 @@ class _Outcome:
     last: Completion | None = None
     usage: Usage = field(default_factory=Usage)
     latency_ms: float = 0.0
+    e2e_latency_ms: float = 0.0
     ttft_ms: float | None = None
     retries: int = 0
-    cost_usd: float = 0.0
+    cost_usd: float | None = 0.0  # None: a call it made is unpriced
     error: ProviderError | None = None
     turn_values: list[float] = field(default_factory=list)  # asserted turns' values
+    turn_errors: list[str] = field(default_factory=list)  # turn scorers that failed
     fatal_model: str | None = None  # the endpoint that can no longer be reached
 
 
 class _Conversation:
     """One conversation of one case with one model."""
 
-    def __init__(
-        self,
-        runner: Runner,
-        item: _Item,
-        builder: PromptBuilder,
-        prepared: _PreparedSuite,
-        prices: PriceBook,
-    ) -> None:
-        self.runner = runner
+    def __init__(self, ctx: ExecutionContext, item: WorkItem, prepared: _PreparedSuite) -> None:
+        self.ctx = ctx
         self.item = item
         self.case = item.case
-        self.builder = builder
+        self.builder = ctx.prompts(item.suite)
         self.scorers = prepared.cases[item.case.id]
         self.context = prepared.context
-        self.prices = prices
-        self.spec = runner.project.models[item.model]
+        self.spec = ctx.model(item.model)
         self.system: list[Message] = []
         self.history: list[Message] = list(self.case.messages or [])
         self.fields: dict[str, Any] = {}
@@ -200,10 +194,8 @@ class _Conversation:
             messages=[*self.system, *self.history], **self.fields, extra=dict(self.extra)
         )
         out.messages = request.wire_messages()
-        provider = self.runner._provider(self.item.model)
-        completion, retries, error = await self.runner._call(
-            provider, self.spec, request, self.runner._limiters[self.item.model]
-        )
+        call = await self.ctx.call(self.item.model, request)
+        completion, retries, error = call.completion, call.retries, call.error
         out.retries += retries
         turn.retries = retries
         if error is not None:
@@ -223,9 +215,10 @@ class _Conversation:
         usage.output_tokens += completion.usage.output_tokens
         usage.cached_input_tokens += completion.usage.cached_input_tokens
         out.latency_ms += completion.latency_ms
+        out.e2e_latency_ms += call.e2e_latency_ms
         if out.ttft_ms is None:
             out.ttft_ms = completion.ttft_ms
-        out.cost_usd += self.prices.cost(self.item.model, completion.usage, completion.latency_ms)
+        out.cost_usd = add_costs(out.cost_usd, self.ctx.cost(self.item.model, completion))
         out.last = completion
         return completion
 
@@ -249,7 +242,8 @@ class _Conversation:
                 scoring = await scorer.score(completion, self._turn_case(turn_spec.user))
                 turn.scores, turn.passed = scoring.scores, scoring.passed
                 out.turn_values.append(scoring.value)
-                out.cost_usd += scoring.cost_usd
+                out.turn_errors.extend(f"turn {index}: {message}" for message in scoring.errors)
+                out.cost_usd = add_costs(out.cost_usd, scoring.cost_usd)
         self._finish_system(out)
         return out
 
@@ -278,12 +272,8 @@ class _Conversation:
                 text = user.opening
             else:
                 request = CompletionRequest(messages=list(sim_history), **sim_fields, extra=dict(sim_extra))
-                completion, _, error = await self.runner._call(
-                    self.runner._provider(simulator.name),
-                    simulator,
-                    request,
-                    self.runner._limiters[simulator.name],
-                )
+                call = await self.ctx.call(simulator.name, request)
+                completion, error = call.completion, call.error
                 if error is not None:
                     out.error = ProviderError(
                         f"simulated user ({simulator.name}): {error}", kind=error.kind, status=error.status
@@ -293,7 +283,7 @@ class _Conversation:
                     transcript.stop_reason = "error"
                     break
                 assert completion is not None
-                out.cost_usd += self.context.cost(simulator.name, completion)
+                out.cost_usd = add_costs(out.cost_usd, self.context.cost(simulator.name, completion))
                 text, user_latency = completion.text.strip(), completion.latency_ms
                 if user_pattern is not None and user_pattern.search(text):
                     # The simulated user declares its goal met: that message is not sent.
@@ -325,8 +315,16 @@ class _Conversation:
         if pattern is not None and pattern.search(reply.text):
             return True
         if self.scorers.stop is not None:
-            score = await self.scorers.stop(reply, self._turn_case(text))
-            out.cost_usd += score.cost_usd
+            stop = self.scorers.stop
+            try:
+                score = await stop(reply, self._turn_case(text))
+            except Exception as exc:  # the measurement failed, not the model
+                user = self.case.simulated_user
+                spec = user.stop.scorer if user is not None else None
+                label = spec.name if spec is not None else "stop"
+                out.turn_errors.append(f"scorer {label!r} failed: {type(exc).__name__}: {exc}")
+                return False
+            out.cost_usd = add_costs(out.cost_usd, score.cost_usd)
             return score.passed
         return False
 
@@ -335,132 +333,119 @@ class _Conversation:
         out.transcript.system = "\n\n".join(systems) if systems else None
 
 
-async def run_conversation(
-    runner: Runner,
-    item: _Item,
-    builder: PromptBuilder,
-    scorer: SuiteScorer,
-    prices: PriceBook,
-    writer: _Writer,
-    run_id: str,
-) -> None:
-    """Run one conversation-tier item and hand its Result to the writer (the runner's
-    ``_process`` for the conversation tier)."""
-    budget = runner._budget
-    if budget is None:
-        await _converse(runner, item, builder, scorer, prices, writer, run_id)
-        return
-    reserved = await runner._reserve(item, runner.project.models[item.model], None)
-    if reserved is None:
-        runner._skip(budget=True)
-        return
-    spent, complete = 0.0, False
-    try:
-        spent, complete = await _converse(runner, item, builder, scorer, prices, writer, run_id)
-    finally:
-        # What the conversation cost (model, simulator, judges) replaces its reservation; one
-        # cut short by an error says nothing about what a typical one costs.
-        await budget.settle(reserved, spent, (item.suite.name, item.model), billed=complete)
+class ConversationTier(Tier):
+    """Multi-turn conversations, scripted or with a simulated user (see module doc)."""
 
+    def __init__(self) -> None:
+        self._prepared: dict[str, _PreparedSuite] = {}
 
-async def _converse(
-    runner: Runner,
-    item: _Item,
-    builder: PromptBuilder,
-    scorer: SuiteScorer,
-    prices: PriceBook,
-    writer: _Writer,
-    run_id: str,
-) -> tuple[float, bool]:
-    """Run the conversation and store its Result; returns (USD spent, whether it ended
-    without an error)."""
-    suites = _prepared.setdefault(runner, {})
-    prepared = suites.get(item.suite.name)
-    if prepared is None:
-        assert runner._provider_context is not None
-        context = runner._scoring_context(item.suite, runner._provider_context, prices)
-        prepared = suites[item.suite.name] = _PreparedSuite(runner, item.suite, context)
-    conversation = _Conversation(runner, item, builder, prepared, prices)
-    out = await (
-        conversation.simulated() if item.case.simulated_user is not None else conversation.scripted()
-    )
-    if out.fatal_model is not None and out.error is not None:
-        # As for single requests: the endpoint is unusable, so nothing is stored and
-        # --resume finishes the conversation once the cause is fixed.
-        runner._mark_broken(out.fatal_model, out.error)
-        runner._skip()
-        return out.cost_usd, False
-    from ._runner import _now
-
-    transcript = out.transcript
-    last = out.last
-    result = Result(
-        run_id=run_id,
-        suite=item.suite.name,
-        case_id=item.case.id,
-        model=item.model,
-        repeat=item.repeat,
-        messages=out.messages,
-        output=last.text if last is not None else None,
-        scores=[],
-        score=0.0,
-        passed=False,
-        input_tokens=out.usage.input_tokens,
-        output_tokens=out.usage.output_tokens,
-        cached_input_tokens=out.usage.cached_input_tokens,
-        latency_ms=out.latency_ms if last is not None else None,
-        ttft_ms=out.ttft_ms,
-        retries=out.retries,
-        served_model=last.served_model if last is not None else None,
-        system_fingerprint=last.system_fingerprint if last is not None else None,
-        created_at=_now(),
-    )
-    turn_records: list[dict[str, Any]] = []
-    for turn in transcript.turns:
-        for record in turn.scores:
-            turn_records.append(
-                {**record, "turn": turn.turn, "reason": f"turn {turn.turn}: {record['reason']}"}
+    @classmethod
+    def check_case(cls, case: Case, where: str) -> None:
+        if not is_conversation(case):
+            raise ValueError(
+                f"{where}: a conversation-tier case needs 'turns' (a list of '- user: ...') "
+                "or 'simulated_user' (persona, goal)"
             )
-    if out.error is not None:
-        result.error = str(out.error)
-        result.error_kind = out.error.kind
-        result.scores = turn_records
-        runner.progress.errors += 1
-        if len(runner._errors) < 20:
-            runner._errors.append(result.error)
-    elif last is not None:
-        final = ConversationCompletion(
-            text=last.text,
-            tool_calls=last.tool_calls,
-            finish_reason=last.finish_reason,
-            usage=out.usage,
-            served_model=last.served_model,
-            system_fingerprint=last.system_fingerprint,
-            latency_ms=out.latency_ms,
-            ttft_ms=out.ttft_ms,
-            transcript=transcript,
+
+    def prepare(self, ctx: ExecutionContext, suite: SuiteSpec) -> None:
+        self._prepared[suite.name] = _PreparedSuite(ctx, suite)
+
+    def cache_request(
+        self, builder: PromptBuilder, item: WorkItem, spec: ModelSpec
+    ) -> CompletionRequest | None:
+        return None  # each turn is a fresh request (see module doc)
+
+    def estimate(
+        self, coster: RequestCoster, builder: PromptBuilder, item: WorkItem, spec: ModelSpec
+    ) -> ItemEstimate:
+        from ._estimate import estimate_conversation
+
+        return estimate_conversation(coster, item, spec)
+
+    async def execute(self, ctx: ExecutionContext, item: WorkItem) -> None:
+        reservation = await ctx.reserve(item)
+        if reservation is None:
+            ctx.skip(budget=True)
+            return
+        spent: float | None = 0.0
+        complete = False
+        try:
+            spent, complete = await self._converse(ctx, item)
+        finally:
+            # What the conversation cost (model, simulator, judges) replaces its reservation;
+            # one cut short by an error says nothing about what a typical one costs.
+            await ctx.settle(reservation, spent, billed=complete)
+
+    async def _converse(self, ctx: ExecutionContext, item: WorkItem) -> tuple[float | None, bool]:
+        """Run the conversation and store its Result; returns (USD spent, whether it ended
+        without an error)."""
+        prepared = self._prepared.get(item.suite.name)
+        if prepared is None:
+            prepared = self._prepared[item.suite.name] = _PreparedSuite(ctx, item.suite)
+        conversation = _Conversation(ctx, item, prepared)
+        out = await (
+            conversation.simulated() if item.case.simulated_user is not None else conversation.scripted()
         )
-        final_case = item.case.model_copy(
-            update={
-                "input": transcript.turns[-1].user if transcript.turns else None,
-                "messages": conversation.history[:-1],
-            }
+        if out.fatal_model is not None and out.error is not None:
+            # As for single requests: the endpoint is unusable, so nothing is stored and
+            # --resume finishes the conversation once the cause is fixed.
+            ctx.mark_broken(out.fatal_model, out.error)
+            ctx.skip()
+            return out.cost_usd, False
+        transcript = out.transcript
+        last = out.last
+        turn_records: list[dict[str, Any]] = []
+        for turn in transcript.turns:
+            for record in turn.scores:
+                turn_records.append(
+                    {**record, "turn": turn.turn, "reason": f"turn {turn.turn}: {record['reason']}"}
+                )
+        final: ConversationCompletion | None = None
+        scoring: Scoring | None = None
+        if last is not None:
+            final = ConversationCompletion(
+                text=last.text,
+                tool_calls=last.tool_calls,
+                finish_reason=last.finish_reason,
+                usage=out.usage,
+                served_model=last.served_model,
+                system_fingerprint=last.system_fingerprint,
+                latency_ms=out.latency_ms,
+                ttft_ms=out.ttft_ms,
+                transcript=transcript,
+            )
+        if out.error is None and final is not None:
+            final_case = item.case.model_copy(
+                update={
+                    "input": transcript.turns[-1].user if transcript.turns else None,
+                    "messages": conversation.history[:-1],
+                }
+            )
+            outcomes = [await ctx.scorer(item.suite).score(final, final_case)]
+            case_scorer = prepared.cases[item.case.id].case
+            if case_scorer is not None:
+                outcomes.append(await case_scorer.score(final, final_case))
+            values = [o.value for o in outcomes] + out.turn_values
+            scoring = Scoring(
+                scores=[*turn_records, *(record for o in outcomes for record in o.scores)],
+                value=sum(values) / len(values),
+                passed=all(o.passed for o in outcomes)
+                and all(t.passed is not False for t in transcript.turns),
+                errors=[*out.turn_errors, *(message for o in outcomes for message in o.errors)],
+            )
+            out.cost_usd = add_costs(out.cost_usd, *(o.cost_usd for o in outcomes))
+        elif out.error is not None:
+            scoring = Scoring(scores=turn_records, value=0.0, passed=False)
+        result = ctx.result(
+            item,
+            messages=out.messages,
+            completion=final,
+            scoring=scoring,
+            error=out.error,
+            cost_usd=out.cost_usd,
+            retries=out.retries,
+            e2e_latency_ms=out.e2e_latency_ms if last is not None else None,
+            details=transcript.to_details(),
         )
-        outcomes = [await scorer.score(final, final_case)]
-        case_scorer = prepared.cases[item.case.id].case
-        if case_scorer is not None:
-            outcomes.append(await case_scorer.score(final, final_case))
-        values = [o.value for o in outcomes] + out.turn_values
-        passed = all(o.passed for o in outcomes) and all(t.passed is not False for t in transcript.turns)
-        result.scores = [*turn_records, *(record for o in outcomes for record in o.scores)]
-        result.score = sum(values) / len(values)
-        result.passed = passed
-        out.cost_usd += sum(o.cost_usd for o in outcomes)
-    result.cost_usd = out.cost_usd
-    result.details = transcript.to_details()
-    writer.add(result, None)
-    runner.progress.done += 1
-    runner.progress.cost_usd += result.cost_usd
-    if runner._on_progress is not None:
-        runner._on_progress(runner.progress)
-    return result.cost_usd, out.error is None
+        ctx.write(result)
+        return result.cost_usd, out.error is None

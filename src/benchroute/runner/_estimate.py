@@ -30,10 +30,10 @@ from typing import TYPE_CHECKING, Any
 from ..config import ModelSpec, ProjectConfig, SuiteSpec
 from ..providers import CompletionRequest, Message, PriceBook, Usage
 from ..store import Result, Store
-from ._prompting import PromptBuilder, cache_key
+from ._prompting import PromptBuilder
 
 if TYPE_CHECKING:
-    from ._runner import _Item
+    from ._tiers import ItemEstimate, WorkItem
 
 # A reply under a max_tokens cap stops early more often than not: on the quick start the
 # embedded model used 34-97% of its cap (60% over all its replies).
@@ -169,16 +169,11 @@ class RequestCoster:
         # Simulated-user model by name (None: the default simulator).
         self.simulators = simulators or {None: _default_simulator()}
 
-    def expected_conversation(self, item: _Item, spec: ModelSpec) -> float:
-        """The expected USD of one conversation-tier item (its turns and simulator calls)."""
-        row = [0.0] * 6
-        _conversation(row, item, spec, self.simulators, self)
-        return row[5]
-
     def expected(
         self, suite: str, spec: ModelSpec, request: CompletionRequest
-    ) -> tuple[int, float, float | None, float, str]:
-        """(prompt tokens, output tokens, seconds or None, USD, method) for one request."""
+    ) -> tuple[int, float, float | None, float | None, str]:
+        """(prompt tokens, output tokens, seconds or None, USD or None when the model is
+        unpriced, method) for one request."""
         info = self.prices.info(spec.name)
         tokens_in = prompt_tokens(request)
         if spec.provider == "local" and not any(m.role == "system" for m in request.messages):
@@ -227,49 +222,43 @@ def estimate_run(
     store: Store | None = None,
     use_cache: bool = True,
 ) -> RunEstimate:
-    """The expected cost of running ``suites`` (narrowed to ``models``); sends no request."""
-    from ._runner import _Item, plan, select_models
+    """The expected cost of running ``suites`` (narrowed to ``models``); sends no request.
+    Each work item is estimated by its tier (a load test by its profile, a conversation by
+    its turns); a request the response cache already answers costs nothing."""
+    from ._runner import plan
+    from ._tiers import tier_for
 
-    items = plan(project, suites, models)
-    # Stress suites are a load, not cases: one entry per model, sized by the load profile.
-    for suite in suites:
-        if suite.tier == "stress" and suite.dataset.cases:
-            items += [
-                _Item(suite, suite.dataset.cases[0], m, 0) for m in select_models(project, suite, models)
-            ]
+    tiers = {suite.tier: tier_for(suite.tier) for suite in suites}
+    items = plan(project, suites, models, tiers)
     specs = {name: project.models[name] for name in sorted({item.model for item in items})}
     coster = coster_for(project, items, History(store))
-    prices, simulators = coster.prices, coster.simulators
+    prices = coster.prices
     builders = {suite.name: PromptBuilder(suite) for suite in suites}
     sums: dict[tuple[str, str], list[float]] = {}
     methods: dict[tuple[str, str], str] = {}
-    single: list[tuple[list[float], str, tuple[float, float, float | None, float]]] = []
+    single: list[tuple[list[float], ItemEstimate]] = []
     for item in items:
         spec = specs[item.model]
         key = (item.suite.name, item.model)
         row = sums.setdefault(key, [0, 0, 0, 0, 0.0, 0.0])
-        if item.suite.tier == "stress":
-            request = builders[item.suite.name].request(item.case, spec)
-            count, how = _stress_requests(item.suite, coster, spec, request)
-            tokens_in, tokens_out, seconds, cost, method = coster.expected(item.suite.name, spec, request)
-            methods[key] = f"{how}; {method}"
-            _add(row, count, tokens_in, tokens_out, seconds, cost)
-            continue
-        if item.case.turns is not None or item.case.simulated_user is not None:
-            methods[key] = _conversation(row, item, spec, simulators, coster)
-            continue
-        request = builders[item.suite.name].request(item.case, spec)
-        tokens_in, tokens_out, seconds, cost, method = coster.expected(item.suite.name, spec, request)
-        methods[key] = method
-        single.append((row, cache_key(spec, request, item.repeat), (tokens_in, tokens_out, seconds, cost)))
+        expected = tiers[item.suite.tier].estimate(coster, builders[item.suite.name], item, spec)
+        methods[key] = expected.method
+        if expected.cache_key is not None:
+            single.append((row, expected))
+        else:
+            _add(row, expected)
     # Requests whose response is already stored cost nothing (looked up in batches).
-    cached = store.cached_keys(k for _, k, _ in single) if use_cache and store is not None else set()
-    for row, request_key, expected in single:
-        if request_key in cached:
+    cached = (
+        store.cached_keys(e.cache_key for _, e in single if e.cache_key is not None)
+        if use_cache and store is not None
+        else set()
+    )
+    for row, expected in single:
+        if expected.cache_key in cached:
             row[0] += 1
             row[1] += 1
         else:
-            _add(row, 1, *expected)
+            _add(row, expected)
     lines = [
         EstimateLine(
             suite=suite,
@@ -286,7 +275,7 @@ def estimate_run(
         for (suite, model), row in sums.items()
     ]
     notes = ["judge and embedding calls made while scoring are not included"]
-    unknown = sorted(m for m in specs if prices.info(m).source == "unknown")
+    unknown = sorted(m for m in specs if not prices.is_priced(m))
     if unknown:
         notes.append(f"no price for {', '.join(unknown)}: counted as $0 (set prices: in benchroute.yaml)")
     return RunEstimate(lines, notes)
@@ -294,12 +283,12 @@ def estimate_run(
 
 def coster_for(
     project: ProjectConfig,
-    items: list[_Item],
+    items: list[WorkItem],
     history: History | None = None,
     models: list[str] | None = None,
 ) -> RequestCoster:
-    """A :class:`RequestCoster` pricing the models of ``items`` (and ``models``: those of
-    stress suites, which plan no items) and their simulated users."""
+    """A :class:`RequestCoster` pricing the models of ``items`` (and of ``models``) and
+    their simulated users."""
     names = {item.model for item in items} | set(models or [])
     specs = {name: project.models[name] for name in sorted(names)}
     simulators: dict[str | None, ModelSpec] = {None: _default_simulator()}
@@ -311,14 +300,13 @@ def coster_for(
     return RequestCoster(prices, history, simulators)
 
 
-def _add(
-    row: list[float], count: float, tokens_in: float, tokens_out: float, seconds: float | None, cost: float
-) -> None:
-    row[0] += count
-    row[2] += tokens_in * count
-    row[3] += tokens_out * count
-    row[4] += (seconds or 0.0) * count
-    row[5] += cost * count
+def _add(row: list[float], expected: ItemEstimate) -> None:
+    # An unpriced model's requests are counted as $0 here; the estimate's notes say so.
+    row[0] += expected.requests
+    row[2] += expected.input_tokens
+    row[3] += expected.output_tokens
+    row[4] += expected.seconds
+    row[5] += expected.cost_usd or 0.0
 
 
 def _default_simulator() -> ModelSpec:
@@ -326,15 +314,12 @@ def _default_simulator() -> ModelSpec:
     return ModelSpec(name="(simulated user)", provider="local", model="smollm2")
 
 
-def _conversation(
-    row: list[float],
-    item: _Item,
-    spec: ModelSpec,
-    simulators: dict[str | None, ModelSpec],
-    coster: RequestCoster,
-) -> str:
+def estimate_conversation(coster: RequestCoster, item: WorkItem, spec: ModelSpec) -> ItemEstimate:
     """A multi-turn case: each turn resends the history so far, so prompts grow turn by turn.
-    A simulated user costs one simulator call per turn as well."""
+    A simulated user costs one simulator call per turn as well (its time and cost, not its
+    tokens, are counted)."""
+    from ._tiers import ItemEstimate
+
     case, suite = item.case, item.suite
     system = Message(role="system", content=(spec.system_prompt or "") + (suite.system or ""))
     history: list[Message] = [system]
@@ -345,21 +330,28 @@ def _conversation(
         user = case.simulated_user
         users = ["x" * 4 * round(user.max_tokens * MAX_TOKENS_FILL)] * user.max_turns
     method = ""
+    tokens_in_total = tokens_out_total = seconds_total = 0.0
+    cost_total: float | None = 0.0
     for text in users:
         history.append(Message(role="user", content=text))
         request = CompletionRequest(messages=list(history), **_request_fields(suite))
         tokens_in, tokens_out, seconds, cost, method = coster.expected(suite.name, spec, request)
-        _add(row, 1, tokens_in, tokens_out, seconds, cost)
+        tokens_in_total += tokens_in
+        tokens_out_total += tokens_out
+        seconds_total += seconds or 0.0
+        cost_total = None if cost is None or cost_total is None else cost_total + cost
         history.append(Message(role="assistant", content="x" * 4 * round(tokens_out)))
         if case.simulated_user is not None:
-            sim_spec = simulators.get(case.simulated_user.model, simulators[None])
+            sim_spec = coster.simulators.get(case.simulated_user.model, coster.simulators[None])
             sim_request = CompletionRequest(messages=list(history), max_tokens=case.simulated_user.max_tokens)
             _, _, sim_seconds, sim_cost, _ = coster.expected(suite.name, sim_spec, sim_request)
-            row[4] += sim_seconds or 0.0
-            row[5] += sim_cost
+            seconds_total += sim_seconds or 0.0
+            cost_total = None if sim_cost is None or cost_total is None else cost_total + sim_cost
     if case.turns is not None:
-        return f"conversation: {len(users)} turn(s), growing history; {method}"
-    return f"simulated conversation: up to {len(users)} turn(s) + simulator calls; {method}"
+        how = f"conversation: {len(users)} turn(s), growing history; {method}"
+    else:
+        how = f"simulated conversation: up to {len(users)} turn(s) + simulator calls; {method}"
+    return ItemEstimate(len(users), tokens_in_total, tokens_out_total, seconds_total, cost_total, how)
 
 
 def _request_fields(suite: SuiteSpec) -> dict[str, Any]:
@@ -367,7 +359,7 @@ def _request_fields(suite: SuiteSpec) -> dict[str, Any]:
     return {"max_tokens": cap} if isinstance(cap, int) else {}
 
 
-def _stress_requests(
+def stress_requests(
     suite: SuiteSpec, coster: RequestCoster, spec: ModelSpec, request: CompletionRequest
 ) -> tuple[int, str]:
     """How many requests a stress suite's load profile sends to one model."""

@@ -1,13 +1,18 @@
-"""Executing suites: cases x models x repeats, concurrently, within each model's limits.
+"""Executing suites: their work items x models x repeats, concurrently, within each model's limits.
 
-A run is planned as a list of work items, snapshotted to the store (models, suites with
-their resolved cases, prices), then executed by a fixed pool of worker tasks pulling from a
-queue. Each item renders its request, checks the response cache, calls the provider under
-the model's RPM/TPM budget with retries (exponential backoff with full jitter, or exactly
-the server's Retry-After), scores the completion, and hands the result to a batching
-writer that commits every ~0.5 s. Because results are keyed by (suite, case, model,
-repeat) and inserted with insert-or-ignore, a resumed run plans only what is missing and
-can never store a result twice.
+A run is planned as a list of work items — each suite's tier plans its own (by default every
+case x model x repeat; a load test one item per model) — snapshotted to the store (models,
+suites with their resolved cases, prices), then executed. Before the run is recorded, every
+suite's prompts, scorers and tier state and every model's provider are built, so a
+configuration error (an unknown scorer, a missing extra, a missing key) stops the run
+before it exists and before any request is sent. Items of concurrent tiers are pulled from
+one queue by a fixed pool of worker tasks; the others (load tests) run one at a time after
+the pool. Each item is executed by its tier through the public
+:class:`~benchroute.runner.ExecutionContext` (calls with limits and retries, the response
+cache, the cost cap, the one result builder) and its result handed to a batching writer
+that commits every ~0.5 s. Because results are keyed by (suite, case, model, repeat) and
+inserted with insert-or-ignore, a resumed run plans only what is missing and can never
+store a result twice.
 
 Errors that doom every further request to an endpoint (a wrong key, an unknown model, an
 unreachable host) stop that model's work at once with one message; what was already
@@ -17,7 +22,6 @@ stored stays, and ``--resume`` finishes the run once the cause is fixed.
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 import uuid
 from collections.abc import Callable
@@ -28,33 +32,16 @@ from typing import TYPE_CHECKING, Any
 
 from .._errors import BenchrouteError, ConfigError
 from .._version import __version__
-from ..config import Case, ModelSpec, ProjectConfig, SuiteSpec
-from ..providers import (
-    Completion,
-    CompletionRequest,
-    PriceBook,
-    Provider,
-    ProviderContext,
-    ProviderError,
-    Secrets,
-    create_provider,
-)
-from ..providers._types import FATAL_KINDS
-from ..scorers import ScoringContext, import_plugins
-from ..store import Result, ResultKey, RunRecord, Store
-from ._limits import RateLimiter
-from ._prompting import PromptBuilder, cache_key, estimate_tokens
-from ._scoring import SuiteScorer
+from ..config import ProjectConfig, SuiteSpec
+from ..providers import PriceBook, ProviderContext, Secrets
+from ..scorers import import_plugins
+from ..store import Result, RunRecord, Store
+from ._context import ExecutionContext
+from ._tiers import Tier, WorkItem, tier_for
 
 if TYPE_CHECKING:  # cost caps only: loaded when --max-cost is given
     from ._budget import Budget
     from ._estimate import RequestCoster
-
-BACKOFF_BASE_S = 0.5
-BACKOFF_CAP_S = 30.0
-# A refused connection or an unknown host rarely heals within a run: retry it briefly, then
-# stop sending to that endpoint (the run can be resumed once it is back).
-CONNECTION_RETRIES = 2
 
 
 @dataclass
@@ -128,24 +115,9 @@ class _CachedReplies:
         return self._loaded.pop(key, None)
 
 
-@dataclass
-class _Item:
-    suite: SuiteSpec
-    case: Case
-    model: str
-    repeat: int
-
-    @property
-    def key(self) -> ResultKey:
-        return (self.suite.name, self.case.id, self.model, self.repeat)
-
-
-def _now() -> str:
+def now_iso() -> str:
+    """The current UTC time as stored in results and runs (milliseconds)."""
     return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
-def _backoff(attempt: int) -> float:
-    return random.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**attempt))
 
 
 def select_models(project: ProjectConfig, suite: SuiteSpec, only: list[str] | None) -> list[str]:
@@ -163,20 +135,21 @@ def select_models(project: ProjectConfig, suite: SuiteSpec, only: list[str] | No
     return names
 
 
-def _models_used(
-    project: ProjectConfig, suites: list[SuiteSpec], items: list[_Item], only: list[str] | None
-) -> list[str]:
-    """Every model a run sends to: its items' and its stress suites' (which plan no items)."""
-    used = {item.model for item in items}
-    for suite in suites:
-        if suite.tier == "stress":
-            used.update(select_models(project, suite, only))
-    return sorted(used)
+def tiers_of(suites: list[SuiteSpec]) -> dict[str, Tier]:
+    """A fresh executor of each tier the suites use, by tier name (one per run)."""
+    return {suite.tier: tier_for(suite.tier) for suite in suites}
 
 
-def plan(project: ProjectConfig, suites: list[SuiteSpec], only: list[str] | None) -> list[_Item]:
+def plan(
+    project: ProjectConfig,
+    suites: list[SuiteSpec],
+    only: list[str] | None,
+    tiers: dict[str, Tier] | None = None,
+) -> list[WorkItem]:
+    """Every work item of a run, suite by suite, as each suite's tier plans it."""
+    tiers = tiers if tiers is not None else tiers_of(suites)
     seen: set[str] = set()
-    items: list[_Item] = []
+    items: list[WorkItem] = []
     for suite in suites:
         if suite.name in seen:
             raise ConfigError(f"two suites are named {suite.name!r}; suite names must be unique")
@@ -188,12 +161,7 @@ def plan(project: ProjectConfig, suites: list[SuiteSpec], only: list[str] | None
                     f"{suite.source or suite.name}: gate.models: unknown model {name!r}",
                     hint=f"models defined in benchroute.yaml: {', '.join(project.models)}",
                 )
-        if suite.tier == "stress":  # a load, not cases: run by _stress.run_stress
-            continue
-        for case in suite.dataset.cases or []:
-            for model in models:
-                for repeat in range(suite.repeats):
-                    items.append(_Item(suite, case, model, repeat))
+        items.extend(tiers[suite.tier].plan(suite, models))
     return items
 
 
@@ -269,89 +237,131 @@ class Runner:
         self.progress = Progress()
         self._on_progress = on_progress
         self._on_start = on_start
-        self._errors: list[str] = []
-        self._error_counts: dict[str, int] = {}
-        self._broken: dict[str, str] = {}
-        self._skipped = 0
-        self._provider_context: ProviderContext | None = None
-        self._providers: dict[str, Provider] = {}
-        self._limiters: dict[str, RateLimiter] = {}
-        self._extra_models: dict[str, ModelSpec] = {}
-        self._budget: Budget | None = None
-        self._coster: RequestCoster | None = None
-        self._budget_skipped = 0
-        self._cached = _CachedReplies(store, [])  # the stored responses of this run's items
 
     # public entry points ---------------------------------------------------------------
     async def run(self, suites: list[SuiteSpec]) -> RunOutcome:
         """Plan and execute a new run."""
         import_plugins(self.project.imports, self.project.root)
-        items = plan(self.project, suites, self.options.models)
-        used = _models_used(self.project, suites, items, self.options.models)
-        specs = [self.project.models[name] for name in used]
-        prices = PriceBook(specs)
+        tiers = tiers_of(suites)
+        items = plan(self.project, suites, self.options.models, tiers)
+        used = sorted({item.model for item in items})
+        prices = PriceBook([self.project.models[name] for name in used])
+        run_id = uuid.uuid4().hex[:12]
+        # Everything that can be wrong in the configuration fails here, before the run exists.
+        prepared = await self._prepare(run_id, suites, items, used, prices, tiers, spent_usd=0.0)
         record = RunRecord(
-            id=uuid.uuid4().hex[:12],
+            id=run_id,
             suites=[s.name for s in suites],
             config=snapshot(self.project, suites, self.options, used),
             package_version=__version__,
             prices=prices.snapshot(),
-            started_at=_now(),
+            started_at=now_iso(),
         )
-        self.store.create_run(record)
-        return await self._execute(record, suites, items, prices, fresh=True)
+        try:
+            self.store.create_run(record)
+        except BaseException:
+            await prepared.providers.aclose()
+            raise
+        return await self._execute(prepared, record, items, fresh=True)
 
     async def resume(self, run_id: str) -> RunOutcome:
-        """Finish a run: execute only the items that have no stored result yet."""
+        """Finish a run: execute only the items that have no stored result yet, with the
+        original run's models and cache setting (a resume asked not to use the cache does
+        not)."""
         record = self.store.get_run(run_id)
         project, suites, options = restore(record.config, self.project)
         self.project = project
         self.options.models = options.get("models")
+        if "use_cache" in options:
+            self.options.use_cache = self.options.use_cache and bool(options["use_cache"])
         import_plugins(project.imports, project.root)
-        items = plan(project, suites, self.options.models)
+        tiers = tiers_of(suites)
+        items = plan(project, suites, self.options.models, tiers)
         done = self.store.done_keys(record.id)
         todo = [item for item in items if item.key not in done]
-        specs = [project.models[name] for name in _models_used(project, suites, items, self.options.models)]
-        prices = PriceBook(specs)
-        self.store.set_run_status(record.id, "running")
+        used = sorted({item.model for item in items})
+        prices = PriceBook([project.models[name] for name in used])
+        spent = 0.0
+        if self.options.max_cost_usd is not None:
+            # What the run already spent: replies from the cache were paid for by another run.
+            spent = sum(r.cost_usd or 0.0 for r in self.store.results(record.id) if not r.cached)
+        prepared = await self._prepare(record.id, suites, todo, used, prices, tiers, spent_usd=spent)
+        try:
+            self.store.set_run_status(record.id, "running")
+        except BaseException:
+            await prepared.providers.aclose()
+            raise
         self.progress.done = len(items) - len(todo)
         self.progress.total = len(items) - len(todo)
-        return await self._execute(record, suites, todo, prices, fresh=False)
+        return await self._execute(prepared, record, todo, fresh=False)
 
-    # execution --------------------------------------------------------------------------
-    async def _execute(
+    # preparation ------------------------------------------------------------------------
+    async def _prepare(
         self,
-        record: RunRecord,
+        run_id: str,
         suites: list[SuiteSpec],
-        items: list[_Item],
+        items: list[WorkItem],
+        used: list[str],
         prices: PriceBook,
+        tiers: dict[str, Tier],
         *,
-        fresh: bool,
-    ) -> RunOutcome:
-        self.progress.total += len(items)
-        context = ProviderContext(secrets=self.secrets, connection_limit=self.options.concurrency)
-        writer = _Writer(self.store, self.options, self.secrets.redact)
-        status, error = "completed", None
+        spent_usd: float,
+    ) -> _Prepared:
+        """The run's execution context with every suite's prompts, scorers and tier state
+        and every model's provider built (a bad provider or a missing key fails here)."""
+        budget: Budget | None = None
+        coster: RequestCoster | None = None
         if self.options.max_cost_usd is not None:
             from ._budget import Budget
             from ._estimate import coster_for
 
-            spent = 0.0 if fresh else sum(r.cost_usd for r in self.store.results(record.id))
-            self._budget = Budget(self.options.max_cost_usd, spent)
-            used = _models_used(self.project, suites, items, self.options.models)
-            self._coster = coster_for(self.project, items, models=used)
+            coster = coster_for(self.project, items, models=used)
+            _check_priced(coster.prices, used)
+            budget = Budget(self.options.max_cost_usd, spent_usd)
+        providers = ProviderContext(secrets=self.secrets, connection_limit=self.options.concurrency)
+        writer = _Writer(self.store, self.options, self.secrets.redact)
+        ctx = ExecutionContext(
+            run_id=run_id,
+            project=self.project,
+            store=self.store,
+            options=self.options,
+            secrets=self.secrets,
+            prices=prices,
+            progress=self.progress,
+            providers=providers,
+            writer=writer,
+            tiers=tiers,
+            on_progress=self._on_progress,
+            budget=budget,
+            coster=coster,
+        )
         try:
-            self._provider_context = context
-            builders = {s.name: PromptBuilder(s) for s in suites}
+            for suite in suites:
+                ctx.prompts(suite)
+                ctx.scorer(suite)
+                ctx.tier(suite).prepare(ctx, suite)
+            for name in used:
+                ctx.provider(name)
+        except BaseException:
+            await providers.aclose()
+            raise
+        return _Prepared(ctx, providers, writer)
+
+    # execution --------------------------------------------------------------------------
+    async def _execute(
+        self, prepared: _Prepared, record: RunRecord, items: list[WorkItem], *, fresh: bool
+    ) -> RunOutcome:
+        ctx, writer = prepared.ctx, prepared.writer
+        self.progress.total += len(items)
+        status, error = "completed", None
+        try:
             if self.options.use_cache:
-                self._cached = self._cached_replies(items, builders)
-            scorers = {s.name: SuiteScorer(s, self._scoring_context(s, context, prices)) for s in suites}
-            for name in sorted({i.model for i in items}):
-                self._provider(name)  # fail fast on a bad provider or a missing key
+                ctx.prefetch_cache(items)
             if self._on_start is not None:
                 self._on_start(record, self.progress)
-            queue: asyncio.Queue[_Item] = asyncio.Queue()
-            for item in items:
+            pooled = [item for item in items if ctx.tier(item.suite).concurrent]
+            queue: asyncio.Queue[WorkItem] = asyncio.Queue()
+            for item in pooled:
                 queue.put_nowait(item)
 
             async def worker() -> None:
@@ -360,16 +370,9 @@ class Runner:
                         item = queue.get_nowait()
                     except asyncio.QueueEmpty:
                         return
-                    await self._process(
-                        item,
-                        builders[item.suite.name],
-                        scorers[item.suite.name],
-                        prices,
-                        writer,
-                        record.id,
-                    )
+                    await _run_item(ctx, item)
 
-            workers = min(self.options.concurrency, max(1, len(items)))
+            workers = min(self.options.concurrency, max(1, len(pooled)))
             # A TaskGroup cancels the other workers when one fails, so none keeps writing after
             # the run is marked finished and the shared session is closed.
             try:
@@ -379,19 +382,19 @@ class Runner:
             except BaseExceptionGroup as failures:
                 # Report the first failure as itself (a ConfigError stays a one-line error).
                 raise failures.exceptions[0] from None
-            stress = [s for s in suites if s.tier == "stress"]
-            if stress:  # load tests after the evals, on the same session, limits and store
-                from ._stress import run_stress
-
-                await run_stress(self, record.id, stress, writer, prices)
-            if self._broken:
+            # Then the tiers measured alone (load tests), on the same session, limits and store.
+            for item in items:
+                if not ctx.tier(item.suite).concurrent:
+                    await _run_item(ctx, item)
+            budget = ctx.budget
+            if ctx.broken:
                 status = "failed"
-                error = "; ".join(self._broken.values())
-            elif self._budget is not None and self._budget_skipped:
+                error = "; ".join(ctx.broken.values())
+            elif budget is not None and ctx.budget_skipped:
                 status = "budget_stopped"
                 error = (
-                    f"stopped at the cost cap of ${self._budget.cap_usd:g}: spent "
-                    f"${self._budget.spent_usd:.6f}; {self._budget_skipped} request(s) not sent "
+                    f"stopped at the cost cap of ${budget.cap_usd:g}: spent "
+                    f"${budget.spent_usd:.6f}; {ctx.budget_skipped} request(s) not sent "
                     "(resume with a higher --max-cost)"
                 )
         except (asyncio.CancelledError, KeyboardInterrupt):
@@ -407,252 +410,45 @@ class Runner:
             writer.flush()
             # Judges and simulators priced while scoring join the stored snapshot (entries
             # already stored, e.g. by the run a resume continues, are kept as they were).
-            priced = {**prices.snapshot(), **record.prices}
+            priced = {**ctx.prices.snapshot(), **record.prices}
             self.store.set_run_status(
                 record.id,
                 status,
-                finished_at=_now(),
+                finished_at=now_iso(),
                 error=error,
                 prices=priced if priced != record.prices else None,
             )
-            await context.aclose()
+            await prepared.providers.aclose()
         # A fresh run's results are all in memory; a resumed one also has older ones stored.
         results = writer.written if fresh else self.store.results(record.id)
-        return RunOutcome(record.id, status, results, self._errors, self._skipped, dict(self._error_counts))
+        return RunOutcome(record.id, status, results, ctx.errors, ctx.skipped, ctx.error_counts)
 
-    def _cached_replies(self, items: list[_Item], builders: dict[str, PromptBuilder]) -> _CachedReplies:
-        """Which of ``items`` have a stored response, looked up in batches before the run: a
-        request that has none goes straight to the model instead of querying the store first
-        (which cost ~0.2 ms per request), and the stored ones are read in batches too."""
-        keys: list[str] = []
-        for item in items:
-            if item.suite.tier == "conversation":  # each turn is a fresh request, not cached
-                continue
-            spec = self.project.models[item.model]
-            try:
-                request = builders[item.suite.name].request(item.case, spec)
-            except BenchrouteError:
-                continue  # the item reports this error itself when it runs
-            keys.append(cache_key(spec, request, item.repeat))
-        found = self.store.cached_keys(keys)
-        return _CachedReplies(self.store, [key for key in keys if key in found])
 
-    def _provider(self, name: str) -> Provider:
-        if name not in self._providers:
-            assert self._provider_context is not None
-            self._providers[name] = create_provider(self._spec(name), self._provider_context)
-            spec = self._spec(name)
-            self._limiters[name] = RateLimiter(spec.rpm, spec.tpm)
-        return self._providers[name]
+@dataclass(slots=True)
+class _Prepared:
+    ctx: ExecutionContext
+    providers: ProviderContext
+    writer: _Writer
 
-    def _spec(self, name: str) -> ModelSpec:
-        spec = self.project.models.get(name) or self._extra_models.get(name)
-        if spec is None:
-            raise ConfigError(f"unknown model {name!r}", hint=f"known: {', '.join(self.project.models)}")
-        return spec
 
-    def _scoring_context(
-        self, suite: SuiteSpec, context: ProviderContext, prices: PriceBook
-    ) -> ScoringContext:
-        """Judges and embeddings for a suite's scorers, sharing the run's HTTP session,
-        rate limits and retries."""
-        judge = suite.judge or self.project.judge
-        scoring = ScoringContext(
-            self.project.models,
-            providers=context,
-            judge_model=judge,
-            embedding_model=self.project.embedding_model,
-            caller=self._call_for_scorer,
-            prices=prices,
+async def _run_item(ctx: ExecutionContext, item: WorkItem) -> None:
+    if ctx.is_broken(item.model):  # its endpoint cannot answer: nothing is sent
+        ctx.skip()
+        return
+    await ctx.tier(item.suite).execute(ctx, item)
+
+
+def _check_priced(prices: PriceBook, models: list[str]) -> None:
+    """``--max-cost`` needs a price for every model it sends to (the simulated users'
+    included): a cap cannot hold spending it cannot count."""
+    unpriced = [name for name in [*models, *prices.snapshot()] if not prices.is_priced(name)]
+    if unpriced:
+        names = ", ".join(dict.fromkeys(unpriced))
+        raise ConfigError(
+            f"--max-cost: no price for {names}: a cost cap cannot limit what it cannot price",
+            hint="set prices: (input_per_mtok, output_per_mtok) or compute_usd_per_hour: for it in "
+            "benchroute.yaml, or leave it out of the run with -m",
         )
-        self._extra_models.update({k: v for k, v in scoring.models.items() if k not in self.project.models})
-        return scoring
-
-    async def _call_for_scorer(self, spec: ModelSpec, request: CompletionRequest) -> Completion:
-        provider = self._provider(spec.name)
-        completion, _, error = await self._call(provider, spec, request, self._limiters[spec.name])
-        if error is not None:
-            raise error
-        assert completion is not None
-        return completion
-
-    async def _process(
-        self,
-        item: _Item,
-        builder: PromptBuilder,
-        scorer: SuiteScorer,
-        prices: PriceBook,
-        writer: _Writer,
-        run_id: str,
-    ) -> None:
-        if item.model in self._broken:
-            self._skip()
-            return
-        if item.suite.tier == "conversation":  # multi-turn: one Result per conversation
-            from ._conversation import run_conversation
-
-            await run_conversation(self, item, builder, scorer, prices, writer, run_id)
-            return
-        spec = self.project.models[item.model]
-        provider, limiter = self._provider(item.model), self._limiters[item.model]
-        request = builder.request(item.case, spec)
-        messages = request.wire_messages()
-        key = cache_key(spec, request, item.repeat) if self.options.use_cache else None
-        completion: Completion | None = None
-        cached = False
-        if key is not None and key in self._cached:
-            hit = self._cached.take(key)
-            if hit is not None:
-                completion, cached = Completion.model_validate(hit), True
-        retries = 0
-        error: ProviderError | None = None
-        reserved = None
-        if completion is None and self._budget is not None:
-            reserved = await self._reserve(item, spec, request)
-            if reserved is None:
-                self._skip(budget=True)
-                return
-        if completion is None:
-            completion, retries, error = await self._call(provider, spec, request, limiter)
-        if reserved is not None:
-            await self._settle(item, reserved, completion, prices)
-        if error is not None and error.kind in FATAL_KINDS:
-            self._mark_broken(item.model, error)
-            self._skip()
-            return
-        result = Result(
-            run_id=run_id,
-            suite=item.suite.name,
-            case_id=item.case.id,
-            model=item.model,
-            repeat=item.repeat,
-            messages=messages,
-            output=None,
-            scores=[],
-            score=0.0,
-            passed=False,
-            retries=retries,
-            cached=cached,
-            created_at=_now(),
-        )
-        cache_entry = None
-        if completion is not None:
-            scoring = await scorer.score(completion, item.case)
-            result.output = completion.text
-            result.scores, result.score, result.passed = scoring.scores, scoring.value, scoring.passed
-            usage = completion.usage
-            result.input_tokens = usage.input_tokens
-            result.output_tokens = usage.output_tokens
-            result.cached_input_tokens = usage.cached_input_tokens
-            result.latency_ms = completion.latency_ms
-            result.ttft_ms = completion.ttft_ms
-            result.served_model = completion.served_model
-            result.system_fingerprint = completion.system_fingerprint
-            # Judge calls made while scoring are part of what this result cost.
-            result.cost_usd = scoring.cost_usd
-            if self._budget is not None:
-                self._budget.charge(scoring.cost_usd)
-            if not cached:
-                result.cost_usd += prices.cost(item.model, usage, completion.latency_ms)
-                if key is not None:
-                    cache_entry = (
-                        key,
-                        item.model,
-                        completion.model_dump(mode="json"),
-                        result.created_at,
-                    )
-        else:
-            assert error is not None
-            result.error = str(error)
-            result.error_kind = error.kind
-            self.progress.errors += 1
-            if result.error in self._error_counts:
-                self._error_counts[result.error] += 1
-            elif len(self._error_counts) < 20:  # distinct messages, each with its count
-                self._error_counts[result.error] = 1
-                self._errors.append(result.error)
-        writer.add(result, cache_entry)
-        self.progress.done += 1
-        self.progress.cost_usd += result.cost_usd
-        if self._on_progress is not None:
-            self._on_progress(self.progress)
-
-    def _mark_broken(self, model: str, error: BaseException) -> str:
-        """Stop sending to ``model`` (a wrong key, an unknown model, an unreachable host):
-        its later items are skipped and the run fails with this message, recorded once.
-        Returns the message, with keys redacted."""
-        message = self.secrets.redact(str(error))
-        if model not in self._broken:
-            self._broken[model] = message
-            self._errors.append(message)
-        return message
-
-    def _skip(self, *, budget: bool = False) -> None:
-        """Count an item that was not sent (its endpoint is broken, or the cost cap left no
-        room) so the progress display still reaches its total."""
-        if budget:
-            self._budget_skipped += 1
-        else:
-            self._skipped += 1
-        self.progress.done += 1
-        self.progress.skipped += 1
-        if self._on_progress is not None:
-            self._on_progress(self.progress)
-
-    async def _reserve(self, item: _Item, spec: ModelSpec, request: CompletionRequest | None) -> float | None:
-        """Reserve budget for one request (``request``) or one conversation (None); None
-        when the cap leaves no room for it."""
-        assert self._budget is not None and self._coster is not None
-        if request is None:
-            prior = self._coster.expected_conversation(item, spec)
-        else:
-            prior = self._coster.expected(item.suite.name, spec, request)[3]
-        return await self._budget.reserve((item.suite.name, item.model), prior)
-
-    async def _settle(
-        self, item: _Item, reserved: float, completion: Completion | None, prices: PriceBook
-    ) -> None:
-        assert self._budget is not None
-        key = (item.suite.name, item.model)
-        if completion is None:  # failed: nothing billed
-            await self._budget.settle(reserved, 0.0, key, billed=False)
-            return
-        actual = prices.cost(item.model, completion.usage, completion.latency_ms)
-        await self._budget.settle(reserved, actual, key, billed=True)
-
-    async def _call(
-        self, provider: Provider, spec: ModelSpec, request: Any, limiter: RateLimiter
-    ) -> tuple[Completion | None, int, ProviderError | None]:
-        estimated = estimate_tokens(request) if limiter.tokens is not None else 0
-        attempt = 0
-        while True:
-            if spec.name in self._broken:
-                return None, attempt, ProviderError(self._broken[spec.name], kind="auth")
-            await limiter.acquire(estimated)
-            try:
-                async with asyncio.timeout(spec.timeout):
-                    completion = await provider.complete(request)
-                limiter.settle(estimated, completion.usage.total_tokens)
-                return completion, attempt, None
-            except TimeoutError:
-                error = ProviderError(
-                    f"model {spec.name!r}: no reply within {spec.timeout:g} s",
-                    kind="timeout",
-                    hint="raise timeout: in benchroute.yaml if the model is just slow",
-                )
-            except ProviderError as exc:
-                error = exc
-            limit = (
-                min(spec.max_retries, CONNECTION_RETRIES) if error.kind == "connection" else spec.max_retries
-            )
-            if not error.retryable or attempt >= limit:
-                return None, attempt, error
-            if error.retry_after is not None:
-                delay = error.retry_after * random.uniform(1.0, 1.1)
-            else:
-                delay = _backoff(attempt)
-            attempt += 1
-            await asyncio.sleep(delay)
 
 
 def snapshot(
@@ -667,7 +463,11 @@ def snapshot(
         "models": {name: spec.model_dump(mode="json") for name, spec in project.models.items()},
         "run_models": used,
         "suites": [s.model_dump(mode="json") for s in suites],
-        "options": {"models": options.models, "concurrency": options.concurrency},
+        "options": {
+            "models": options.models,
+            "concurrency": options.concurrency,
+            "use_cache": options.use_cache,
+        },
     }
 
 

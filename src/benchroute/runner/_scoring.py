@@ -5,6 +5,12 @@ A suite's ``scorers`` is a list of scorers and groups. A case passes when every 
 score is the weighted mean of the entries' values (a group's value: the weighted mean of its
 members for ``all``, the best member's for ``any``). Each member's own Score is stored, with
 the group it belongs to, so a report can say exactly what failed.
+
+A scorer that raises (a bug, a missing optional extra, a judge call that failed) says
+nothing about the model: it is not a score of 0 but an error of the measurement. Its entry
+is left out of the value and of the pass decision, its message is in ``Scoring.errors``
+(the result builder makes the result an error of kind ``SCORER_ERROR_KIND``), and the other
+scorers' scores are kept.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from typing import Any
 
 from ..config import Case, ScorerGroup, ScorerSpec, SuiteSpec
 from ..providers import Completion
-from ..scorers import Score, Scorer, ScoringContext, build_scorer
+from ..scorers import Scorer, ScoringContext, build_scorer
 
 
 @dataclass
@@ -35,7 +41,9 @@ class Scoring:
     passed: bool = False
     input_tokens: int = 0
     output_tokens: int = 0
-    cost_usd: float = 0.0
+    cost_usd: float | None = 0.0  # None: a judge it called is unpriced
+    # "scorer '<name>' failed: <Type>: <message>" for each scorer that raised.
+    errors: list[str] = field(default_factory=list)
 
 
 class SuiteScorer:
@@ -59,7 +67,11 @@ class SuiteScorer:
         for entry in self._entries:
             values: list[tuple[float, float, bool]] = []  # (weight, value, passed)
             for scorer, spec in entry.members:
-                score = await _safe_score(scorer, spec, completion, case)
+                try:
+                    score = await scorer(completion, case)
+                except Exception as exc:  # the measurement failed, not the model
+                    outcome.errors.append(f"scorer {spec.name!r} failed: {type(exc).__name__}: {exc}")
+                    continue
                 record = score.to_json()
                 record["scorer"] = record["scorer"] or spec.name
                 if spec.weight != 1.0:
@@ -69,8 +81,15 @@ class SuiteScorer:
                 outcome.scores.append(record)
                 outcome.input_tokens += score.input_tokens
                 outcome.output_tokens += score.output_tokens
-                outcome.cost_usd += score.cost_usd
+                outcome.cost_usd = (
+                    None
+                    if outcome.cost_usd is None or score.cost_usd is None
+                    else outcome.cost_usd + score.cost_usd
+                )
                 values.append((spec.weight, score.value, score.passed))
+            if not values:  # every member failed: the entry has no value to weigh
+                outcome.passed = False
+                continue
             if entry.mode == "any":
                 value = max(v for _, v, _ in values)
                 passed = any(p for _, _, p in values)
@@ -88,10 +107,3 @@ class SuiteScorer:
             outcome.passed = outcome.passed and passed
         outcome.value = weighted / total_weight if total_weight else (1.0 if outcome.passed else 0.0)
         return outcome
-
-
-async def _safe_score(scorer: Scorer, spec: ScorerSpec, completion: Completion, case: Case) -> Score:
-    try:
-        return await scorer(completion, case)
-    except Exception as exc:  # a scorer bug fails the case, not the run
-        return Score(0.0, False, f"scorer crashed: {type(exc).__name__}: {exc}", spec.name)

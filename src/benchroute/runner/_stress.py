@@ -38,24 +38,33 @@ import random
 import time
 from array import array
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from ..analysis import LoadSummary, check_slos, summarize_load
-from ..config import LoadSpec, SuiteSpec
-from ..providers import PriceBook, ProviderError, Usage
-from ..providers._loadpath import LoadSender, UsageTally, close_load_sender, prepare_load_sender
-from ..providers._types import FATAL_KINDS
-from ..store import LoadSample, Result, Store
-from ._estimate import _stress_requests
+from ..config import Case, LoadSpec, ModelSpec, SuiteSpec
+from ..providers import (
+    FATAL_KINDS,
+    CompletionRequest,
+    LoadSender,
+    PriceBook,
+    ProviderError,
+    Usage,
+    UsageTally,
+    close_load_sender,
+    prepare_load_sender,
+)
+from ..scorers import LoadSummary, check_slos, summarize_load
+from ..store import LOAD_CASE_ID, LoadSample, Result
+from ._estimate import stress_requests
 from ._limits import RateLimiter
-from ._prompting import PromptBuilder, estimate_tokens
+from ._prompting import estimate_tokens
+from ._scoring import Scoring
+from ._tiers import ItemEstimate, Tier, WorkItem
 
 if TYPE_CHECKING:
-    from ..config._stress import Segment
-    from ._runner import Runner, _Writer
-
-LOAD_CASE_ID = "load"
+    from ..config import Segment
+    from ._context import ExecutionContext
+    from ._estimate import RequestCoster
+    from ._prompting import PromptBuilder
 # Requests due within this much of now start together: the event loop cannot sleep for less
 # than about a millisecond anyway.
 _DUE_SLACK_S = 0.0005
@@ -116,10 +125,6 @@ class _Deadline:
     def expired(self, task: asyncio.Task[Any]) -> bool:
         self._handle.cancel()
         return self._fired and task.uncancel() == 0
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 class _Load:
@@ -393,7 +398,12 @@ def _round(value: Any) -> Any:
 
 
 def load_result(
-    run_id: str, load: _Load, summary: LoadSummary, slo: dict[str, float], error: str | None
+    ctx: ExecutionContext,
+    item: WorkItem,
+    load: _Load,
+    summary: LoadSummary,
+    slo: dict[str, float],
+    error: str | None,
 ) -> Result:
     """The one stored result of a (stress suite, model): its SLO checks as scores, its
     figures and per-window series as details."""
@@ -426,20 +436,13 @@ def load_result(
             for w in summary.windows
         ],
     }
-    return Result(
-        run_id=run_id,
-        suite=load.suite,
-        case_id=LOAD_CASE_ID,
-        model=load.model,
-        repeat=0,
+    value = (sum(s["value"] for s in scores) / len(scores)) if scores else (0.0 if error else 1.0)
+    return ctx.result(
+        item,
         messages=[],
-        output=None,
-        scores=scores,
-        score=(sum(s["value"] for s in scores) / len(scores)) if scores else (0.0 if error else 1.0),
-        passed=passed,
+        scoring=Scoring(scores=scores, value=value, passed=passed),
         error=error,
         error_kind=None if error is None else (load.fatal.kind if load.fatal is not None else None),
-        created_at=_now(),
         details=details,
     )
 
@@ -452,6 +455,14 @@ def load_cost(prices: PriceBook, model: str, usage: UsageTally, samples: list[Lo
     are not priced; their number is given."""
     ok = [s for s in samples if s.outcome == "ok"]
     info = prices.info(model)
+    if not prices.is_priced(model):
+        return {
+            "usd": None,
+            "method": "unpriced: no price for this model (set prices: in benchroute.yaml)",
+            "priced_replies": 0,
+            "input_tokens": usage.input_tokens,
+            "output_tokens": usage.output_tokens,
+        }
     cost: dict[str, Any] = {
         "usd": 0.0,
         "priced_replies": usage.replies,
@@ -465,7 +476,7 @@ def load_cost(prices: PriceBook, model: str, usage: UsageTally, samples: list[Lo
         cost["priced_replies"] = len(ok)
         return cost
     if usage.replies:
-        cost["usd"] = usage.replies * prices.cost(model, usage.mean(), 0.0)
+        cost["usd"] = usage.replies * (prices.cost(model, usage.mean(), 0.0) or 0.0)
         cost["method"] = "the usage the replies reported, priced per request"
     else:
         cost["method"] = "no reply reported token usage"
@@ -494,80 +505,120 @@ def _window_values(window: Any) -> list[Any]:
     return [getattr(window, name) for name in _WINDOW_FIELDS]
 
 
-async def run_stress(
-    runner: Runner, run_id: str, suites: list[SuiteSpec], writer: _Writer, prices: PriceBook
-) -> None:
-    """Run the load of every stress suite against each of its models (see module doc).
+class StressTier(Tier):
+    """Load profiles against models, measured per request (see module doc)."""
 
-    A (suite, model) that already has its stored result (a resumed run) is not loaded
-    again.
-    """
-    from ._runner import select_models
+    # One load at a time, after the other suites: a load must not share the generator's CPU.
+    concurrent = False
+    failed_result_fails_gate = True
 
-    store: Store = runner.store
-    done = store.done_keys(run_id)
-    context = runner._provider_context
-    assert context is not None
-    for suite in suites:
+    @classmethod
+    def check_field(cls, field: str, value: Any) -> Any:
+        # A stress suite has a load profile and no scorers: nothing reads its replies, and
+        # slo: states what must hold under load.
+        if field == "scorers" and value:
+            raise ValueError(
+                "a stress suite does not score replies; remove scorers and state what must hold "
+                "under load in slo: (e.g. {p95_ms: 800, error_rate: 0.01})"
+            )
+        if field == "load" and value is None:
+            raise ValueError(
+                "a stress suite needs a load profile, e.g. load: {profile: {kind: ramp, "
+                "start_rps: 10, end_rps: 200, duration_s: 60}} (see docs/stress.md)"
+            )
+        return value
+
+    @classmethod
+    def check_suite(cls, suite: SuiteSpec) -> None:
+        if suite.gate is not None:
+            raise ValueError(
+                "gate: checks scored results; a stress suite states what must hold under load in "
+                "slo: (e.g. slo: {p95_ms: 800, error_rate: 0.01}), which fails the run the same way"
+            )
+        super().check_suite(suite)
+
+    def plan(self, suite: SuiteSpec, models: list[str]) -> list[WorkItem]:
+        """One item per model: the whole load, stored as one result."""
+        return [WorkItem(suite, Case(id=LOAD_CASE_ID), model, 0) for model in models]
+
+    def cache_request(
+        self, builder: PromptBuilder, item: WorkItem, spec: ModelSpec
+    ) -> CompletionRequest | None:
+        return None  # a load measures the endpoint; a cached reply measures nothing
+
+    def estimate(
+        self, coster: RequestCoster, builder: PromptBuilder, item: WorkItem, spec: ModelSpec
+    ) -> ItemEstimate:
+        cases = item.suite.dataset.cases or []
+        if not cases:
+            return ItemEstimate(0, 0, 0, 0.0, 0.0, "stress: no requests")
+        request = builder.request(cases[0], spec)
+        count, how = stress_requests(item.suite, coster, spec, request)
+        tokens_in, tokens_out, seconds, cost, method = coster.expected(item.suite.name, spec, request)
+        return ItemEstimate(
+            count,
+            tokens_in * count,
+            tokens_out * count,
+            (seconds or 0.0) * count,
+            None if cost is None else cost * count,
+            f"{how}; {method}",
+        )
+
+    async def execute(self, ctx: ExecutionContext, item: WorkItem) -> None:
+        """Run the suite's load against one model and store its result (see module doc)."""
+        suite, model = item.suite, item.model
         load_spec = suite.load
         assert load_spec is not None
         slo = suite.slo.assertions() if suite.slo is not None else {}
-        for model in select_models(runner.project, suite, runner.options.models):
-            if (suite.name, LOAD_CASE_ID, model, 0) in done:
-                continue
-            spec = runner._spec(model)
-            provider = runner._provider(model)
-            builder = PromptBuilder(suite)
-            requests = [builder.request(case, spec) for case in suite.dataset.cases or []]
-            limiter = runner._limiters[model] if load_spec.respect_limits else None
-            if limiter is not None and limiter.requests is None and limiter.tokens is None:
-                limiter = None
-            estimated = estimate_tokens(requests[0]) if limiter is not None and limiter.tokens else 0
-            if load_spec.connections is not None:
-                connections = load_spec.connections
-            elif load_spec.profile.open_loop:
-                connections = load_spec.max_in_flight
-            else:
-                connections = getattr(load_spec.profile, "concurrency", 1)
-            await context.ensure_connections(connections)
-            # --max-cost: a load is reserved whole (its planned requests at the expected cost of
-            # one) and skipped when that does not fit; what it spent (the usage its replies
-            # reported) replaces the reservation when it ends.
-            reserved: float | None = None
-            if runner._budget is not None and runner._coster is not None:
-                per_request_usd = runner._coster.expected(suite.name, spec, requests[0])[3]
-                planned, _ = _stress_requests(suite, runner._coster, spec, requests[0])
-                reserved = await runner._budget.reserve((suite.name, model), per_request_usd * planned)
-                if reserved is None:
-                    runner._skip(budget=True)
-                    continue
-            sender = prepare_load_sender(provider, requests, connections)
-            load = _Load(
-                suite,
-                model,
-                sender,
-                limiter,
-                estimated,
-                load_spec.timeout_s or spec.timeout,
-                lambda rows: store.add_load_samples(run_id, rows),
-            )
-            error: str | None = None
-            try:
-                await load.run()
-            finally:
-                close_load_sender(sender)
-                if load.fatal is not None:
-                    error = runner._mark_broken(model, load.fatal)
-                samples = sorted(load.samples, key=lambda s: s.seq)
-                summary = _summary(load, samples)
-                result = load_result(run_id, load, summary, slo, error)
-                cost = load_cost(prices, model, sender.usage, samples)
-                result.cost_usd = cost["usd"]
-                result.input_tokens = sender.usage.input_tokens
-                result.output_tokens = sender.usage.output_tokens
-                result.cached_input_tokens = sender.usage.cached_input_tokens
-                assert result.details is not None
-                result.details["cost"] = cost
-                if reserved is not None and runner._budget is not None:
-                    await runner._budget.settle(reserved, result.cost_usd, (suite.name, model), billed=True)
-                writer.add(result, None)
+        spec = ctx.model(model)
+        provider = ctx.provider(model)
+        builder = ctx.prompts(suite)
+        requests = [builder.request(case, spec) for case in suite.dataset.cases or []]
+        limiter: RateLimiter | None = ctx.limiter(model) if load_spec.respect_limits else None
+        if limiter is not None and limiter.requests is None and limiter.tokens is None:
+            limiter = None
+        estimated = estimate_tokens(requests[0]) if limiter is not None and limiter.tokens else 0
+        if load_spec.connections is not None:
+            connections = load_spec.connections
+        elif load_spec.profile.open_loop:
+            connections = load_spec.max_in_flight
+        else:
+            connections = getattr(load_spec.profile, "concurrency", 1)
+        await ctx.ensure_connections(connections)
+        # --max-cost: a load is reserved whole (its planned requests at the expected cost of
+        # one) and skipped when that does not fit; what it spent (the usage its replies
+        # reported) replaces the reservation when it ends.
+        reservation = await ctx.reserve(item)
+        if reservation is None:
+            ctx.skip(budget=True)
+            return
+        sender = prepare_load_sender(provider, requests, connections)
+        store, run_id = ctx.store, ctx.run_id
+        load = _Load(
+            suite,
+            model,
+            sender,
+            limiter,
+            estimated,
+            load_spec.timeout_s or spec.timeout,
+            lambda rows: store.add_load_samples(run_id, rows),
+        )
+        error: str | None = None
+        try:
+            await load.run()
+        finally:
+            close_load_sender(sender)
+            if load.fatal is not None:
+                error = ctx.mark_broken(model, load.fatal)
+            samples = sorted(load.samples, key=lambda s: s.seq)
+            summary = _summary(load, samples)
+            result = load_result(ctx, item, load, summary, slo, error)
+            cost = load_cost(ctx.prices, model, sender.usage, samples)
+            result.cost_usd = cost["usd"]
+            result.input_tokens = sender.usage.input_tokens
+            result.output_tokens = sender.usage.output_tokens
+            result.cached_input_tokens = sender.usage.cached_input_tokens
+            assert result.details is not None
+            result.details["cost"] = cost
+            await ctx.settle(reservation, result.cost_usd, billed=True)
+            ctx.write(result)

@@ -7,21 +7,27 @@ Design
 1. **Sentences.** The answer is split at ``.``/``!``/``?`` followed by white space (not after a
    known abbreviation or an initial such as "J." or "A.C."), at line breaks that start a list
    item, a heading or a new paragraph, and at a period glued to the next sentence
-   ("century.First", common in scraped passages). Citation markers ``[1]``, ``[1, 2]``,
-   ``[1-3]``, ``[1][2]`` stay with their sentence: a marker written after the period
-   ("... capital. [1] It ...") belongs to the sentence before it.
+   ("century.First", common in scraped passages). A word that starts with a dot (".env",
+   "pip install -e .") ends no sentence, and a unit after a number ("3.5 m.") is no initial.
+   Citation markers ``[1]``, ``[1, 2]``, ``[1-3]``, ``[1][2]``, ``[doc2]``, ``[Source 1]`` stay
+   with their sentence: a marker written after the period ("... capital. [1] It ...") belongs
+   to the sentence before it.
 2. **Claims.** Each sentence loses its markers and markdown. Questions are dropped, and so are
    pleasantries ("Great question!", "I hope this helps", "Let me know if..."), hedges that
-   state nothing ("I may be wrong.", "Please verify this information.") and sentences without
-   a content word. Boilerplate lead-ins ("As an AI language model, ...", "It's important to
-   note that ...", "Based on the passages, ...") are cut off and the rest is kept. A sentence
-   is then split into atomic claims at semicolons and at the conjunctions *and, but, while,
-   whereas, although, though, yet, so*, only where both sides look like clauses: each has a
-   verb (from a closed list, or an ``-ed`` form), opens with a subject pronoun, or is at least
-   eight words long, so "Paris and Lyon are cities" stays whole. A right side that starts with
-   a verb borrows the left side's subject ("X was born in A and died in B" gives "X was born
-   in A" and "X died in B"). A relative clause about a name ("..., who was a friend of Y")
-   becomes its own claim about that name.
+   state nothing ("I may be wrong.", "Please verify this information."), sentences without a
+   content word, headings and list lead-ins ("Key facts:"), and sentences about the answer
+   rather than its subject ("Let me explain.", "Now, on to pricing.", "This is an important
+   point.", "The passages do not say."). Boilerplate lead-ins ("As an AI language model,
+   ...", "It's important to note that ...", "Based on the passages, ...") are cut off and the
+   rest is kept. A sentence is then split into atomic claims at semicolons where both sides
+   are clauses, and at the conjunctions *and, but, while, whereas, although, though, yet, so*
+   (and *or* after a comma), only where both sides look like clauses: each has a verb (from a
+   closed list, an ``-ed`` form, or an ``-s`` form after "also", "then", ...), opens with a
+   subject pronoun, or is at least eight words long, so "Paris and Lyon are cities" stays
+   whole. A right side that starts with a verb borrows the left side's subject ("X was born
+   in A and died in B" gives "X was born in A" and "X died in B"). A relative clause about a
+   name ("..., who was a friend of Y") becomes its own claim about that name. A claim split
+   from a longer sentence keeps that sentence (``sentence_text``) for the checkers.
 3. **Short answers.** An answer with one sentence of content of at most eight words ("Delhi",
    "Yes", "In 1998") says nothing checkable on its own. With the case's input, its single
    claim is ``Q: <input> A: <answer>``: the embedding compares the question plus the answer
@@ -105,11 +111,19 @@ def content_words(text: str) -> list[str]:
     return out
 
 
+# After these adverbs an -s word is a verb: "... and also deletes it from every commit".
+_VERB_ADVERBS = _word_set("also then still never often always usually later now sometimes only just even")
+
+
 def _has_verb(text: str) -> bool:
+    previous = ""
     for raw in _words(text):
         word = _fold(raw)
         if word in _VERBS or (len(word) >= 4 and word.endswith("ed")):
             return True
+        if previous in _VERB_ADVERBS and len(word) >= 4 and word.endswith("s"):
+            return True
+        previous = word
         if "'" in raw and _fold(raw[raw.find("'") :]) in _VERBS:
             return True
     return False
@@ -125,7 +139,9 @@ def _starts_with_verb(text: str) -> bool:
 
 # --- sentences and citations -----------------------------------------------------------------
 
-_MARKER = r"\[\s*\d+(?:\s*[,;–-]\s*\d+)*\s*\]"
+# "[1]", "[1, 2]", "[2-4]", and the named forms "[doc2]", "[Source 1]", "[passage 3]".
+_MARKER_NUMBER = r"(?:(?i:doc(?:ument)?|source|passage|ref(?:erence)?|context|chunk|p)\s*[-_#:]?\s*)?\d+"
+_MARKER = rf"\[\s*{_MARKER_NUMBER}(?:\s*[,;–-]\s*{_MARKER_NUMBER})*\s*\]"
 _MARKERS = re.compile(rf"(?:\s*{_MARKER})+")
 _ONE_MARKER = re.compile(_MARKER)
 _LEADING_MARKERS = re.compile(rf"^\s*((?:{_MARKER}\s*)+)")
@@ -145,7 +161,9 @@ def parse_citations(marker_text: str) -> list[int]:
     numbers: list[int] = []
     for marker in _ONE_MARKER.findall(marker_text):
         for part in re.split(r"\s*[,;]\s*", marker.strip("[] \t")):
-            bounds = [int(x) for x in re.split(r"\s*[–-]\s*", part) if x.strip().isdigit()]
+            # "doc2-doc4" is a range; the "-" of "doc-2" is not (no digit before it).
+            bounds = [int(x) for x in re.findall(r"\d+", part)] if re.search(r"\d\s*[–-]", part) else []
+            bounds = bounds or [int(x) for x in re.findall(r"\d+", part)][:1]
             if len(bounds) == 2 and 0 <= bounds[1] - bounds[0] <= 20:
                 numbers.extend(range(bounds[0], bounds[1] + 1))
             elif bounds:
@@ -158,6 +176,8 @@ def _ends_with_abbreviation(text: str) -> bool:
     if match is None:
         return False
     token = match.group(1).lstrip("([\"'“").casefold()
+    if re.search(r"\d\s+\S\.$", text):
+        return False  # "3.5 m." is a unit, not an initial
     # "J." and "A.C." are initials, not sentence ends.
     return token in _ABBREVIATIONS or bool(re.fullmatch(r"(?:[^\W\d_]\.)*[^\W\d_]", token))
 
@@ -181,6 +201,15 @@ def _lines(text: str) -> list[str]:
     return [" ".join(parts) for parts in paragraphs if parts]
 
 
+def _dot_word(line: str, dot: int, after: int) -> bool:
+    """Whether the period at ``dot`` stands alone after a space and before a lower-case word:
+    a path or a file name ("pip install -e . then", "the . directory"), not a sentence end."""
+    if line[dot : dot + 1] != "." or dot == 0 or not line[dot - 1].isspace():
+        return False
+    following = line[after : after + 1]
+    return following.islower() or following in "-./`'\""
+
+
 def split_sentences(text: str) -> list[str]:
     """Sentences of ``text``, citation markers kept at the end of the sentence they follow."""
     text = text[:_MAX_TEXT_CHARS]
@@ -193,6 +222,8 @@ def split_sentences(text: str) -> list[str]:
             # Only the word before the period matters; a bounded window keeps this linear.
             before = line[max(start, match.start(1) - 40) : match.start(1) + 1]
             if match.group(1).startswith(".") and _ends_with_abbreviation(before):
+                continue
+            if _dot_word(line, match.start(1), match.end()):
                 continue
             sentences.append(candidate.strip())
             start = match.end()
@@ -210,8 +241,14 @@ def split_sentences(text: str) -> list[str]:
     return merged
 
 
+# Markers with the space before a following punctuation mark: "tall [1] ." is "tall.".
+_MARKERS_BEFORE_PUNCTUATION = re.compile(rf"(?:\s*{_MARKER})+\s*(?=[.,;:!?](?:\s|$))")
+
+
 def strip_citations(text: str) -> str:
-    return re.sub(r"\s+([.,;:!?])", r"\1", _MARKERS.sub("", text)).strip()
+    """``text`` without its citation markers. Only the space a marker leaves is closed up, so
+    a word that starts with a dot (".env", "pip install -e .") keeps the space before it."""
+    return _MARKERS.sub("", _MARKERS_BEFORE_PUNCTUATION.sub("", text)).strip()
 
 
 # --- filler: shared with the token_efficiency scorer --------------------------------------------
@@ -258,9 +295,71 @@ _CLAIM_LEAD_INS = re.compile(
 )
 
 
+# Sentences about the answer rather than its subject: announcements ("Let me explain how the
+# dance works."), signposts ("Now, on to side effects."), remarks on the question or the point
+# ("This is an important point.", "What a fun topic!"), closing wishes, and statements about
+# the passages themselves ("The documents do not say."). They state nothing a passage could
+# support, so they are not claims. (RAG only: token_efficiency has its own filler patterns.)
+_META = re.compile(
+    r"""^(?:
+    (?:(?:okay|ok|so|now|well|alright|sure|first|next|then|finally|great)\s*[,!.]?\s*)*
+    (?:let\s+me|let'?s|let\s+us|allow\s+me\s+to|i'?ll|i\s+will|i'?d\s+like\s+to|i\s+want\s+to|we'?ll|we\s+will)\s+
+    (?:explain|walk|break|share|look|go|start|begin|summari[sz]e|cover|outline|describe|discuss|dive|turn
+      |move|clarify|show|give|tell|recap|review|elaborate|take|answer|help|focus|highlight|list|run|point)\b
+  | (?:now|next|finally|lastly|moving\s+on)\s*,?\s*(?:on\s+)?to\b
+  | moving\s+on\b
+  | (?:this|that|it)(?:\s+is|'s)\s+(?:a|an)\s+(?:\w+\s+)?(?:important|key|crucial|good|great|interesting
+      |common|excellent|fair|tricky|fun|popular)\s+(?:point|question|topic|one|consideration|thing|area|subject)\b
+  | (?:what|such)\s+an?\s+(?:\w+\s+)?(?:fun|great|good|interesting|fascinating|excellent|wonderful|important
+      |cool)\s+(?:topic|question|subject|point)\b
+  | (?:that\s+said|having\s+said\s+that|with\s+that\s+(?:said|in\s+mind))\s*,?\s*there(?:\s+is|'s)\s+
+      (?:a\s+(?:bit|little|lot)\s+|much\s+|even\s+)?more\b
+  | happy\s+\w+ing\b
+  | (?:stay\s+(?:healthy|safe|well|tuned)|take\s+care|have\s+fun|(?:best\s+of\s+|good\s+)luck|enjoy)\b
+  | (?:i\s+)?hope\s+(?:this|that|it|my\s+answer|you)\b
+  | (?:and\s+)?that'?s\s+(?:it|all|about\s+it)\b
+  | (?:the\s+)?(?:provided\s+|given\s+|retrieved\s+|available\s+)?
+      (?:passages?|documents?|sources?|context|texts?|excerpts?)\s+(?:do(?:es)?\s*(?:n't|not)|did\s*(?:n't|not)|never|make\s+no)\s+(?:\w+\s+)?(?:mention|say
+      |state|specify|cover|include|contain|provide|discuss|address|give)
+  | i\s+(?:could\s*(?:n't|not)|can\s*(?:n't|not)|cannot|did\s*(?:n't|not)|was\s+(?:not\s+|un)able\s+to)\s+
+      (?:\w+\s+)?find
+  | there(?:\s+is|'s)\s+no\s+(?:\w+\s+)?(?:information|mention|data|details?)\s+(?:about|on|regarding|in)
+  | here(?:'s|\s+is|\s+are)\s+(?:an?\s+|the\s+|some\s+)?(?:\w+\s+){0,2}(?:overview|summary|rundown|breakdown
+      |answer|highlights|details|explanation)\b[^.!?:]{0,60}[.!]?$
+  | (?:(?:sure|okay|ok|so)\s*,?\s*)?here(?:'s|\s+is)\s+(?:how|what|why)\s+(?:it|this|that)\s+\w+[.!]?$
+  | what\s+an?\s+[^.?]{0,60}!$
+)""",
+    re.IGNORECASE | re.VERBOSE,
+)
+# An announcement before a colon ("Let me explain: ...", "Here's what the passages say: ...")
+# is cut off, and what follows the colon is the claim.
+_META_LEAD = re.compile(
+    r"^(?:[^:]{0,80}\b(?:let\s+me|let'?s|here(?:'s|\s+is|\s+are)|to\s+sum\s+up|in\s+short|in\s+brief|briefly)"
+    r"\b[^:]{0,60}:\s+)(?=\S)",
+    re.IGNORECASE,
+)
+
+
+def _is_heading(raw: str) -> bool:
+    """A markdown heading, a bold label or a short lead-in to a list ("Key facts:"): a title
+    for what follows, not a claim."""
+    text = strip_citations(raw).strip()
+    if text.startswith("#") or re.fullmatch(r"\*\*[^*]+\*\*:?|__[^_]+__:?", text):
+        return True
+    return text.endswith(":") and len(_words(text)) <= 8
+
+
+def is_meta_sentence(sentence: str) -> bool:
+    """A sentence about the answer, not its subject (see ``_META``): not a claim."""
+    return bool(_META.match(sentence.strip()))
+
+
 def _clean(sentence: str) -> str:
     text = strip_citations(sentence)
-    text = re.sub(r"[*_`]{1,3}|^#+\s*|^>\s*", "", text)
+    # Emphasis marks go, but not the underscores of a name such as ACME_PORT or ACME_-prefixed:
+    # an underscore is emphasis only in a pair around text.
+    text = re.sub(r"(?<![\w*])(_{1,3})(?=\S)(.+?)(?<=\S)\1(?!\w)", r"\2", text)
+    text = re.sub(r"`|\*{1,3}|^#+\s*|^>\s*", "", text)
     return text.strip().strip('"“”').strip()
 
 
@@ -285,7 +384,10 @@ def is_filler_sentence(sentence: str) -> bool:
 
 # --- claims ----------------------------------------------------------------------------------
 
-_CONJUNCTION = re.compile(r"(?:\s*,\s*|\s+)\b(and|but|while|whereas|although|though|yet|so)\s+", re.I)
+# "or" only after a comma: "$7,000, or $8,000 if ..." states two amounts; "red or blue" does not.
+_CONJUNCTION = re.compile(
+    r"(?:\s*,\s*|\s+)\b(and|but|while|whereas|although|though|yet|so)\s+|\s*,\s*\b(or)\s+", re.I
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,6 +400,9 @@ class Claim:
     sentence: int
     citations: tuple[int, ...] = ()
     with_question: bool = False
+    # The whole sentence the claim was split from (when it was split): a clause that leans on
+    # its sentence ("... and these win over both files") is checked with it as well.
+    sentence_text: str = ""
 
 
 _SUBJECT_PRONOUNS = _word_set("i he she it we they this these those there")
@@ -308,6 +413,12 @@ def _clause_like(text: str) -> bool:
     # A subject pronoun and a word after it is a clause even when the verb is not in the list.
     pronoun_clause = len(words) >= 2 and _fold(words[0]) in _SUBJECT_PRONOUNS
     return pronoun_clause or _has_verb(text) or len(words) >= 8
+
+
+def _semicolon_clause(text: str) -> bool:
+    """A right side of a semicolon that can stand alone: a clause with a subject of its own
+    (it does not open with a verb) and more than two words."""
+    return len(_words(text)) > 2 and not _starts_with_verb(text)
 
 
 def _subject(clause: str) -> str | None:
@@ -343,7 +454,15 @@ def _split_clauses(sentence: str) -> list[str]:
     and died in B" gives "X was born in A" and "X died in B"), and at a relative clause about
     a name ("..., who was a friend of Y")."""
     pieces: list[str] = []
+    # A semicolon joins two claims only when both sides are clauses; "Python 3.11; older
+    # versions too" is one claim, and its right side alone would be an unsupported fragment.
+    parts: list[str] = []
     for part in re.split(r"\s*;\s*", sentence):
+        if parts and not (_clause_like(parts[-1]) and _clause_like(part) and _semicolon_clause(part)):
+            parts[-1] = f"{parts[-1]}; {part}"
+        else:
+            parts.append(part)
+    for part in parts:
         start = 0
         buffer = ""
         for match in _CONJUNCTION.finditer(part):
@@ -353,7 +472,7 @@ def _split_clauses(sentence: str) -> list[str]:
             if _clause_like(left) and _clause_like(right):
                 if not _starts_with_verb(right):
                     split = True
-                elif match.group(1).casefold() in ("and", "but", "yet"):
+                elif (match.group(1) or match.group(2)).casefold() in ("and", "but", "yet", "or"):
                     subject = _subject(left)
                     split, carried = subject is not None, (subject or "") + " "
             if split:
@@ -363,8 +482,16 @@ def _split_clauses(sentence: str) -> list[str]:
                 buffer = left + part[match.start() : match.end()]
             start = match.end()
         pieces.append(buffer + part[start:])
-    out = []
+    # A piece with at most one content word ("... while you are away") is a condition of the
+    # claim before it, not a claim of its own: alone it could only be unsupported.
+    merged: list[str] = []
     for piece in pieces:
+        if merged and len(content_words(piece)) <= 1:
+            merged[-1] = f"{merged[-1].rstrip(' ,')} {piece.strip()}"
+        else:
+            merged.append(piece)
+    out = []
+    for piece in merged:
         out.extend(_split_relative(piece.strip(" ,")))
     return [p.strip(" ,") for p in out if p.strip(" ,")]
 
@@ -386,9 +513,17 @@ def _analyse(answer: str) -> list[_Sentence]:
         text = _clean(raw[:_MAX_SENTENCE_CHARS])
         body = ""
         claims: tuple[str, ...] = ()
-        if text and not text.endswith("?") and not is_filler_sentence(text):
+        if _is_heading(raw):
+            out.append(_Sentence(text, body, citations, claims))
+            continue
+        text = _META_LEAD.sub("", text, count=1)
+        if text and not text.endswith("?") and not is_filler_sentence(text) and not is_meta_sentence(text):
             body = _drop_lead_ins(text)
-            claims = tuple(c for c in _split_clauses(body) if content_words(c) and not is_filler_sentence(c))
+            claims = tuple(
+                c
+                for c in _split_clauses(body)
+                if content_words(c) and not is_filler_sentence(c) and not is_meta_sentence(c)
+            )
         out.append(_Sentence(text, body, citations, claims))
     return out
 
@@ -408,5 +543,6 @@ def split_claims(answer: str, question: str | None = None) -> list[Claim]:
     claims = []
     for index, sentence in enumerate(sentences):
         for text in sentence.claims:
-            claims.append(Claim(text, text, index, sentence.citations))
+            whole = sentence.body if len(sentence.claims) > 1 else ""
+            claims.append(Claim(text, text, index, sentence.citations, sentence_text=whole))
     return claims

@@ -44,17 +44,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..config import Case
-from ..providers._types import Completion
-from ._base import Score, Scorer, threshold_passed
+from ..types import Completion
+from ._base import Score, Scorer, declare, threshold_passed
 from ._code_extract import extract_code
 from ._code_harness import _HARNESS_FILE, Style, _assert_items, build_program
 from ._code_outcomes import RunOutcome, interpret
+from ._metrics import FUNCTIONAL_PASS
 from ._util import clip, valid_utf8
 
 if TYPE_CHECKING:
     # Imported when a code_tests scorer is built, so that importing this module (or the
     # extractor, which code_security shares) never needs the sandbox.
-    from ._sandbox import Sandbox, SandboxLimits
+    from ..sandbox import Sandbox, SandboxLimits
 
 # Seconds the interpreter and the harness get on top of the tests' own time.
 STARTUP_SECONDS = 3.0
@@ -67,7 +68,7 @@ _REASON_TESTS = 5
 
 
 def _sandbox_limits(timeout_s: float, memory_mb: int, tests: int) -> SandboxLimits:
-    from ._sandbox import SandboxLimits
+    from ..sandbox import SandboxLimits
 
     budget = timeout_s * (1 + min(max(tests, 1), _BUDGET_TESTS)) + STARTUP_SECONDS
     return SandboxLimits(
@@ -106,6 +107,7 @@ def _summarise(run: RunOutcome) -> str:
     return "; ".join([head, *parts])
 
 
+@declare(metric=FUNCTIONAL_PASS)
 def code_tests(
     *,
     tests: str | None = None,
@@ -141,7 +143,7 @@ def code_tests(
         raise ValueError(f"memory_mb must be at least 16, got {memory_mb}")
     if tests is not None and style != "humaneval":
         _check_tests(tests, style)
-    from ._sandbox import Sandbox, SandboxUnavailable
+    from ..sandbox import Sandbox, SandboxUnavailable
 
     sandboxes: dict[int, Sandbox] = {}
     unavailable: list[str] = []

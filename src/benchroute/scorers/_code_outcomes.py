@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from ._util import clip
 
 if TYPE_CHECKING:
-    from ._sandbox import ExecutionResult
+    from ..sandbox import ExecutionResult
 
 Status = Literal["passed", "failed", "error", "not_run", "skipped"]
 

@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .._errors import ConfigError
+from .._errors import BenchrouteError, ConfigError
 
 if TYPE_CHECKING:
     from ..config import ModelSpec
@@ -33,9 +33,42 @@ if TYPE_CHECKING:
 # The judge used when neither the suite nor the project names one: the embedded model.
 DEFAULT_JUDGE = "smollm2"
 LOCAL_EMBEDDINGS = "local"
+# Said at the start of a run, and in its reports, when a suite's judge is the embedded model:
+# benchmarks/judge_agreement.py measures its verdicts against labels.
+EMBEDDED_JUDGE_WARNING = (
+    "the judge is the embedded 135M local model (smollm2), measured no better than chance "
+    "against labelled verdicts (benchmarks/judge_agreement.py); set judge: to a stronger model "
+    "in benchroute.yaml or the suite"
+)
+
+
+class JudgeFailed(BenchrouteError):
+    """A judge call failed (after the runner's retries) or gave no usable verdict. Raised out
+    of a scorer so that the run records a scorer error, never a verdict the judge did not
+    give. ``input_tokens``, ``output_tokens`` and ``cost_usd`` are what the judgement spent
+    before it failed (cost None: an unpriced judge)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        cost_usd: float | None = 0.0,
+    ) -> None:
+        super().__init__(message, hint="check the judge model (judge: in benchroute.yaml or the suite)")
+        self.input_tokens = input_tokens
+        self.output_tokens = output_tokens
+        self.cost_usd = cost_usd
+
+
+def is_embedded_judge(spec: ModelSpec) -> bool:
+    """Whether ``spec`` is the embedded SmolLM2 (the default judge's endpoint)."""
+    return spec.provider == "local" and spec.model == default_judge_spec().model
 
 
 def default_judge_spec() -> ModelSpec:
+    """The endpoint of :data:`DEFAULT_JUDGE`: the embedded local model, at temperature 0."""
     from ..config import ModelSpec
 
     return ModelSpec(name=DEFAULT_JUDGE, provider="local", model="smollm2", params={"temperature": 0})
@@ -43,10 +76,18 @@ def default_judge_spec() -> ModelSpec:
 
 @dataclass(frozen=True, slots=True)
 class ModelCall:
-    """A completion a scorer asked for, and what it cost."""
+    """A completion a scorer asked for, and what it cost (None: the model is unpriced)."""
 
     completion: Completion
-    cost_usd: float
+    cost_usd: float | None
+
+
+def add_cost(total: float | None, part: float | None) -> float | None:
+    """``total + part``, where None (an unpriced call) makes the sum unknown: a judge whose
+    price nobody set must not make a scorer look free."""
+    if total is None or part is None:
+        return None
+    return total + part
 
 
 Caller = Callable[["ModelSpec", "CompletionRequest"], Awaitable["Completion"]]
@@ -82,6 +123,8 @@ class ScoringContext:
         self._providers: dict[str, Provider] = {}
         self._caller = caller
         self._prices = prices
+        # Judge models the scorers built with this context will ask (see use_judge).
+        self.judges: set[str] = set()
 
     def spec(self, model: str) -> ModelSpec:
         try:
@@ -93,6 +136,26 @@ class ScoringContext:
                 hint=f"define it in benchroute.yaml (known: {known})",
             ) from None
 
+    def use_judge(self, model: str | None, field: str = "judge_model") -> str:
+        """The judge a scorer being built will ask: ``model`` (its ``field`` argument), else
+        the suite's or project's ``judge:``. Called when the scorer is built, so an undefined
+        judge is a :class:`ConfigError` naming the field before any request is sent."""
+        name = model or self.judge_model
+        if name not in self.models:
+            where = f"scorer argument {field}" if model else "judge"
+            known = ", ".join(sorted(self.models)) or "none"
+            raise ConfigError(
+                f"{where}: judge model {name!r} is not defined",
+                hint=f"define it under models: in benchroute.yaml, or name one of: {known}",
+            )
+        self.judges.add(name)
+        return name
+
+    @property
+    def embedded_judge(self) -> bool:
+        """Whether a scorer built with this context judges with the embedded 135M model."""
+        return any(is_embedded_judge(self.models[name]) for name in self.judges)
+
     def provider(self, model: str) -> Provider:
         if model not in self._providers:
             from ..providers import create_provider
@@ -100,9 +163,10 @@ class ScoringContext:
             self._providers[model] = create_provider(self.spec(model), self._providers_context)
         return self._providers[model]
 
-    def cost(self, model: str, completion: Completion) -> float:
+    def cost(self, model: str, completion: Completion) -> float | None:
         """What a call to ``model`` cost, priced by the run's price book when there is one
-        (the model joins the run's price snapshot), else by a book of this context's own."""
+        (the model joins the run's price snapshot), else by a book of this context's own;
+        None when ``model`` is unpriced."""
         if self._prices is None:
             from ..providers import PriceBook
 

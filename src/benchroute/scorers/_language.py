@@ -31,8 +31,8 @@ from functools import cache
 from typing import Any
 
 from ..config import Case
-from ..providers._types import Completion
-from ._base import Score, Scorer, threshold_passed
+from ..types import Completion
+from ._base import Score, Scorer, declare, threshold_passed
 
 SCORER = "language"
 # How much prose is identified: a few paragraphs settle the language, and the cap keeps a
@@ -101,6 +101,7 @@ def prose(text: str) -> str:
     return _URL.sub(" ", text)
 
 
+@declare(requires=("py3langid",), extra="scorers")
 def language(
     expected: str | list[str] | None = None,
     *,

@@ -39,8 +39,8 @@ from collections import Counter, deque
 from typing import Any
 
 from ..config import Case
-from ..providers._types import Completion
-from ._base import Score, Scorer, threshold_passed
+from ..types import Completion
+from ._base import Score, Scorer, declare, threshold_passed
 from ._context import ScoringContext
 from ._embeddings import cosine
 from ._util import clip, expected_texts, expected_values, valid_utf8
@@ -306,6 +306,7 @@ def token_f1(expected: Any = None, *, threshold: float = 0.5) -> Scorer:
 # --- rouge_l -----------------------------------------------------------------------------------
 
 
+@declare(requires=("rouge_score",), extra="scorers")
 def rouge_l(expected: Any = None, *, threshold: float = 0.5) -> Scorer:
     """ROUGE-L F-measure (longest common subsequence of lower-cased, Porter-stemmed words)
     from the ``rouge-score`` package; the best over a list of references.
@@ -349,6 +350,7 @@ def rouge_l(expected: Any = None, *, threshold: float = 0.5) -> Scorer:
 # --- semantic_similarity -----------------------------------------------------------------------
 
 
+@declare(embeddings=True)
 def semantic_similarity(expected: Any = None, *, context: ScoringContext, threshold: float = 0.7) -> Scorer:
     """Cosine similarity between the embeddings of the output and the expected answer (the
     best over a list), floored at 0. Embeddings come from the scoring context: the local

@@ -3,32 +3,27 @@
 
 Design
 ------
-A claim is *checked* against passages by one of two checkers:
+A claim is *checked* against passages by one of these checkers:
 
-- ``embedding`` (default, local, no model call) approximates entailment with embeddings and
-  lexical grounding. Passages are cut into units (sentences, runs of two and three adjacent
-  sentences, 40-word windows of over-long sentences, the whole passage when short); claims and
-  units are embedded with ``context.embed`` (all-MiniLM-L6-v2 by default). Cosine alone
-  rewards answers that are merely on topic, which is exactly what a hallucination is, so the
-  support score multiplies three things:
+- ``lexical`` (local, no model, no optional dependency): lexical and numeric entailment
+  (:mod:`._entailment`). Each passage is cut into windows of one to three adjacent sentences.
+  A claim's support is its content-word coverage (60% the best window, 40% the whole passage
+  set), and 0 when a hard term (a number, a date, a name, an acronym, a file or flag) is in no
+  passage. A negated claim against a window that denies nothing is halved. A clause split from
+  a longer sentence is also supported when the whole sentence is and the clause itself is at
+  least half covered (an invented clause brings its own words).
+- ``embedding``: the same, plus sentence embeddings (``context.embed``: all-MiniLM-L6-v2 from
+  the ``embeddings`` extra, or the project's embedding endpoint) as a secondary signal. The
+  best cosine between the claim and a window lifts the coverage (from cosine 0.55, by up to
+  0.6 at cosine 1), which recognises paraphrases outside the synonym groups. It never
+  overrides a missing hard term: embeddings put an on-topic invention next to the truth.
+- ``auto`` (the default): ``embedding`` when embeddings are available, else ``lexical``, so a
+  suite runs without the extra. The details name the checker that ran.
 
-  * ``sqrt(cosine)``: the best cosine against a unit (compressed, because a question plus a
-    bare answer rarely scores above 0.6 even against its source sentence);
-  * *locality*: the largest share of the claim's content words found together in one
-    sentence or run of up to three adjacent sentences (a claim that joins an entity from one
-    part of a passage to a fact from another is how swapped-fact hallucinations look);
-  * *novelty*: the share of the words the answer adds beyond the question that occur in the
-    passages.
-
-  Numbers, capitalised names, acronyms and rare words (eight letters or more, outside a short
-  common list) are *hard* terms: one that neither the passages nor the question contain makes
-  the claim unsupported (score 0), however similar it is. A negated claim whose best unit has
-  no negation (embeddings barely register "not") has its score halved. Stopwords and light
-  words that paraphrases swap freely ("located", "made", "stands") are not counted. Words match
-  case- and accent-insensitively, with light stemming and six-letter prefixes ("American" /
-  "America"), and numbers match digits or words. A claim is supported when its score reaches
-  ``support_threshold`` (by default :data:`~._rag.DEFAULT_SUPPORT_THRESHOLD`, 0.58, calibrated
-  on 300 HaluEval QA pairs outside the 200-pair sample of ``benchmarks/halueval_factuality.py``).
+A claim is supported when its support reaches ``support_threshold`` (by default
+:data:`~._rag.DEFAULT_SUPPORT_THRESHOLD`, chosen on the tuning split of
+``benchmarks/data/rag_labelled.jsonl``; ``benchmarks/rag_agreement.py`` reports agreement
+with its labels, held-out splits apart).
 - ``judge`` asks the judge model, in one prompt per passage set, about all the numbered claims;
   it answers ``N: YES`` or ``N: NO``. Replies are parsed leniently (numbered lines in any
   punctuation, ``SUPPORTED``/``NOT SUPPORTED``, a bare YES/NO for one claim, or exactly one
@@ -37,17 +32,17 @@ A claim is *checked* against passages by one of two checkers:
   (after the runner's retries) gives value 0 with the error in the reason, as in the judge
   scorers.
 
-Limits, by design: the embedding checker cannot see relations between words that are all
+Limits, by design: the local checkers cannot see relations between words that are all
 grounded ("A is larger than B" against a passage saying the opposite), nor yes/no answers;
-the judge checker can, as well as the judge model can.
+the judge checker can, as well as the judge model can. No offline NLI model is offered: none
+of the NLI packages on PyPI that were checked ships its weights in the wheel (they fetch them
+from a model hub at run time), and this package must work offline.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import itertools
-import math
 import re
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -55,83 +50,45 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .._errors import BenchrouteError
-from ..providers._types import CompletionRequest, Message
-from ._claims import STOPWORDS, Claim, _fold, _word_set, _words, split_sentences
-from ._context import ScoringContext
-from ._embeddings import cosine
+from ..types import CompletionRequest, Message
+from ._claims import Claim, split_sentences
+from ._context import ScoringContext, add_cost
+from ._embeddings import cosine, embeddings_available
+from ._entailment import Lexicon, anchored_share, denies, entail, negated, windows_of
 
-Checker = Literal["embedding", "judge"]
-_CHECKERS = ("embedding", "judge")
+Checker = Literal["auto", "lexical", "embedding", "judge"]
+_CHECKERS = ("auto", "lexical", "embedding", "judge")
 
 # How much of a claim, and of each passage, is embedded or shown to the judge.
 _MAX_CLAIM_CHARS = 600
 _MAX_PASSAGE_PROMPT_CHARS = 6000
-
-# --- words that ground a claim ------------------------------------------------------------
-
-# Words too common to count as "rare" even when long (they appear in answers as glue).
-_COMMON_LONG = _word_set(
-    """
-    information following including according important different actually especially
-    generally something sometimes therefore probably currently together available additional
-    particular possible question questions answer answers passage passages provided context
-    mentioned described considered approximately significant specifically typically usually
-    mainly located situated originally eventually previously recently established"""
-)
-
-# Glue that paraphrases swap freely ("is located in", "stands", "made of"): not counted when
-# grounding a claim's words, since their absence from the passages says nothing.
-_LIGHT = _word_set(
-    """
-    make made makes making located situated lies lie stands stand standing known called named
-    became become becomes used uses use using including include includes based also well still
-    even approximately about around nearly almost roughly just really actually currently
-    generally typically usually mainly mostly primarily widely often
-    """
-)
-_NUMBER_WORDS = {
-    "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
-    "seven": "7", "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12",
-    "twenty": "20", "hundred": "100", "thousand": "1000", "million": "1000000",
-}  # fmt: skip
-_DIGIT_WORDS = {v: k for k, v in _NUMBER_WORDS.items()}
-
-_NUMBER = re.compile(r"^\d[\d,.]*(?:st|nd|rd|th|s)?$")
-
-
-def _stem(word: str) -> str:
-    """A crude suffix stripper: enough to match "films"/"film" and "founded"/"founder"."""
-    for suffix in ("ies", "ing", "ed", "es", "er", "s", "ly"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
-    return word
-
-
-def _is_number(word: str) -> bool:
-    return bool(_NUMBER.match(word))
-
-
-def _number_key(word: str) -> str:
-    digits = re.sub(r"(st|nd|rd|th|s)$", "", word.replace(",", ""))
-    return digits.rstrip(".")
-
+_MAX_PASSAGE_CHARS = 50_000
+_MAX_EMBED_CHARS = 2000
+# The embedding signal: a window whose cosine with the claim reaches _COSINE_FLOOR starts to
+# lift the claim's lexical coverage, by up to _COSINE_LIFT at cosine 1. It only ever lifts, and
+# never past a missing hard term: embeddings rank an on-topic invention close to the truth.
+_COSINE_FLOOR = 0.55
+_COSINE_LIFT = 0.6
+# The least coverage a clause needs to be supported through its whole sentence.
+_LEANING_COVERAGE = 0.5
 
 # --- checking claims against passages ------------------------------------------------------------
 
 
 @dataclass(slots=True)
 class Support:
-    """How well a set of passages supports one claim (the embedding checker fills in the
-    parts of its score; the judge checker its verdict)."""
+    """How well a set of passages supports one claim (the local checkers fill in the parts of
+    its score; the judge checker its verdict)."""
 
     score: float
     supported: bool
     passage: int | None = None  # 1-based index of the passage that matched best
     cosine: float | None = None
-    novelty: float | None = None
-    locality: float | None = None
+    coverage: float | None = None
+    window: float | None = None
     missing: list[str] = field(default_factory=list)
     negation_mismatch: bool = False
+    leaning: bool = False  # supported through its whole sentence
     verdict: str = ""
 
     def to_json(self) -> dict[str, Any]:
@@ -140,7 +97,7 @@ class Support:
             out["verdict"] = self.verdict
         if self.passage is not None:
             out["passage"] = self.passage
-        for name in ("cosine", "novelty", "locality"):
+        for name in ("coverage", "window", "cosine"):
             value = getattr(self, name)
             if value is not None:
                 out[name] = round(value, 4)
@@ -148,6 +105,8 @@ class Support:
             out["missing"] = self.missing
         if self.negation_mismatch:
             out["negation_mismatch"] = True
+        if self.leaning:
+            out["with_sentence"] = True
         return out
 
 
@@ -163,113 +122,21 @@ class _Usage:
 
     input_tokens: int = 0
     output_tokens: int = 0
-    cost_usd: float = 0.0
+    cost_usd: float | None = 0.0  # None: the judge is unpriced, so the total is unknown
     error: str | None = None
 
 
-def passage_units(passage: str) -> list[tuple[str, bool]]:
-    """What a claim is compared with, as ``(text, local)``: the passage's sentences, runs of two
-    and three adjacent sentences (a pronoun's referent is usually in the sentence before) and
-    40-word windows (stride 20) of sentences too long for one embedding (``local``: a claim's
-    words should be found together in one of these), plus the whole passage when it is short
-    enough to embed."""
-    sentences = split_sentences(passage) or ([passage.strip()] if passage.strip() else [])
-    units: list[tuple[str, bool]] = []
-    for sentence in sentences:
-        words = sentence.split()
-        if len(words) <= 60:
-            units.append((sentence, True))
-        else:
-            units.extend((" ".join(words[i : i + 40]), True) for i in range(0, len(words) - 20, 20))
-    units.extend((f"{a} {b}", True) for a, b in itertools.pairwise(sentences))
-    units.extend((" ".join(sentences[i : i + 3]), True) for i in range(len(sentences) - 2))
-    if len(sentences) > 2 and len(passage.split()) <= 200:
-        units.append((passage.strip(), False))
-    return units or [(passage[:2000], True)]
-
-
-class _Lexicon:
-    """The folded words, stems and prefixes of some text, for grounding claim words."""
-
-    def __init__(self, text: str) -> None:
-        self.words: set[str] = set()
-        self.stems: set[str] = set()
-        self.prefixes: set[str] = set()
-        self.numbers: set[str] = set()
-        for raw in _words(text):
-            word = _fold(raw)
-            if not word:
-                continue
-            for piece in {word, *re.split(r"[-.']", word)}:
-                if not piece:
-                    continue
-                self.words.add(piece)
-                self.stems.add(_stem(piece))
-                if len(piece) >= 6:
-                    self.prefixes.add(piece[:6])
-                if _is_number(piece):
-                    self.numbers.add(_number_key(piece))
-                if piece in _NUMBER_WORDS:
-                    self.numbers.add(_NUMBER_WORDS[piece])
-
-    def has(self, word: str) -> bool:
-        if _is_number(word):
-            key = _number_key(word)
-            return key in self.numbers or _DIGIT_WORDS.get(key, "\0") in self.words
-        if word in _NUMBER_WORDS:
-            return _NUMBER_WORDS[word] in self.numbers or word in self.words
-        if word in self.words or _stem(word) in self.stems:
-            return True
-        if len(word) >= 7 and word[:6] in self.prefixes:
-            return True
-        parts = [p for p in re.split(r"[-.']", word) if p]
-        return len(parts) > 1 and all(self.has(p) for p in parts)
-
-
-_NEGATION = re.compile(r"\b(?:not|no|never|none|neither|nor|cannot|without)\b|n't\b", re.IGNORECASE)
-
-
-def _terms(text: str) -> list[tuple[str, str, bool]]:
-    """``(folded, raw, hard)`` for each content word. Hard terms are numbers, capitalised words
-    not opening the text, acronyms and rare words (eight letters or more, not in a short list
-    of common ones): those must occur in the passages."""
-    out = []
-    for position, raw in enumerate(_words(text)):
-        word = _fold(raw)
-        if not word or word in STOPWORDS or (len(word) == 1 and not word.isdigit()):
-            continue
-        name = position > 0 and raw[:1].isupper()
-        if word in _LIGHT and not name:
-            continue
-        number = _is_number(word)
-        acronym = len(raw) >= 2 and raw.isupper()
-        rare = len(word) >= 8 and word.isalpha() and word not in _COMMON_LONG
-        out.append((word, raw, number or name or acronym or rare))
-    return out
-
-
 @dataclass(frozen=True, slots=True)
-class _Grounding:
-    missing: list[str]  # hard terms found neither in the passages nor in the question
-    novelty: float  # share of the words the question does not contain that the passages do
-    locality: float  # best share of the claim's words found together in one passage unit
+class _Window:
+    passage: int  # 0-based
+    text: str
+    lexicon: Lexicon
+    negated: bool
 
 
-def _grounding(text: str, passages: _Lexicon, question: _Lexicon, units: Sequence[_Lexicon]) -> _Grounding:
-    terms = _terms(text)
-    missing = [raw for word, raw, hard in terms if hard and not (passages.has(word) or question.has(word))]
-    novel = [word for word, _, _ in terms if not question.has(word)]
-    novelty = sum(passages.has(w) for w in novel) / len(novel) if novel else 1.0
-    words = [word for word, _, _ in terms]
-    locality = 1.0
-    if words:
-        locality = max((sum(u.has(w) for w in words) / len(words) for u in units), default=0.0)
-    return _Grounding(list(dict.fromkeys(missing)), novelty, locality)
-
-
-def _negated(text: str) -> bool:
-    # A leading "No," answers a yes/no question; it does not negate what follows.
-    return bool(_NEGATION.search(re.sub(r"^\W*no\b\W*", "", text, flags=re.IGNORECASE)))
+def embedding_lift(cosine_value: float) -> float:
+    """What a window's cosine with a claim adds to the claim's lexical coverage."""
+    return max(0.0, cosine_value - _COSINE_FLOOR) / (1.0 - _COSINE_FLOOR) * _COSINE_LIFT
 
 
 class _Checker:
@@ -283,16 +150,23 @@ class _Checker:
         judge_model: str | None,
     ) -> None:
         if checker not in _CHECKERS:
-            raise ValueError(f"checker must be 'embedding' or 'judge', got {checker!r}")
+            raise ValueError(f"checker must be one of {', '.join(_CHECKERS)}; got {checker!r}")
         if not 0.0 <= support_threshold <= 1.0:
             raise ValueError(f"support_threshold must be in [0, 1], got {support_threshold}")
         self.context = context
-        self.checker = checker
         self.support_threshold = support_threshold
         self.judge_model = judge_model
         if checker == "judge":
-            context.spec(judge_model or context.judge_model)  # an unknown judge fails at build time
-        # Passages repeat across models and repeats of a case: their units are embedded once.
+            context.use_judge(judge_model)  # an unknown judge fails at build time
+        if checker == "auto":
+            checker = "embedding" if embeddings_available(context) else "lexical"
+        elif checker == "embedding" and not embeddings_available(context):
+            raise ValueError(
+                "checker 'embedding' needs the embeddings extra (pip install 'benchroute[embeddings]') "
+                "or an embedding_model endpoint; checker 'lexical' needs neither"
+            )
+        self.checker: Checker = checker
+        # Passages repeat across models and repeats of a case: their windows are embedded once.
         self._vectors: OrderedDict[str, list[float]] = OrderedDict()
         self._cache_size = 8192
 
@@ -301,9 +175,9 @@ class _Checker:
     ) -> tuple[list[Support], _Usage]:
         if not checks:
             return [], _Usage()
-        if self.checker == "embedding":
-            return await self._embedding(checks, passages, question), _Usage()
-        return await self._judge(checks, passages)
+        if self.checker == "judge":
+            return await self._judge(checks, passages)
+        return await self._local(checks, passages, question), _Usage()
 
     async def _embed(self, texts: list[str]) -> list[list[float]]:
         keys = [hashlib.sha1(t.encode("utf-8", "replace")).hexdigest() for t in texts]
@@ -323,61 +197,97 @@ class _Checker:
             out.append(cached)
         return out
 
-    async def _embedding(
+    async def _local(
         self, checks: Sequence[_Check], passages: list[str], question: str | None
     ) -> list[Support]:
         needed = sorted({i for c in checks for i in c.passages})
-        units = [(i, text, local) for i in needed for text, local in passage_units(passages[i])]
-        claim_texts = []
+        windows = [
+            _Window(i, text, Lexicon(text), denies(text))
+            for i in needed
+            for text in windows_of(split_sentences(passages[i][:_MAX_PASSAGE_CHARS]))
+        ]
+        # What is compared: each claim, and the whole sentence of a claim split from one.
+        texts: list[str] = []
         for check in checks:
             claim = check.claim
-            # The question gives a bare answer its meaning; "Q:"/"A:" would only add noise.
-            text = f"{question} {claim.answer_text}" if claim.with_question and question else claim.text
-            claim_texts.append(text[:_MAX_CLAIM_CHARS])
-        vectors = await self._embed(claim_texts + [text for _, text, _ in units])
-        claim_vectors, unit_vectors = vectors[: len(checks)], vectors[len(checks) :]
-        unit_lexicons = [_Lexicon(text) if local else None for _, text, local in units]
-        question_lexicon = _Lexicon(question or "")
-        passage_lexicons: dict[tuple[int, ...], _Lexicon] = {}
-        results = []
-        for check, vector in zip(checks, claim_vectors, strict=True):
-            allowed = set(check.passages)
-            best, best_unit = -1.0, -1
-            for position, ((index, _, _), unit_vector) in enumerate(zip(units, unit_vectors, strict=True)):
-                if index in allowed:
-                    similarity = cosine(vector, unit_vector)
-                    if similarity > best:
-                        best, best_unit = similarity, position
-            if check.passages not in passage_lexicons:
-                passage_lexicons[check.passages] = _Lexicon(" ".join(passages[i] for i in check.passages))
-            local = [
-                lex
-                for (index, _, _), lex in zip(units, unit_lexicons, strict=True)
-                if lex and index in allowed
-            ]
-            answer = check.claim.answer_text[:_MAX_CLAIM_CHARS]
-            ground = _grounding(answer, passage_lexicons[check.passages], question_lexicon, local)
-            semantic = max(0.0, best)
-            # The square root compresses the cosine (a question plus a bare answer rarely scores
-            # above 0.6 against even its own source sentence) so that the lexical evidence
-            # decides between on-topic claims, while an off-topic claim still cannot pass.
-            score = 0.0 if ground.missing else math.sqrt(semantic) * ground.locality * ground.novelty
-            # Embeddings barely register "not": a negated claim needs a negated passage.
-            negation = _negated(answer) and best_unit >= 0 and not _NEGATION.search(units[best_unit][1])
+            texts.append(claim.answer_text[:_MAX_CLAIM_CHARS])
+            texts.append(claim.sentence_text[:_MAX_CLAIM_CHARS])
+        vectors: dict[str, list[float]] = {}
+        if self.checker == "embedding":
+            embedded = []
+            for check in checks:
+                claim = check.claim
+                # The question gives a bare answer its meaning; "Q:"/"A:" would only add noise.
+                text = f"{question} {claim.answer_text}" if claim.with_question and question else claim.text
+                embedded.append(text[:_MAX_CLAIM_CHARS])
+            embedded.extend(c.claim.sentence_text[:_MAX_CLAIM_CHARS] for c in checks if c.claim.sentence_text)
+            embedded.extend(w.text[:_MAX_EMBED_CHARS] for w in windows)
+            unique = list(dict.fromkeys(embedded))
+            vectors = dict(zip(unique, await self._embed(unique), strict=True))
+            for position in range(len(checks)):  # each claim's key: what was embedded for it
+                vectors[f"\0{position}"] = vectors[embedded[position]]
+        question_lexicon = Lexicon(question or "")
+        passage_lexicons: dict[tuple[int, ...], Lexicon] = {}
+
+        def judge(text: str, key: str, allowed: tuple[int, ...], short: bool = False) -> Support:
+            local = [k for k, w in enumerate(windows) if w.passage in allowed]
+            if allowed not in passage_lexicons:
+                passage_lexicons[allowed] = Lexicon(" ".join(passages[i] for i in allowed))
+            window_lexicons = [windows[k].lexicon for k in local]
+            found = entail(text, passage_lexicons[allowed], window_lexicons, question_lexicon)
+            best = local[found.best_window] if found.best_window >= 0 else (local[0] if local else -1)
+            score = found.coverage
+            if short and question:
+                # A bare answer ("Delhi") is supported where the passage says it together with
+                # what the question asks about: a distractor from elsewhere in the passage has
+                # every word grounded too, but not next to the question's words.
+                anchored, anchor = anchored_share(text, question, window_lexicons)
+                if anchor >= 0:
+                    best = local[anchor]
+                score = min(score, anchored)
+            similarity: float | None = None
+            if vectors and local:
+                vector = vectors[key]
+                sims = [cosine(vector, vectors[windows[k].text[:_MAX_EMBED_CHARS]]) for k in local]
+                top = max(range(len(sims)), key=sims.__getitem__)
+                similarity = sims[top]
+                score = min(1.0, score + embedding_lift(similarity))
+                if found.best_window < 0 or sims[top] > sims[found.best_window] + 0.1:
+                    best = local[top]
+            if found.missing:
+                score = 0.0
+            # A negated claim against a window that never says "not" is more often a
+            # contradiction than a paraphrase.
+            negation = negated(text, strict=False) and best >= 0 and not windows[best].negated
             if negation:
                 score *= 0.5
-            results.append(
-                Support(
-                    score,
-                    score >= self.support_threshold,
-                    units[best_unit][0] + 1 if best_unit >= 0 else None,
-                    cosine=semantic,
-                    novelty=ground.novelty,
-                    locality=ground.locality,
-                    missing=ground.missing[:10],
-                    negation_mismatch=negation,
-                )
+            return Support(
+                score,
+                score >= self.support_threshold,
+                windows[best].passage + 1 if best >= 0 else None,
+                cosine=similarity,
+                coverage=found.coverage,
+                window=found.window,
+                missing=list(found.missing[:10]),
+                negation_mismatch=negation,
             )
+
+        results = []
+        for position, check in enumerate(checks):
+            claim = check.claim
+            support = judge(texts[2 * position], f"\0{position}", check.passages, claim.with_question)
+            if not support.supported and claim.sentence_text and not support.missing:
+                # A clause that leans on its sentence ("... and these win over both files") is
+                # supported when the whole sentence is and the clause is at least half covered:
+                # an invented clause brings its own words, and fails the half.
+                whole = judge(
+                    claim.sentence_text[:_MAX_CLAIM_CHARS],
+                    claim.sentence_text[:_MAX_CLAIM_CHARS],
+                    check.passages,
+                )
+                if whole.supported and (support.coverage or 0.0) >= _LEANING_COVERAGE:
+                    support.score, support.supported, support.leaning = whole.score, True, True
+            results.append(support)
         return results
 
     async def _judge(self, checks: Sequence[_Check], passages: list[str]) -> tuple[list[Support], _Usage]:
@@ -401,7 +311,7 @@ class _Checker:
                 return
             usage.input_tokens += call.completion.usage.input_tokens
             usage.output_tokens += call.completion.usage.output_tokens
-            usage.cost_usd += call.cost_usd
+            usage.cost_usd = add_cost(usage.cost_usd, call.cost_usd)  # None: unpriced judge
             verdicts = parse_verdicts(call.completion.text, len(claims))
             for position, verdict in zip(positions, verdicts, strict=True):
                 supported = verdict == "yes"

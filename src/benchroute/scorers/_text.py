@@ -6,7 +6,7 @@ import re
 from typing import Any, Literal
 
 from ..config import Case
-from ..providers._types import Completion
+from ..types import Completion
 from ._base import Score, Scorer, threshold_passed
 from ._util import clip, expected_texts
 

@@ -122,9 +122,83 @@ def m002_details_load_quarantine(conn: Connection) -> None:
     metadata.create_all(conn)
 
 
+def _m003_results_table(metadata: MetaData, name: str) -> Table:
+    """The results table as m003 leaves it (frozen here: later schema changes append)."""
+    return Table(
+        name,
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("run_id", String(32), nullable=False),
+        Column("suite", String(200), nullable=False),
+        Column("case_id", String(200), nullable=False),
+        Column("model", String(200), nullable=False),
+        Column("repeat", Integer, nullable=False),
+        Column("messages", Text, nullable=False),
+        Column("output", Text),
+        Column("scores", Text, nullable=False),
+        Column("score", Float),
+        Column("passed", Boolean, nullable=False),
+        Column("input_tokens", Integer, nullable=False),
+        Column("output_tokens", Integer, nullable=False),
+        Column("cached_input_tokens", Integer, nullable=False),
+        Column("cost_usd", Float),
+        Column("latency_ms", Float),
+        Column("ttft_ms", Float),
+        Column("retries", Integer, nullable=False),
+        Column("error", Text),
+        Column("error_kind", String(40)),
+        Column("served_model", String(200)),
+        Column("system_fingerprint", String(200)),
+        Column("cached", Boolean, nullable=False),
+        Column("created_at", String(40), nullable=False),
+        Column("details", Text),
+        Column("e2e_latency_ms", Float),
+        UniqueConstraint("run_id", "suite", "case_id", "model", "repeat", name="uq_result_key"),
+    )
+
+
+_M003_REBUILT = "results_m003"
+
+
+def m003_honest_figures(conn: Connection) -> None:
+    """An unknown cost is NULL, not 0 (``results.cost_usd`` becomes nullable), and each result
+    records the end-to-end latency its caller waited (``e2e_latency_ms``, NULL for old rows).
+
+    PostgreSQL drops the NOT NULL in place. SQLite cannot, so the results table is rebuilt:
+    a copy with the new definition, every row copied with its id, the old table dropped and
+    the copy renamed. SQLite may commit DDL outside the migration's transaction, so every
+    step checks what an earlier, cut-short attempt left: a copy without the original (killed
+    after the drop) is renamed; a copy next to the original (killed before the drop) is
+    discarded and made again; a table already in the new shape is left as it is.
+    """
+    if conn.dialect.name != "sqlite":
+        conn.exec_driver_sql("ALTER TABLE results ALTER COLUMN cost_usd DROP NOT NULL")
+        conn.exec_driver_sql("ALTER TABLE results ADD COLUMN IF NOT EXISTS e2e_latency_ms FLOAT")
+        return
+    inspector = inspect(conn)
+    tables = set(inspector.get_table_names())
+    if "results" not in tables and _M003_REBUILT in tables:
+        conn.exec_driver_sql(f"ALTER TABLE {_M003_REBUILT} RENAME TO results")
+    else:
+        columns = {column["name"]: column for column in inspector.get_columns("results")}
+        done = "e2e_latency_ms" in columns and columns["cost_usd"]["nullable"]
+        if _M003_REBUILT in tables:
+            conn.exec_driver_sql(f"DROP TABLE {_M003_REBUILT}")
+        if not done:
+            rebuilt = _m003_results_table(MetaData(), _M003_REBUILT)
+            rebuilt.create(conn)
+            # Every column the old table has (details only if m002 added it), by name.
+            kept = ", ".join(f'"{c.name}"' for c in rebuilt.columns if c.name in columns)
+            conn.exec_driver_sql(f"INSERT INTO {_M003_REBUILT} ({kept}) SELECT {kept} FROM results")
+            conn.exec_driver_sql("DROP TABLE results")
+            conn.exec_driver_sql(f"ALTER TABLE {_M003_REBUILT} RENAME TO results")
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_results_run_id ON results (run_id)")
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("m001_initial", m001_initial),
     ("m002_details_load_quarantine", m002_details_load_quarantine),
+    ("m003_honest_figures", m003_honest_figures),
 ]
 
 

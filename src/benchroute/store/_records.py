@@ -7,6 +7,10 @@ from typing import Any
 
 ResultKey = tuple[str, str, str, int]
 
+# ``Result.error_kind`` of a result whose scorer (or the judge it called) failed: an error of
+# the measurement, not of the model. Provider errors keep their own kinds.
+SCORER_ERROR_KIND = "scorer"
+
 
 @dataclass(slots=True)
 class Result:
@@ -25,15 +29,21 @@ class Result:
     input_tokens: int = 0
     output_tokens: int = 0
     cached_input_tokens: int = 0
-    cost_usd: float = 0.0
+    # None: the cost is unknown (the model, or a judge it used, has no price), never $0.
+    # A reply from the response cache keeps the cost of the call that produced it.
+    cost_usd: float | None = 0.0
+    # The last attempt's latency; e2e_latency_ms is what the caller waited for the result
+    # (retries, backoff, rate-limiter waits and local-model queueing included). Cached: the
+    # original call's figures.
     latency_ms: float | None = None
+    e2e_latency_ms: float | None = None
     ttft_ms: float | None = None
     retries: int = 0
     error: str | None = None
     error_kind: str | None = None
     served_model: str | None = None
     system_fingerprint: str | None = None
-    cached: bool = False
+    cached: bool = False  # served from the response cache (figures: the original call's)
     created_at: str = ""
     # Conversation transcripts and other per-result structure (JSON-able); None when unused.
     details: dict[str, Any] | None = None

@@ -58,7 +58,7 @@ results = Table(
     Column("input_tokens", Integer, nullable=False),
     Column("output_tokens", Integer, nullable=False),
     Column("cached_input_tokens", Integer, nullable=False),
-    Column("cost_usd", Float, nullable=False),
+    Column("cost_usd", Float),  # NULL (m003): unknown, the model or its judge is unpriced
     Column("latency_ms", Float),
     Column("ttft_ms", Float),
     Column("retries", Integer, nullable=False),
@@ -69,6 +69,7 @@ results = Table(
     Column("cached", Boolean, nullable=False),
     Column("created_at", String(40), nullable=False),
     Column("details", Text),  # JSON (m002): transcripts, per-turn figures; None for single replies
+    Column("e2e_latency_ms", Float),  # m003: what the caller waited, retries and waits included
     UniqueConstraint("run_id", "suite", "case_id", "model", "repeat", name="uq_result_key"),
 )
 

@@ -15,8 +15,8 @@ Design
 * :func:`humaneval_suite` scores each reply with ``code_tests`` in ``humaneval`` style (the
   prompt is prepended, so a reply that is only the function body still runs) and with
   ``code_security``. A case passes when both pass; pass@k, which in the paper is functional
-  correctness alone, is computed from the ``code_tests`` scores with
-  ``pass_at_k_by_model(results, ks, scorer="code_tests")`` (which ``benchroute run`` does for
+  correctness alone, is computed from the ``code_tests`` scores (their declared kind) with
+  ``pass_at_k_by_model(results, ks, kind=FUNCTIONAL_PASS)`` (which ``benchroute run`` does for
   the suite's ``pass_at_k``) and needs ``repeats`` >= k (with a sampling temperature in the
   models' params, or every repeat is the same answer).
 """

@@ -23,12 +23,12 @@ from pathlib import Path
 import pytest
 
 from benchroute._errors import BenchrouteError, ConfigError
-from benchroute.scorers import _sandbox
-from benchroute.scorers._sandbox import (
+from benchroute.sandbox import (
     ExecutionResult,
     Sandbox,
     SandboxLimits,
     SandboxUnavailable,
+    _sandbox,
 )
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -167,6 +167,7 @@ def test_no_connection_to_the_hosts_loopback(sandbox: Sandbox) -> None:
         )
         assert_failed(result)
         assert last_exception(result) == "ConnectionRefusedError", result.stderr
+        assert result.killed_reason == "network"
         listener.setblocking(False)
         with pytest.raises(BlockingIOError):
             listener.accept()  # nobody ever connected
@@ -180,7 +181,30 @@ def test_no_route_outside(sandbox: Sandbox) -> None:
     )
     assert_failed(result)
     assert "Network is unreachable" in result.stderr, result.stderr
+    assert result.killed_reason == "network"
     assert result.wall_seconds < 2
+
+
+@needs_bwrap
+def test_name_resolution_and_shell_network_tools_are_reported(sandbox: Sandbox) -> None:
+    lookup = run(sandbox, "import socket\nsocket.getaddrinfo('example.com', 443)\nprint('ESCAPED')\n")
+    assert_failed(lookup)
+    assert lookup.killed_reason == "network", lookup.stderr
+    # The same refusal from a program that is not Python, through Sandbox.run.
+    shell = asyncio.run(
+        sandbox.run(["python3", "-S", "-c", "import socket; socket.create_connection(('10.1.2.3', 80))"])
+    )
+    assert not shell.ok and shell.killed_reason == "network", shell.stderr
+
+
+@needs_bwrap
+def test_a_caught_refusal_is_not_what_ended_the_program(sandbox: Sandbox) -> None:
+    source = (
+        "import socket\ntry:\n    socket.create_connection(('1.1.1.1', 53), timeout=2)\n"
+        "except OSError as exc:\n    print('no network:', exc)\nraise SystemExit(3)\n"
+    )
+    result = run(sandbox, source)
+    assert result.exit_code == 3 and result.killed_reason is None
 
 
 # --- resource exhaustion ----------------------------------------------------------------------
@@ -209,6 +233,27 @@ def test_process_limit_stops_forking() -> None:
     result = run(sandbox, source)
     assert_failed(result)
     assert last_exception(result) == "BlockingIOError", result.stderr
+    assert result.killed_reason == "processes"
+    assert wait_no_sandbox_processes() == []
+
+
+@needs_bwrap
+def test_thread_and_subprocess_limits_are_reported() -> None:
+    sandbox = Sandbox(SandboxLimits(processes=8))
+    threads = run(
+        sandbox,
+        "import threading, time\nwhile True:\n"
+        "    threading.Thread(target=time.sleep, args=(30,), daemon=True).start()\n",
+    )
+    assert_failed(threads)
+    assert threads.killed_reason == "processes", threads.stderr
+    spawning = run(
+        sandbox,
+        "import subprocess, sys\nkids = []\nwhile True:\n"
+        "    kids.append(subprocess.Popen([sys.executable, '-S', '-c', 'import time; time.sleep(30)']))\n",
+    )
+    assert_failed(spawning)
+    assert spawning.killed_reason == "processes", spawning.stderr
     assert wait_no_sandbox_processes() == []
 
 
@@ -293,6 +338,19 @@ def test_writing_outside_the_work_dir_fails(sandbox: Sandbox, target: str) -> No
     assert_failed(result)
     assert last_exception(result) in ("PermissionError", "FileNotFoundError", "OSError"), result.stderr
     assert not os.path.exists(target)
+    if last_exception(result) == "OSError" and "Read-only file system" in result.stderr:
+        assert result.killed_reason == "read_only"
+
+
+@needs_bwrap
+def test_writes_to_the_read_only_system_are_reported(sandbox: Sandbox) -> None:
+    for target in ("/x", "/usr/benchroute-sandbox-x", "/etc/benchroute-sandbox-x"):
+        result = run(sandbox, f"open({target!r}, 'w').write('pwned')\nprint('ESCAPED')\n")
+        assert_failed(result)
+        assert "Read-only file system" in result.stderr, (target, result.stderr)
+        assert result.killed_reason == "read_only", (target, result.stderr)
+    shell = asyncio.run(sandbox.run(["sh", "-c", "echo x > /usr/owned"]))
+    assert not shell.ok and shell.killed_reason == "read_only", shell.stderr
 
 
 @needs_bwrap
@@ -460,3 +518,50 @@ def test_run_executes_other_languages_with_the_same_isolation(monkeypatch: pytes
     assert not os.path.exists("/etc/owned")
     missing = asyncio.run(sandbox.run(["no-such-program"]))
     assert missing.exit_code == 127 and "no-such-program" in missing.stderr
+
+
+# --- what stopped a program: read from its final error -------------------------------------------
+
+
+def classify_stderr(stderr: str) -> str | None:
+    from benchroute.sandbox._limits import classify
+
+    return classify(
+        timed_out=False,
+        output_killed=False,
+        exit_code=1,
+        signal=None,
+        cpu_used=0.0,
+        limits=LIMITS,
+        stderr=stderr,
+    )
+
+
+def test_eagain_counts_as_the_process_limit_only_from_a_spawn() -> None:
+    fork = 'Traceback (most recent call last):\n  File "main.py", line 3, in <module>\n    os.fork()\n'
+    assert (
+        classify_stderr(fork + "BlockingIOError: [Errno 11] Resource temporarily unavailable\n")
+        == "processes"
+    )
+    read = 'Traceback (most recent call last):\n  File "main.py", line 3, in <module>\n    sock.recv(1)\n'
+    assert classify_stderr(read + "BlockingIOError: [Errno 11] Resource temporarily unavailable\n") is None
+    assert classify_stderr("RuntimeError: can't start new thread\n") == "processes"
+    assert classify_stderr("sh: 1: Cannot fork\n") == "processes"
+
+
+def test_network_and_read_only_errors_are_named() -> None:
+    assert classify_stderr("OSError: [Errno 101] Network is unreachable\n") == "network"
+    assert classify_stderr(
+        "urllib.error.URLError: <urlopen error [Errno -3] Temporary failure in name resolution>\n"
+    ) == ("network")
+    assert classify_stderr("OSError: [Errno 30] Read-only file system: '/x'\n") == "read_only"
+    assert classify_stderr("ValueError: invalid literal\n") is None
+    # Only the error that ended the program counts, not one printed on the way.
+    assert classify_stderr("OSError: [Errno 101] Network is unreachable\nAssertionError\n") is None
+
+
+def test_the_public_surface_is_pinned() -> None:
+    import benchroute.sandbox
+
+    assert benchroute.sandbox.__all__ == ["ExecutionResult", "Sandbox", "SandboxLimits", "SandboxUnavailable"]
+    assert benchroute.sandbox.Sandbox is Sandbox

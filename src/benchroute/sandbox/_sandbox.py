@@ -79,7 +79,10 @@ that itself exits with such a status is indistinguishable; it failed either way)
 the hard limit, for a program that ignores ``SIGXCPU``), ``file_size`` (``SIGXFSZ``;
 Python ignores that signal, so also an ``OSError`` "File too large" or "No space left on
 device" as the last line of stderr), ``memory`` (``MemoryError``: ``RLIMIT_AS`` makes
-allocations fail rather than killing).
+allocations fail rather than killing), and, from the error the program ended with (see
+:func:`._limits.classify`), ``processes`` (a fork, subprocess or thread refused with EAGAIN at
+``RLIMIT_NPROC``), ``network`` (no route, no name resolution, or the host's loopback refused)
+and ``read_only`` (EROFS).
 """
 
 from __future__ import annotations
@@ -91,7 +94,6 @@ import itertools
 import math
 import os
 import posixpath
-import re
 import shutil
 import signal as signal_module
 import subprocess
@@ -101,9 +103,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from .._errors import BenchrouteError, ConfigError
-
-__all__ = ["ExecutionResult", "Sandbox", "SandboxLimits", "SandboxUnavailable"]
+from ._limits import ExecutionResult, SandboxLimits, SandboxUnavailable, classify, last_line
 
 # Where the files are, inside the sandbox: the working directory and HOME.
 WORKDIR = "/sandbox"
@@ -124,75 +124,6 @@ _INSTALL_HINT = (
     "or opt in to weak mode (`args: {weak_sandbox: true}` on the code_tests scorer) to run with "
     "resource limits only, without network or filesystem isolation"
 )
-
-
-@dataclass(frozen=True)
-class SandboxLimits:
-    """What one execution may use: the ``RLIMIT_*`` ones per process of the program (the kernel's
-    unit), the others for the execution as a whole."""
-
-    cpu_seconds: float = 10.0
-    """``RLIMIT_CPU``: CPU seconds per process (rounded up; SIGXCPU, then SIGKILL 1 s later)."""
-    wall_seconds: float = 10.0
-    """Wall-clock timeout for the whole execution, sandbox start-up included; then the whole
-    process group is killed."""
-    memory_mb: int = 512
-    """``RLIMIT_AS``: address space per process; allocations beyond fail (``MemoryError``)."""
-    processes: int = 64
-    """``RLIMIT_NPROC``: processes and threads of the execution's own uid, all together (bubblewrap
-    mode; weak mode: of the runner's user, not enforced for root)."""
-    file_size_mb: int = 16
-    """``RLIMIT_FSIZE``: largest file the program may write."""
-    open_files: int = 64
-    """``RLIMIT_NOFILE``: open file descriptors per process."""
-    output_bytes: int = 64 * 1024
-    """stdout and stderr are each kept up to this many bytes, the rest discarded."""
-    tmpfs_mb: int = 64
-    """Size of each writable tmpfs (``/sandbox``, ``/tmp``, ``/dev/shm``) in bubblewrap mode:
-    together with ``file_size_mb`` it bounds how much host memory the program's files take."""
-
-    def __post_init__(self) -> None:
-        for name in ("cpu_seconds", "wall_seconds", *_WHOLE_LIMITS):
-            value = getattr(self, name)
-            whole = isinstance(value, int) and not isinstance(value, bool)
-            number = whole or (isinstance(value, float) and name not in _WHOLE_LIMITS)
-            if not number or not (value > 0 and math.isfinite(value)):
-                what = "a positive whole number" if name in _WHOLE_LIMITS else "a positive number"
-                raise ConfigError(
-                    f"sandbox limit {name} must be {what}, got {value!r}",
-                    hint="see docs/sandbox.md for the limits and their defaults",
-                )
-
-
-_WHOLE_LIMITS = ("memory_mb", "processes", "file_size_mb", "open_files", "output_bytes", "tmpfs_mb")
-
-
-@dataclass(frozen=True)
-class ExecutionResult:
-    """How one sandboxed execution ended and what it printed."""
-
-    exit_code: int | None
-    """The program's exit status; ``None`` when it was killed by a signal."""
-    signal: int | None
-    """The signal that killed it, if one did."""
-    stdout: str
-    """Decoded as UTF-8 with ``errors="replace"``, at most ``output_bytes`` of it."""
-    stderr: str
-    wall_seconds: float
-    timed_out: bool
-    stdout_truncated: bool
-    stderr_truncated: bool
-    killed_reason: str | None
-    """``"timeout"``, ``"cpu"``, ``"memory"``, ``"file_size"``, ``"output"`` or ``None``."""
-
-    @property
-    def ok(self) -> bool:
-        """The program exited with status 0 within its time."""
-        return self.exit_code == 0 and not self.timed_out
-
-
-class SandboxUnavailable(BenchrouteError):
-    """No sandbox can be built here: bubblewrap is missing or cannot create namespaces."""
 
 
 # Runs first inside the sandbox, as ``python -S -c _BOOTSTRAP <entry> <args...>``; the two
@@ -297,48 +228,6 @@ def _check_files(files: dict[str, str], entry: str) -> None:
         parts = name.split("/")
         if not name or name.startswith("/") or "\0" in name or any(p in ("", ".", "..") for p in parts):
             raise ValueError(f"sandbox file name {name!r} must be a relative path without '.' or '..'")
-
-
-def _last_line(text: str) -> str:
-    for line in reversed(text.splitlines()):
-        if line.strip():
-            return line.strip()
-    return ""
-
-
-_MEMORY_LINE = re.compile(r"^(?:[\w.]+\.)?MemoryError\b|Cannot allocate memory", re.MULTILINE)
-_FILE_SIZE_LINE = re.compile(r"\[Errno (?:27|28)\]|File too large|No space left on device")
-
-
-def _classify(
-    *,
-    timed_out: bool,
-    output_killed: bool,
-    exit_code: int | None,
-    signal: int | None,
-    cpu_used: float,
-    limits: SandboxLimits,
-    stderr: str,
-) -> str | None:
-    """Which limit, if any, ended the execution."""
-    if timed_out:
-        return "timeout"
-    if output_killed:
-        return "output"
-    if signal == signal_module.SIGXCPU:
-        return "cpu"
-    if signal == signal_module.SIGKILL and cpu_used >= max(1, math.ceil(limits.cpu_seconds)) - 0.05:
-        return "cpu"  # the hard limit, after a program that ignored SIGXCPU (see _Raw.cpu_used)
-    if signal == signal_module.SIGXFSZ:
-        return "file_size"
-    if exit_code == 0:
-        return None
-    last = _last_line(stderr)
-    if _FILE_SIZE_LINE.search(last):
-        return "file_size"
-    if _MEMORY_LINE.search(last) or (signal is not None and _MEMORY_LINE.search(stderr)):
-        return "memory"
-    return None
 
 
 @dataclass
@@ -652,7 +541,7 @@ class Sandbox:
             launch.cleanup()
         if done.returncode == 0 and done.stdout == b"ok\n":
             return None
-        return _last_line(done.stderr.decode("utf-8", "replace")) or f"exit status {done.returncode}"
+        return last_line(done.stderr.decode("utf-8", "replace")) or f"exit status {done.returncode}"
 
     # --- running -----------------------------------------------------------------------------
 
@@ -814,7 +703,7 @@ class Sandbox:
             timed_out=raw.timed_out,
             stdout_truncated=raw.stdout.total > len(raw.stdout.data),
             stderr_truncated=raw.stderr.total > len(raw.stderr.data),
-            killed_reason=_classify(
+            killed_reason=classify(
                 timed_out=raw.timed_out,
                 output_killed=raw.output_killed,
                 exit_code=exit_code,

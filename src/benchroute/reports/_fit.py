@@ -1,0 +1,78 @@
+"""Fitting wide tables to a terminal: low-priority columns are dropped, never shrunk.
+
+rich squeezes a table that is wider than the console by cutting cells to ``smo…``, which on
+a leaderboard cuts the one thing a reader needs whole: the model name. Instead, columns are
+removed in a stated order (least useful first) until the table's natural width fits, and a
+caption names what was hidden and how to see it (``--wide``). Name columns (model, suite,
+case) are never dropped and never cut.
+"""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.measure import Measurement
+from rich.table import Table
+
+# Least useful first. A column whose header is not listed is dropped after the listed ones;
+# the KEEP columns never are.
+LEADERBOARD_DROP_ORDER = (
+    "wasted $/1k req",
+    "p99",
+    "retry rate",
+    "mean score",
+    "cases",
+    "total cost",
+    "efficiency",
+    "p95",
+)
+LATENCY_DROP_ORDER = ("TTFT p95", "mean", "std", "p99", "CV", "n", "TTFT p50", "p95")
+KEEP = frozenset({"#", "model", "tier", "suite", "group", "pass rate"})
+
+
+def natural_width(table: Table, console: Console) -> int:
+    """The width the table takes when nothing is cut or wrapped."""
+    options = console.options.update(width=10_000)
+    return Measurement.get(console, options, table).maximum
+
+
+def fit_table(
+    table: Table,
+    console: Console,
+    drop_order: tuple[str, ...] = (),
+    *,
+    width: int | None = None,
+    wide: bool = False,
+    droppable: bool = True,
+) -> Table:
+    """``table`` with low-priority columns removed until it fits ``width`` (default: the
+    console's); with ``wide``, unchanged. Name columns keep their full text. When nothing
+    may be dropped (``droppable=False``: a table whose columns are models) or dropping is
+    not enough, cells and headers wrap onto more lines instead of being cut to ``…``."""
+    for column in table.columns:
+        if str(column.header) in KEEP:
+            column.no_wrap = True
+            column.overflow = "fold"
+    if wide:
+        return table
+    limit = width or console.width
+    if natural_width(table, console) <= limit:
+        return table
+    headers = [str(c.header) for c in table.columns]
+    order = [h for h in drop_order if h in headers]
+    order += [h for h in reversed(headers) if h not in KEEP and h not in order]
+    hidden: list[str] = []
+    for header in order if droppable else []:
+        index = next(i for i, c in enumerate(table.columns) if str(c.header) == header)
+        del table.columns[index]
+        hidden.append(header)
+        if natural_width(table, console) <= limit:
+            break
+    if natural_width(table, console) > limit:
+        for column in table.columns:
+            column.overflow = "fold"
+    if hidden:
+        shown = ", ".join(reversed(hidden))
+        note = f"{len(hidden)} column(s) hidden to fit {limit} columns ({shown}): --wide shows them"
+        table.caption = f"{table.caption}\n{note}" if table.caption else note
+        table.caption_justify = "left"
+    return table
