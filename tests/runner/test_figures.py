@@ -226,3 +226,26 @@ def test_an_unpriced_judge_makes_the_cost_unknown(tmp_path: Path, fake: FakeServ
     (result,) = outcome.results
     assert any(r.model == "judge-model" for r in fake.requests)
     assert result.error is None and result.cost_usd is None  # the model is priced, its judge is not
+
+
+def test_what_a_failed_judgement_spent_is_billed(tmp_path: Path, fake: FakeServer) -> None:
+    # A judge that fails after spending tokens is an error of the measurement, and what it
+    # spent is still part of what the result cost.
+    (tmp_path / "failing_judge.py").write_text(
+        "import benchroute\n"
+        "from benchroute.scorers import JudgeFailed\n\n"
+        "@benchroute.scorer('failing_judge')\n"
+        "def failing_judge():\n"
+        "    async def score(completion, case):\n"
+        "        raise JudgeFailed('no verdict', input_tokens=100, output_tokens=10, cost_usd=0.25)\n"
+        "    return score\n"
+    )
+    fake.responder = lambda model, messages: Reply(text="answer 0", usage=USAGE)
+    project = write_project(tmp_path, {"m": _priced(fake)}, imports=["failing_judge.py"])
+    suite = write_suite(tmp_path, "s", _cases(1), scorers=["exact", "failing_judge"])
+
+    outcome, store = _run(project, [suite], use_cache=False)
+
+    (result,) = store.results(outcome.run_id)
+    assert result.error_kind == SCORER_ERROR_KIND
+    assert result.cost_usd == pytest.approx(REQUEST_COST + 0.25)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 import pytest
@@ -227,3 +228,70 @@ def test_three_generic_filler_sentences_are_measured(text: str, filler: list[str
 def test_content_sentences_are_not_filler(text: str) -> None:
     result = run(text, case=Case(id="n", input="A question"))
     assert result.details["filler"] == [], result.details["filler"]
+
+
+# --- filler worded unlike any phrase list: the sentence model ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "marked"),
+    [
+        (
+            "What is the difference between a mutex and a semaphore?",
+            "A mutex lets one thread at a time hold a lock, and only the thread that took it may release "
+            "it. A semaphore keeps a counter, so up to N threads can enter at once, and any thread may "
+            "signal it. Use a mutex to guard shared data and a semaphore to cap access to a pool of "
+            "connections. [[Concurrency is a notoriously slippery subject.]] [[Each primitive shines in "
+            "its own setting.]] [[Pick whichever fits the problem in front of you.]]",
+        ),
+        (
+            "How long should I rest a steak after cooking?",
+            "Rest it for about five minutes for a thin steak and up to ten for a thick one, loosely "
+            "covered with foil. The juices settle back into the meat instead of running onto the board. "
+            "[[Cooking meat well is a craft that rewards attention.]] [[Your dinner guests are in for a "
+            "treat.]]",
+        ),
+    ],
+    ids=["closing-evaluations", "craft-and-guests"],
+)
+def test_unfamiliar_generic_sentences_are_measured(question: str, marked: str) -> None:
+    filler = re.findall(r"\[\[(.+?)\]\]", marked)
+    text = marked.replace("[[", "").replace("]]", "")
+    tokens = count_tokens(text)
+    result = run(text, output_tokens=tokens, case=Case(id="u", input=question))
+    true_share = sum(count_tokens(f) for f in filler) / tokens
+    assert result.details["wasted_fraction"] == pytest.approx(true_share, abs=0.1)
+    found = [f["text"] for f in result.details["filler"]]
+    assert all(f in found for f in filler), found
+
+
+def test_instructions_in_plain_words_are_not_filler() -> None:
+    case = Case(id="pg", input="How do I upgrade PostgreSQL to a new major version?")
+    text = (
+        "Take a backup of the database first. Install the new server version next to the old one, stop "
+        "both, and run pg_upgrade with the old and new data directories. Start the new server, then run "
+        "the analyze script it prints so the planner has statistics again. Remove the old cluster once "
+        "the application works."
+    )
+    result = run(text, output_tokens=count_tokens(text), case=case)
+    assert result.details["wasted_fraction"] <= 0.1
+    # Nothing is counted as filler in full: at most a sentence the model is unsure of, in part.
+    assert all(0 < f.get("weight", 1) < 1 for f in result.details["filler"]), result.details["filler"]
+
+
+def test_an_unsure_sentence_counts_by_its_weight() -> None:
+    filler_tokens, total_tokens, filler = find_filler(
+        "Take a backup of the database first. Install the new server next to the old one and run "
+        "pg_upgrade. Start the new server. Remove the old cluster once the application works.",
+        "How do I upgrade PostgreSQL?",
+    )
+    weighted = sum(f.get("weight", 1) * count_tokens(f["text"]) for f in filler)
+    assert filler_tokens == pytest.approx(weighted, abs=0.1)  # weights are shown to 2 places
+    assert any(0 < f.get("weight", 1) < 1 for f in filler), filler
+    assert 0 <= filler_tokens < total_tokens
+
+
+def test_the_model_never_overrides_numbers_code_or_a_yes_no_answer() -> None:
+    case = Case(id="p", input="Is it worth it?")
+    for text in ("Yes, it is.", "It costs 30 euros.", "Run `make` first."):
+        assert run(text, case=case).details["filler"] == [], text

@@ -643,6 +643,85 @@ def test_a_denial_matches_a_passage_that_denies_without_not(context: ScoringCont
     case = Case(
         id="fee", input="Is there a fee?", passages=["The first 250 GBP of the overdraft is interest-free."]
     )
-    assert score(context, "factuality", "You pay no interest on the first 250 GBP.", case).value == 1.0
+    assert score(context, "factuality", "There is no interest on the first 250 GBP.", case).value == 1.0
     bridge = score(context, "factuality", "The Golden Gate Bridge did not open in 1937.", BRIDGE)
     assert bridge.value == 0.0 and bridge.details["claims"][0]["negation_mismatch"] is True
+
+
+# --- one-sentence answers: what they add, and the relation they state ----------------------------
+
+GENERA = Case(
+    id="genera",
+    input="Which genus grows in shaded ravines, Velmora or Ardensia?",
+    passages=[
+        "Velmora is a genus of shrubs found on coastal cliffs.Ardensia is a genus of mosses. "
+        "It grows in shaded ravines and on wet stone."
+    ],
+)
+PAPERS = Case(
+    id="papers",
+    input="Are the Tarrow Ledger and the Hollin Review both weekly?",
+    passages=[
+        "The Tarrow Ledger is a weekly newspaper printed in Dunmere. The Hollin Review is a monthly journal."
+    ],
+)
+KORVEL = Case(
+    id="bridge",
+    input="What did the namesake of the Korvel Bridge work on?",
+    passages=[
+        "The Korvel Bridge over the Selm is named after the engineer Ida Korvel. "
+        "Korvel worked on the design of the Selm Dam, which was finished in 1931."
+    ],
+)
+
+
+@pytest.mark.parametrize(
+    ("case", "answer", "value"),
+    [
+        # The passage says it of the option the answer does not name (the moss sentence names no
+        # genus: it is read as being about the one named before it).
+        (GENERA, "Ardensia", 1.0),
+        (GENERA, "Ardensia is the genus that grows in shaded ravines.", 1.0),
+        (GENERA, "Velmora grows in shaded ravines.", 0.0),
+        # Yes/no about two names: the predicate is found with one name only.
+        (PAPERS, "No.", 1.0),
+        (PAPERS, "No, only the Tarrow Ledger is weekly.", 1.0),
+        (PAPERS, "Yes, both are weekly.", 0.0),
+        # What a one-sentence answer adds to the question must be stated in one window.
+        (KORVEL, "Ida Korvel, the bridge's namesake, worked on the design of the Selm Dam.", 1.0),
+        (KORVEL, "The namesake of the Korvel Bridge worked on a secret military project.", 0.0),
+    ],
+)
+def test_one_sentence_answers_wrong_relation_and_paraphrase(
+    context: ScoringContext, case: Case, answer: str, value: float
+) -> None:
+    result = score(context, "factuality", answer, case)
+    assert result.value == value, result.details
+
+
+def test_wrong_relation_says_why(context: ScoringContext) -> None:
+    (claim,) = score(context, "factuality", "Velmora grows in shaded ravines.", GENERA).details["claims"]
+    assert "Ardensia" in claim["relation"]
+    (claim,) = score(context, "factuality", "Yes, both are weekly.", PAPERS).details["claims"]
+    assert "'no'" in claim["relation"]
+
+
+def test_answers_that_add_no_name_or_number_to_who_and_when_questions(context: ScoringContext) -> None:
+    who = Case(id="who", input="Who designed the Selm Dam?", passages=KORVEL.passages)
+    assert score(context, "factuality", "Ida Korvel designed it.", who).value == 1.0
+    assert score(context, "factuality", "The Selm Dam was designed by a famous engineer.", who).value == 0.0
+    when = Case(id="when", input="When was the Selm Dam finished?", passages=KORVEL.passages)
+    assert score(context, "factuality", "It was finished in 1931.", when).value == 1.0
+    assert score(context, "factuality", "The Selm Dam was finished after the bridge.", when).value == 0.0
+
+
+def test_a_one_sentence_answer_must_state_what_it_adds(context: ScoringContext) -> None:
+    # A limit, by design: one added word that no window has (and no synonym group knows) fails a
+    # one-sentence answer, however close it is in meaning; in a longer answer it would pass.
+    assert score(context, "factuality", "No, only the Tarrow Ledger comes out weekly.", PAPERS).value == 0.0
+
+
+def test_longer_answers_keep_their_paraphrase_support(context: ScoringContext) -> None:
+    # The one-sentence checks do not apply to an answer of several sentences.
+    text = "Ida Korvel gave the bridge its name. She worked on designing the Selm Dam, completed in 1931."
+    assert score(context, "factuality", text, KORVEL).value == 1.0

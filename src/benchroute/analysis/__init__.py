@@ -12,6 +12,7 @@ from .._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from ._compare import (
+        NO_DIFFERENCE,
         Comparison,
         FlippedCase,
         McNemarResult,
@@ -44,6 +45,7 @@ _LAZY = {
     "FlippedCase": "_compare",
     "McNemarResult": "_compare",
     "MetricComparison": "_compare",
+    "NO_DIFFERENCE": "_compare",
     "compare_results": "_compare",
     "mcnemar": "_compare",
     "paired_bootstrap_ci": "_compare",
@@ -87,6 +89,7 @@ __getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 __all__ = [
+    "NO_DIFFERENCE",
     "Comparison",
     "ConversationSummary",
     "FlakyCase",

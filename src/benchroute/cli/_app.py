@@ -42,9 +42,10 @@ app.add_typer(scorers_app, name="scorers")
 def _make_console(stderr: bool = False) -> Console:
     # emoji=False: model output and case ids are printed as they are (":x:" stays ":x:").
     console = Console(stderr=stderr, emoji=False)
-    # Off a terminal (CI logs, pipes) rich would wrap tables at 80 columns; logs are wide.
+    # Off a terminal (CI logs, pipes) rich would wrap tables at 80 columns; tables are fitted
+    # to 100 columns there as on a terminal (COLUMNS overrides, --wide shows every column).
     if not console.is_terminal and "COLUMNS" not in os.environ:
-        console = Console(stderr=stderr, width=160, emoji=False)
+        console = Console(stderr=stderr, width=100, emoji=False)
     return console
 
 

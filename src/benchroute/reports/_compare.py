@@ -8,7 +8,7 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from ..analysis import Comparison, FlakyCase, MetricComparison
+from ..analysis import NO_DIFFERENCE, Comparison, FlakyCase, MetricComparison
 
 _VERDICT_STYLE = {"better": "bold green", "worse": "bold red"}
 
@@ -32,6 +32,14 @@ def _p_value(value: float | None) -> str:
     return f"{value:.4f}" if value >= 0.0001 else f"{value:.1e}"
 
 
+def _tests_used(comparison: Comparison) -> str:
+    """Each statistical test with the metrics it was applied to, in table order."""
+    metrics_by_test: dict[str, list[str]] = {}
+    for metric in comparison.metrics:
+        metrics_by_test.setdefault(metric.test, []).append(metric.metric)
+    return "; ".join(f"{test} ({', '.join(names)})" for test, names in metrics_by_test.items())
+
+
 def comparison_table(comparison: Comparison) -> Table:
     """Both sides of each figure, the difference (B - A), its interval, p-value and verdict."""
     confidence = 1 - comparison.alpha
@@ -43,7 +51,8 @@ def comparison_table(comparison: Comparison) -> Table:
         caption=(
             f"difference = B - A; {confidence:.0%} paired bootstrap CI "
             f"({comparison.resamples:,} resamples, seed {comparison.seed}); "
-            f"significant when p < {comparison.alpha:g} and the CI excludes 0"
+            f"significant when p < {comparison.alpha:g} and the CI excludes 0; "
+            f"tests: {_tests_used(comparison)}"
         ),
         caption_justify="left",
     )
@@ -53,8 +62,9 @@ def comparison_table(comparison: Comparison) -> Table:
     table.add_column("difference", justify="right")
     table.add_column(f"{confidence:.0%} CI", justify="right")
     table.add_column("p-value", justify="right")
-    table.add_column("test")
-    table.add_column("verdict")
+    # The test of each metric is named in the caption, and the verdict is never cut, so the
+    # table fits 100 columns (the JSON output keeps both per metric).
+    table.add_column("verdict", no_wrap=True)
     for metric in comparison.metrics:
         interval = "—"
         if metric.ci_low is not None and metric.ci_high is not None:
@@ -62,6 +72,7 @@ def comparison_table(comparison: Comparison) -> Table:
             high = _value(metric, metric.ci_high, signed=True)
             interval = escape(f"[{low}, {high}]")
         style = _VERDICT_STYLE.get(metric.verdict, "")
+        verdict = "not significant" if metric.verdict == NO_DIFFERENCE else metric.verdict
         table.add_row(
             metric.metric,
             _value(metric, metric.a),
@@ -69,8 +80,7 @@ def comparison_table(comparison: Comparison) -> Table:
             _value(metric, metric.difference, signed=True),
             interval,
             _p_value(metric.p_value),
-            metric.test,
-            f"[{style}]{metric.verdict}[/]" if style else metric.verdict,
+            f"[{style}]{verdict}[/]" if style else verdict,
         )
     return table
 

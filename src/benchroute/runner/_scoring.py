@@ -21,7 +21,7 @@ from typing import Any
 
 from ..config import Case, ScorerGroup, ScorerSpec, SuiteSpec
 from ..providers import Completion
-from ..scorers import Scorer, ScoringContext, build_scorer
+from ..scorers import JudgeFailed, Scorer, ScoringContext, add_cost, build_scorer
 
 
 @dataclass
@@ -71,6 +71,10 @@ class SuiteScorer:
                     score = await scorer(completion, case)
                 except Exception as exc:  # the measurement failed, not the model
                     outcome.errors.append(f"scorer {spec.name!r} failed: {type(exc).__name__}: {exc}")
+                    if isinstance(exc, JudgeFailed):  # what the judge spent before failing is billed
+                        outcome.input_tokens += exc.input_tokens
+                        outcome.output_tokens += exc.output_tokens
+                        outcome.cost_usd = add_cost(outcome.cost_usd, exc.cost_usd)
                     continue
                 record = score.to_json()
                 record["scorer"] = record["scorer"] or spec.name
@@ -81,11 +85,7 @@ class SuiteScorer:
                 outcome.scores.append(record)
                 outcome.input_tokens += score.input_tokens
                 outcome.output_tokens += score.output_tokens
-                outcome.cost_usd = (
-                    None
-                    if outcome.cost_usd is None or score.cost_usd is None
-                    else outcome.cost_usd + score.cost_usd
-                )
+                outcome.cost_usd = add_cost(outcome.cost_usd, score.cost_usd)
                 values.append((spec.weight, score.value, score.passed))
             if not values:  # every member failed: the entry has no value to weigh
                 outcome.passed = False

@@ -30,6 +30,7 @@ from ._context import (
     JudgeFailed,
     ModelCall,
     ScoringContext,
+    add_cost,
     default_judge_spec,
     is_embedded_judge,
 )
@@ -118,6 +119,7 @@ __all__ = [
     "ScoringContext",
     "Transcript",
     "TranscriptTurn",
+    "add_cost",
     "build_scorer",
     "calibrate_judge",
     "check_scorer",

@@ -21,8 +21,11 @@ How filler is found (no model, deterministic, a few microseconds per reply):
    "It's important to note that ", "Here's the answer: ") is filler and the rest is answer.
 
 Generic filler that no fixed phrase names (content-free transitions, sentences that only say
-something is important, recaps, closing reassurance) is found by :mod:`._filler`, from a
-lexicon of generic phrases and the sentence's lack of new content words.
+something is important, recaps, closing reassurance, generic evaluations) is found by
+:mod:`._filler`: a lexicon of generic phrases, and a small logistic model over general signals
+(word frequency, overlap with the question and the reply, length, position, rating words). A
+sentence the model is unsure of counts by its probability (its filler item then carries a
+``weight`` below 1).
 
 Counting: the filler's share of the reply's tokens (:func:`count_tokens`, words and
 punctuation marks) is applied to the reply's output tokens as the provider reported them (less
@@ -129,7 +132,7 @@ def label_sentences(text: str, question: str | None) -> list[tuple[str, str | No
     question_words = set(content_words(question or ""))
     kinds: list[str | None] = []
     for sentence, piece in zip(sentences, pieces, strict=True):
-        if piece is not None and not piece.lead_in:
+        if piece is not None and not piece.lead_in and piece.weight >= 1:
             kinds.append(piece.kind)
         else:
             kinds.append(_kind(sentence))
@@ -144,8 +147,11 @@ def label_sentences(text: str, question: str | None) -> list[tuple[str, str | No
         if kind is None and restated[index] and any(a for i, a in enumerate(answering) if i != index):
             kind = "restatement"
         piece = pieces[index]
-        if kind is not None:
-            out.append((sentence, kind, sentence, piece.weight if piece is not None else 1.0))
+        if kind is None and piece is not None and not piece.lead_in:
+            # Only the sentence model's, and unsure: counted at its weight.
+            out.append((sentence, piece.kind, sentence, piece.weight))
+        elif kind is not None:
+            out.append((sentence, kind, sentence, 1.0))
         elif piece is not None and piece.lead_in:
             out.append((sentence, "lead-in", piece.text, 1.0))
         else:

@@ -527,6 +527,18 @@ def anchored_share(answer: str, question: str, windows: Sequence[Lexicon]) -> tu
     return best, best_index
 
 
+def novel_share(claim: str, question: Lexicon | None, windows: Sequence[Lexicon]) -> tuple[float, int]:
+    """The share of the claim's content words that the question does not have (what the claim
+    adds to it) found in one window, the best, and how many such words there are. A claim that
+    restates the question's subject and adds a vague or invented predicate ("worked on a
+    top-secret mission") is close to the passage in meaning, but what it adds is not there."""
+    new = [t.word for t in terms(claim) if question is None or not question.has(t.word)]
+    if not new or not windows:
+        return 1.0, len(new)
+    best = max(sum(w.has(word) for word in new) for w in windows)
+    return best / len(new), len(new)
+
+
 def windows_of(sentences: Iterable[str], size: int = 3) -> list[str]:
     """Runs of up to ``size`` adjacent sentences (each sentence alone included)."""
     items = [s for s in sentences if s.strip()]

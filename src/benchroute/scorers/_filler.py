@@ -1,7 +1,8 @@
 """Filler: the sentences of a reply that say nothing about the question.
 
-Used by ``token_efficiency`` (:mod:`._efficiency`). Deterministic, no model. A sentence is
-judged on two kinds of evidence:
+Used by ``token_efficiency`` (:mod:`._efficiency`). Deterministic, offline, no model file. A
+sentence is judged on three kinds of evidence; the first two are rules (a match counts the
+sentence as filler in full), the third a scoring model:
 
 * **Phrases.** Closing offers and reassurance ("Feel free to ask", "You've got this!",
   "...in no time"), pleasantries ("Great question!"), disclaimers ("I am not a lawyer"),
@@ -22,9 +23,21 @@ judged on two kinds of evidence:
   short sentence made mostly of generic and rating words (:data:`EVALUATIVE_WORDS`) that
   rates something ("Learning a language is such a rewarding journey.").
 
+* **The sentence model** (for what the rules leave as content). Phrases only catch filler
+  worded like filler seen before, so a logistic regression scores every sentence on general
+  signals (:data:`FEATURE_NAMES`): few content words, all of them common (Zipf frequency from
+  ``wordfreq``) and none rare, technical or a name; no word shared with the question or the
+  reply's other sentences, or shared without adding anything; a large share of generic and
+  rating words; opening or closing a reply of three sentences or more, an exclamation, the
+  reader addressed, a sentence that points back or classes its subject ("X is a ..."); and,
+  against filler, an instruction ("Turn the ...") and a longer reply's shape. Its weights were
+  fitted by ``benchmarks/fit_filler_model.py`` on the labelled tuning batches only. A sentence
+  it is sure of (probability >= :data:`SURE_FROM`) counts in full; one it is unsure of
+  (from :data:`UNSURE_BELOW`) counts by its probability, so a wrong call costs half.
+
 Never filler: a sentence with a number, code (backticks), a quotation, or one that answers yes
 or no ("No.", "Yes, it does."); and the reply's only content (a reply is never all filler
-unless every sentence is a phrase match).
+unless every sentence is a phrase match: the sentence the model least takes for filler stays).
 """
 
 from __future__ import annotations
@@ -35,8 +48,6 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-
-from wordfreq import zipf_frequency
 
 from ._claims import HEDGES, LEAD_INS, PLEASANTRIES, STOPWORDS, content_words, split_sentences
 
@@ -327,12 +338,14 @@ _EVALUATIVE = re.compile(
 # Phrases only catch filler worded like filler seen before. The model below scores a sentence on
 # signals that hold for filler in any wording: it is short; its content words are common ones
 # (high Zipf frequency, from ``wordfreq``) with no rare, technical or proper name among them; it
-# shares no word with the question or with the reply's other sentences; it rates rather than
-# states (generic and evaluative word classes); it opens or closes the reply, ends with "!",
-# addresses the reader or points back ("This is ...", "Both ... have ..."). The weights are a
-# logistic regression fitted by ``benchmarks/fit_filler_model.py`` on the labelled tuning
-# batches (never on the held-out ones) and pasted here, so the scorer stays deterministic and
-# needs no model file.
+# shares no word with the question or with the reply's other sentences, or names the question's
+# subject without adding to it; it rates rather than states (generic and evaluative word
+# classes, "X is a ..."); it opens or closes a reply of three sentences or more, ends with "!",
+# addresses the reader or points back ("This is ...", "Both ... have ..."). Against filler: an
+# instruction ("Turn the ..."), and a short reply, whose sentences are mostly the answer. The
+# weights are a logistic regression fitted by ``benchmarks/fit_filler_model.py`` on the
+# labelled tuning batches (never on the held-out ones) and pasted here, so the scorer stays
+# deterministic and needs no model file.
 
 # Below this Zipf frequency (about 3 per million words) a word is rare: technical or topical.
 _RARE_ZIPF = 3.5
@@ -343,14 +356,14 @@ FEATURE_NAMES = (
     *("log_reply_overlap", "mean_zipf", "min_zipf", "proper_names", "addresses_reader"),
     *("exclamation", "question_mark", "opens_reply", "closes_reply", "second_to_last"),
     *("points_back", "generic_share", "evaluative_words", "log_words", "log_reply_sentences"),
-    *("rates_by_copula", "instruction", "generic_instruction"),
+    *("rates_by_copula", "instruction", "generic_instruction", "adds_to_question"),
 )
 _WEIGHTS = (
-    *(-2.38, 0.18, -0.03, -0.80, -0.94, 0.49, 0.32, -0.23, 0.13),
-    *(1.24, 0.07, 0.98, 2.30, 1.18, 0.94, 2.63, 1.42, -1.18),
-    *(1.96, 1.32, -1.30, -1.17),
+    *(-3.25, 0.67, -0.47, -0.19, -1.10, 0.39, 0.36, -0.04, 0.02),
+    *(2.09, 0.07, 1.71, 3.32, 1.76, 1.05, 3.66, 1.69, -1.38),
+    *(1.84, 1.72, -1.96, -2.15, -1.22),
 )
-_BIAS = 2.24
+_BIAS = 3.93
 # A sentence the model gives a probability from UNSURE_BELOW to SURE_FROM counts as that share
 # of filler (see model_weight).
 UNSURE_BELOW = 0.3
@@ -360,6 +373,10 @@ SURE_FROM = 0.7
 @lru_cache(maxsize=65_536)
 def zipf(word: str) -> float:
     """How common an English word is: log10 of its frequency per billion words (0 = unseen)."""
+    # Imported on first use: loading wordfreq takes a fifth of a second, which commands that
+    # score nothing should not pay.
+    from wordfreq import zipf_frequency
+
     return float(zipf_frequency(word, "en"))
 
 
@@ -382,15 +399,13 @@ def sentence_features(sentences: Sequence[str], question: str | None) -> list[tu
     # In how many sentences each stem occurs: "in another sentence" is a count above one.
     occurrences = Counter(stem for stems in stems_of for stem in stems)
     count = len(sentences)
-    out = []
+    out: list[tuple[float, ...]] = []
     for index, text in enumerate(cleaned):
         words = words_of[index]
         stems = [_stem(w) for w in words]
         frequencies = [zipf(w) for w in words] or [_NO_WORDS_ZIPF]
         tokens = text.split()
-        names = sum(
-            1 for t in tokens[1:] if t[:1].isupper() and t.strip(".,;:!?'’\"") not in _PRONOUN_I
-        )
+        names = sum(1 for t in tokens[1:] if t[:1].isupper() and t.strip(".,;:!?'’\"") not in _PRONOUN_I)
         specific = _specific(text)
         first = tokens[0].lower().strip(",") if tokens else ""
         instruction = first not in STOPWORDS and not first.endswith("s") and bool(_IMPERATIVE.match(text))
@@ -408,8 +423,8 @@ def sentence_features(sentences: Sequence[str], question: str | None) -> list[tu
                 float(bool(_READER.search(text))),
                 float(text.endswith("!")),
                 float(text.endswith("?")),
-                float(index == 0 and count > 1),
-                float(index == count - 1 and count > 1),
+                float(index == 0 and count > 2),
+                float(index == count - 1 and count > 2),
                 float(index == count - 2 and count > 2),
                 float(bool(_DEICTIC.match(text))),
                 1 - len(specific) / len(words) if words else 1.0,
@@ -419,6 +434,11 @@ def sentence_features(sentences: Sequence[str], question: str | None) -> list[tu
                 float(bool(_COPULA_RATING.match(text))),
                 float(instruction and not generic_verb),
                 float(instruction and generic_verb),
+                # It speaks of the question's subject and says something new about it.
+                float(
+                    any(st in question_stems for st in stems)
+                    and any(_stem(w) not in question_stems for w in specific)
+                ),
             )
         )
     return out
@@ -446,8 +466,8 @@ _PRONOUN_I = frozenset(["I", "I'm", "I've", "I'll", "I'd", "I’m", "I’ve", "I
 
 def model_weight(probability: float) -> float:
     """How much of a sentence counts as filler, given the model's probability that it is:
-    none below :data:`UNSURE_BELOW`, all from :data:`SURE_FROM`, the probability between. Counting
-    an unsure sentence by its probability halves the error on it, whichever way it goes."""
+    none below :data:`UNSURE_BELOW`, all from :data:`SURE_FROM`, the probability between. An
+    unsure sentence counted by its probability costs part of it, not all, when the call is wrong."""
     if probability < UNSURE_BELOW:
         return 0.0
     return 1.0 if probability >= SURE_FROM else probability

@@ -24,10 +24,11 @@ from typing import Any
 from ..config import Case
 from ..types import Completion
 from ._base import Score, Scorer, declare, threshold_passed
-from ._claims import Claim, _analyse, split_claims
+from ._claims import Claim, _analyse, split_claims, split_sentences
 from ._context import ScoringContext
 from ._embeddings import cosine
-from ._support import Checker, _Check, _Checker, _Usage
+from ._relations import check_relations
+from ._support import _MAX_PASSAGE_CHARS, Checker, _Check, _Checker, _Usage
 from ._util import clip
 
 # Chosen on the tuning split of benchmarks/data/rag_labelled.jsonl: agreement with the labels is
@@ -106,7 +107,17 @@ def factuality(
         unchecked = max(0, len(claims) - MAX_CLAIMS)
         claims = claims[:MAX_CLAIMS]
         every = tuple(range(len(passages)))
-        supports, usage = await engine.check([_Check(c, every) for c in claims], passages, question)
+        # A one-sentence answer to a question is the answer itself: what it adds to the question
+        # must be stated in the passages, and its relation to them is checked.
+        one_sentence = question is not None and len({c.sentence for c in claims}) == 1
+        checks = [_Check(c, every, added_in_window=one_sentence) for c in claims]
+        supports, usage = await engine.check(checks, passages, question)
+        if one_sentence and engine.checker != "judge":
+            sentences = [s for p in passages for s in split_sentences(p[:_MAX_PASSAGE_CHARS])]
+            verdict = check_relations(completion.text, question, sentences)
+            if verdict is not None and not verdict.supported:
+                for support in supports:
+                    support.score, support.supported, support.relation = 0.0, False, verdict.reason
         supported = sum(s.supported for s in supports)
         value = supported / len(claims)
         details: dict[str, Any] = {
