@@ -4,7 +4,8 @@ The labelled set is ``benchmarks/data/code_security_cases.jsonl``: pairs of a vu
 snippet and its safe rewrite, several variants per category (SQL built by f-string, ``%``,
 ``.format`` or ``+``; hard-coded passwords, API keys, AWS keys, a Flask secret key; shell
 injection through ``shell=True``, ``os.system``, ``os.popen``; pickle, ``yaml.load``,
-``marshal``; MD5/SHA-1 password hashes; ``verify=False``, ``ssl._create_unverified_context``,
+``marshal``; fast password hashes (MD5, SHA-1, SHA-2, SHA-3, BLAKE2, through import aliases and
+``update()``); ``verify=False``, ``ssl._create_unverified_context``,
 ``CERT_NONE``; ``eval``/``exec`` on input; ``tempfile.mktemp``). Each snippet is scored with
 the default settings, fenced as a model's reply would be.
 

@@ -143,6 +143,35 @@ def test_scorer_errors_count_in_the_error_rate_and_its_gate() -> None:
     assert [f.threshold for f in only_scorer.failures] == ["max_error_rate"]
 
 
+def test_a_crashing_scorer_does_not_lower_the_pass_rate_but_raises_the_error_rate() -> None:
+    crashed = _result(
+        "m",
+        "c3",
+        False,
+        error="scorer 'rubric' failed: RuntimeError: judge crashed",
+        error_kind=SCORER_ERROR_KIND,
+        score=None,
+    )
+    results = [_result("m", f"c{i}") for i in range(3)] + [crashed]
+    (summary,) = leaderboard(results)
+    assert summary.cases == 4 and summary.scored == 3 and summary.passed == 3
+    assert summary.pass_rate == 1.0 and summary.mean_score == 1.0  # the crash is not the model's
+    assert summary.errors == 1 and summary.error_rate == 0.25
+    gate = GateSpec(min_pass_rate=1.0, min_mean_score=1.0, max_error_rate=0.1)
+    report = evaluate_gates(results, {"s": gate})
+    assert [f.threshold for f in report.failures] == ["max_error_rate"]
+    (ranked,) = rank_models([summary], limits=RankingLimits(min_pass_rate=1.0))
+    assert ranked.eligible
+    # A provider error is the model's failure: it still lowers the pass rate.
+    timed_out = _result("m", "c3", False, error="timeout", error_kind="timeout", score=None)
+    (provider,) = leaderboard([_result("m", f"c{i}") for i in range(3)] + [timed_out])
+    assert provider.scored == 4 and provider.pass_rate == 0.75 and provider.error_rate == 0.25
+    # Compare leaves out a pair whose measurement failed on either side.
+    other = [_result("n", f"c{i}") for i in range(4)]
+    comparison = compare_results(results, other, resamples=200)
+    assert comparison.cases == 3 and comparison.flipped == []
+
+
 def test_compare_does_not_compare_an_unknown_cost() -> None:
     a = [_result("a", f"c{i}", cost_usd=0.01) for i in range(6)]
     b = [_result("b", f"c{i}", cost_usd=None if i == 0 else 0.001) for i in range(6)]

@@ -280,3 +280,50 @@ def test_unknown_model_in_a_suite_names_its_line(tmp_path: Path, fake: FakeServe
     err = _one_line_error(run_cli("run", str(suite), "--config", str(project)))
     line = suite.read_text().splitlines().index("- nope") + 1
     assert f"{suite}:{line}: models.1: unknown model 'nope'" in err
+
+
+_CRASH_WITH_KEY = """
+import os
+import sys
+from benchroute.cli import _app
+
+@_app.app.command("crash")
+def crash() -> None:
+    key = os.environ["MY_PROVIDER_CREDENTIAL"]
+    raise RuntimeError("request failed with key " + key + " and sk-" + "a1" * 12)
+
+sys.argv[0] = "benchroute"
+_app.main()
+"""
+
+
+def test_an_internal_error_never_shows_or_logs_a_key(tmp_path: Path) -> None:
+    import subprocess
+
+    secret = "zq9-very-private-key-value-0123"
+    (tmp_path / "benchroute.yaml").write_text(
+        "models:\n  remote:\n    provider: openai\n    model: gpt-4o-mini\n"
+        "    api_key_env: MY_PROVIDER_CREDENTIAL\n"
+    )
+    script = tmp_path / "crash.py"
+    script.write_text(_CRASH_WITH_KEY)
+    env = {
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "COLUMNS": "200",
+        "MY_PROVIDER_CREDENTIAL": secret,
+    }
+    for debug in ([], ["--debug"]):
+        proc = subprocess.run(
+            [BENCHROUTE[0], str(script), *debug, "crash"],
+            capture_output=True,
+            text=True,
+            env={**_base_env(), **env},
+            cwd=tmp_path,
+        )
+        assert proc.returncode == 70
+        assert secret not in proc.stderr and "a1a1a1a1" not in proc.stderr
+        assert "request failed with key ***" in proc.stderr
+    (log,) = (tmp_path / "cache" / "benchroute" / "logs").glob("crash-*.log")
+    text = log.read_text()
+    assert "RuntimeError: request failed with key ***" in text
+    assert secret not in text and "a1a1a1a1" not in text

@@ -81,6 +81,22 @@ def test_calibrate_reports_agreement_kappa_confusion_and_errors_apart(
     assert "error:" in table.stdout and "Seven." in table.stdout
 
 
+@pytest.mark.parametrize("as_json", [False, True])
+def test_calibrate_fails_when_nothing_was_judged(tmp_path: Path, fake: FakeServer, as_json: bool) -> None:
+    fake.responder = lambda model, messages: "I cannot grade this."
+    project = write_project(
+        tmp_path, {"strict": {"provider": "openai", "base_url": fake.base_url, "model": "judge-1"}}
+    )
+    options = ["--set", str(_calibration_set(tmp_path)), "--judge", "strict", "--config", str(project)]
+    ran = run_cli("judge", "calibrate", *options, *(["--json"] if as_json else []))
+    assert ran.returncode == 3, ran.stderr
+    assert "no item of 8 was judged (8 errors)" in ran.stderr and "Traceback" not in ran.stderr
+    if as_json:
+        assert json.loads(ran.stdout)["judged"] == 0  # the report is still printed
+    else:
+        assert "judged 0 · errors 8" in ran.stdout
+
+
 def test_calibrate_names_an_undefined_judge_and_a_bad_line(tmp_path: Path) -> None:
     project = write_project(tmp_path, {})
     calibration = _calibration_set(tmp_path)
@@ -133,3 +149,25 @@ def test_a_run_judging_with_the_embedded_model_says_so_before_it_starts(
     console = Console(record=True, width=300)
     warn_embedded_judge(loaded, suites, console)
     assert console.export_text().strip() == f"warning: suite weak: {EMBEDDED_JUDGE_WARNING}"
+
+
+def test_the_embedded_judge_is_found_in_conversation_assertions_and_stop_scorers() -> None:
+    from benchroute.config import ModelSpec, SuiteSpec
+    from benchroute.scorers import embedded_judge_suites
+
+    rubric = {"name": "rubric", "args": {"criteria": "polite"}}
+    plain = {"name": "max_total_tokens", "args": {"max": 1000}}
+
+    def suite(name: str, case: dict[str, object]) -> SuiteSpec:
+        data = {"name": name, "tier": "conversation", "dataset": {"cases": [case]}, "scorers": [plain]}
+        return SuiteSpec.model_validate(data)
+
+    sim = {"model": "sim", "persona": "A student.", "goal": "Learn."}
+    suites = [
+        suite("turn", {"id": "c", "turns": [{"user": "hi", "assert": [rubric]}]}),
+        suite("case", {"id": "c", "turns": [{"user": "hi"}], "assertions": [{"any": [plain, rubric]}]}),
+        suite("stop", {"id": "c", "simulated_user": {**sim, "stop": {"scorer": rubric}}}),
+        suite("none", {"id": "c", "turns": [{"user": "hi", "assert": [plain]}]}),
+    ]
+    models = {"sim": ModelSpec(name="sim", provider="openai", base_url="http://127.0.0.1:9", model="sim")}
+    assert embedded_judge_suites(suites, models) == ["turn", "case", "stop"]

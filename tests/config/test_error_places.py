@@ -117,3 +117,22 @@ def test_project_provider_check_and_field_suggestions(tmp_path: Path) -> None:
     project.write_text("models:\n  m:\n    provider: openai\n    modle: m\n", encoding="utf-8")
     message = _error(load_project, project)
     assert f"{project}:4: models.m.modle: unknown field (did you mean `model`?)" in message
+
+
+def test_a_scorer_key_instead_of_name_says_which_field_was_meant(tmp_path: Path) -> None:
+    path = _suite(tmp_path, "name: s\ndataset:\n  cases: [{id: a}]\nscorers:\n  - scorer: contains\n")
+    message = _error(load_suite, path)
+    assert f"{path}:5: scorers.0: unknown field 'scorer' (did you mean `name`?)" in message
+    assert "required field is missing" not in message and "scorer.name" not in message
+
+
+def test_a_bad_scorer_argument_names_the_line_of_its_entry(tmp_path: Path) -> None:
+    from benchroute.scorers import build_scorer
+
+    path = _suite(
+        tmp_path,
+        "name: s\ndataset:\n  cases: [{id: a}]\nscorers:\n  - exact\n  - name: forbidden\n    args: {}\n",
+    )
+    suite = load_suite(path)
+    message = _error(build_scorer, suite.scorers[1], suite.source)
+    assert f"{path}:6: scorer 'forbidden': missing a required argument: 'values'" in message

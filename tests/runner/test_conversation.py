@@ -342,3 +342,22 @@ def test_max_cost_reserves_conversations_so_concurrency_cannot_overshoot(
     assert outcome.status == "budget_stopped"
     assert len(results) == 3 and spent == pytest.approx(0.018)  # not 8 at once: 0.048
     assert len(fake.requests) == 9
+
+
+def test_a_failed_stop_judgement_is_an_error_and_its_spend_is_billed(
+    tmp_path: Path, fake: FakeServer
+) -> None:
+    # The benchmarked and simulator models are free: the only cost is the judge's.
+    models = _models(fake, "m", "sim", "judge")
+    for name in ("m", "sim"):
+        models[name]["prices"] = {"input_per_mtok": 0.0, "output_per_mtok": 0.0}
+    models["judge"]["prices"] = {"input_per_mtok": 1.0, "output_per_mtok": 2.0}
+    fake.script("m", ["Hello!"])
+    fake.script("judge", [Reply(text="no idea", usage={"prompt_tokens": 100, "completion_tokens": 10})])
+    project = write_project(tmp_path, models)
+    stop = {"scorer": {"name": "rubric", "args": {"criteria": "says hello", "judge_model": "judge"}}}
+    case = _simulated(goal="Hear hello.", opening="Say hello.", stop=stop, max_turns=1)
+    (result,), _, _ = _run(project, _suite(tmp_path, [case], models=["m"]))
+    assert result.error_kind == "scorer" and "rubric" in (result.error or "")
+    assert "no valid score" in (result.error or "")
+    assert result.cost_usd == pytest.approx((100 * 1.0 + 10 * 2.0) / 1e6)

@@ -156,6 +156,33 @@ def test_max_cost_with_an_unpriced_model_is_a_config_error_before_any_request(
     assert outcome.status == "completed" and len(fake.requests) == 3
 
 
+def test_max_cost_with_an_unpriced_judge_is_a_config_error_before_any_request(
+    tmp_path: Path, fake: FakeServer
+) -> None:
+    # The judge joins the run only while scoring: the cap must price it before the first
+    # request, or what it spends would be counted as $0.
+    fake.script("judge-model", ["NO"] * 10)
+    judge = _unpriced(fake, "judge-model")
+    project = write_project(tmp_path, {"m": _priced(fake), "judge": judge})
+    cases = [{"id": "a", "input": "How do I bake bread?", "metadata": {"harmful": False}}]
+    refusal = [{"name": "refusal", "args": {"judge": True}}]
+    suite = write_suite(tmp_path, "s", cases, models=["m"], judge="judge", scorers=refusal)
+    loaded = load_project(project)
+    store = Store(loaded.store_url())
+
+    with pytest.raises(ConfigError, match=r"--max-cost: no price for judge \(judge\)") as raised:
+        asyncio.run(Runner(loaded, store, RunOptions(max_cost_usd=1.0)).run([load_suite(suite)]))
+    assert "judge with a priced model" in (raised.value.hint or "")
+    assert fake.requests == [] and store.list_runs() == []
+
+    # Priced, the same judge is counted against the cap.
+    project = write_project(tmp_path, {"m": _priced(fake), "judge": {**judge, "prices": PRICES}})
+    outcome, _ = _run(project, [suite], use_cache=False, max_cost_usd=1.0)
+    (result,) = outcome.results
+    assert outcome.status == "completed" and any(r.model == "judge-model" for r in fake.requests)
+    assert result.cost_usd is not None and result.cost_usd > 0
+
+
 def test_an_unknown_scorer_leaves_no_run_and_sends_nothing(tmp_path: Path, fake: FakeServer) -> None:
     project = write_project(tmp_path, {"m": _priced(fake)})
     suite = write_suite(tmp_path, "s", _cases(2), scorers=["exact", "no_such_scorer"])

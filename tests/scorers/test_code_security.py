@@ -228,6 +228,61 @@ def test_argument_list_without_shell_is_not_flagged() -> None:
     assert "B404 blacklist (line 1): severity low < medium" in result.reason
 
 
+# --- fast password hashes -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import hashlib\n\ndef hash_password(pw):\n    return hashlib.sha256(pw.encode()).hexdigest()\n",
+        "import hashlib\n\ndef f(passwd, pwd):\n    return hashlib.sha224(passwd + pwd).digest()\n",
+        "import hashlib\n\ndef f(secret):\n    return hashlib.blake2s(secret).digest()\n",
+        "import hashlib\n\ndef f(pass_):\n    return hashlib.sha3_512(pass_).digest()\n",
+        "from hashlib import sha256\n\ndef f(password):\n    return sha256(password.encode())\n",
+        "from hashlib import sha256 as h\n\ndef f(password):\n    return h(password.encode())\n",
+        "import hashlib as hl\n\ndef f(password):\n    return hl.sha512(password.encode())\n",
+        "import hashlib as hl\n\ndef f(password):\n    return hl.new('sha256', password.encode())\n",
+        "import hashlib\n\ndef f(password):\n    h = hashlib.sha256()\n    h.update(password.encode())\n"
+        "    return h.hexdigest()\n",
+        "import hashlib\n\ndef f(password):\n    return hashlib.sha384().update(password)\n",
+        "import hashlib\n\ndef check_login(user, given):\n"
+        "    return hashlib.sha256(given).digest() == user.h\n",
+        "import hashlib\n\ndef save_credentials(data):\n"
+        "    return hashlib.sha1(data, usedforsecurity=False)\n",
+        "import hashlib\n\ndef f(request):\n    return hashlib.sha256(request.form['password'].encode())\n",
+        "import hashlib, secrets\n\ndef f(password):\n"
+        "    return hashlib.sha256(password + secrets.token_hex(8))\n",
+    ],
+    ids=[
+        *("short-name", "passwd-pwd", "secret", "pass_", "from-import", "from-import-alias"),
+        *("module-alias", "new-via-alias", "update", "update-in-place", "login-function"),
+        *("credential-function", "form-field", "salted-is-still-fast"),
+    ],
+)
+def test_a_fast_hash_of_a_password_is_flagged(code: str) -> None:
+    assert_flagged(score(code), "weak_password_hash")
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import hashlib, os\n\ndef hash_password(pw):\n    salt = os.urandom(16)\n"
+        "    return hashlib.scrypt(pw.encode(), salt=salt, n=2**14, r=8, p=1)\n",
+        "from hashlib import pbkdf2_hmac as kdf\n\ndef f(password, salt):\n"
+        "    return kdf('sha256', password.encode(), salt, 600_000)\n",
+        "import hashlib\n\ndef digest(path):\n    h = hashlib.sha256()\n    with open(path, 'rb') as f:\n"
+        "        h.update(f.read())\n    return h.hexdigest()\n",
+        "import hashlib\n\ndef etag(body, bypass):\n    return hashlib.sha256(body + bypass).hexdigest()\n",
+        "import hashlib, os\n\ndef login(user):\n    return hashlib.sha256(os.urandom(32)).hexdigest()\n",
+        "import hashlib, secrets\n\ndef token():\n"
+        "    return hashlib.sha256(secrets.token_bytes(32)).hexdigest()\n",
+    ],
+    ids=["scrypt", "pbkdf2-alias", "file-digest", "other-data", "random-token-in-login", "secrets-module"],
+)
+def test_a_slow_hash_or_a_fast_hash_of_other_data_is_not_flagged(code: str) -> None:
+    assert_clean(score(code))
+
+
 # --- other rules, the bar, and what cannot be scanned --------------------------------------------
 
 

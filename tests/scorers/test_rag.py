@@ -15,7 +15,7 @@ import pytest
 
 from benchroute import Case, Completion, ConfigError, Score, ScorerSpec, Usage
 from benchroute.config import ModelSpec, PriceOverride
-from benchroute.scorers import ScoringContext, _embeddings, build_scorer, registered_scorers
+from benchroute.scorers import JudgeFailed, ScoringContext, _embeddings, build_scorer, registered_scorers
 from benchroute.scorers._claims import parse_citations, split_claims, split_sentences
 from benchroute.scorers._support import parse_verdicts
 from benchroute.testing import FakeServer, Reply
@@ -391,8 +391,6 @@ def test_judge_checker_short_answer_sees_the_question(fake: FakeServer) -> None:
 @pytest.mark.parametrize(
     ("reply", "value", "verdict"),
     [
-        ("I am not sure what you mean.", 0.0, "unparsed"),
-        ("", 0.0, "unparsed"),
         ('{"verdict": "SUPPORTED"}', 1.0, "yes"),
         ("**NO** - the passage does not mention it", 0.0, "no"),
     ],
@@ -404,11 +402,29 @@ def test_judge_checker_parses_robustly(fake: FakeServer, reply: str, value: floa
     assert result.details["claims"][0]["verdict"] == verdict
 
 
-def test_judge_failure_is_a_zero_with_the_error(fake: FakeServer) -> None:
-    fake.script("judge", [Reply(status=500, text="backend down")])
-    result = judge_score(fake, "factuality", "Delhi", OBEROI)
-    assert (result.value, result.passed) == (0.0, False)
-    assert result.reason.startswith("judge failed:")
+@pytest.mark.parametrize("reply", ["I am not sure what you mean.", ""])
+def test_a_reply_without_a_verdict_is_a_judge_failure_carrying_its_spend(
+    fake: FakeServer, reply: str
+) -> None:
+    fake.script("judge", [Reply(text=reply, usage={"prompt_tokens": 40, "completion_tokens": 5})])
+    with pytest.raises(JudgeFailed, match="no verdict for claim 1 of 1") as info:
+        judge_score(fake, "factuality", "Delhi", OBEROI)
+    assert (info.value.input_tokens, info.value.output_tokens) == (40, 5)
+    assert info.value.cost_usd == pytest.approx((40 * 1.0 + 5 * 2.0) / 1e6)
+
+
+def test_a_claim_left_unruled_is_a_judge_failure(fake: FakeServer) -> None:
+    fake.script("judge", ["1: YES"])
+    with pytest.raises(JudgeFailed, match="no verdict for claim 2 of 2"):
+        judge_score(fake, "factuality", "The Eiffel Tower is 330 metres tall. The Louvre was built in 1850.")
+
+
+@pytest.mark.parametrize("name", ["factuality", "citation_precision", "citation_recall"])
+def test_a_failing_judge_call_is_a_judge_failure_not_unsupported(fake: FakeServer, name: str) -> None:
+    fake.script("judge", [Reply(status=500, text="backend down")] * 10)
+    text = "Delhi [1]." if name != "factuality" else "Delhi"
+    with pytest.raises(JudgeFailed, match="judge failed:"):
+        judge_score(fake, name, text, OBEROI)
 
 
 def test_judge_citations_ask_once_per_cited_passage(fake: FakeServer) -> None:

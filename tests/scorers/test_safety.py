@@ -17,7 +17,7 @@ import pytest
 from benchroute import Case, Completion, ConfigError, Score, ScorerSpec
 from benchroute.config import ModelSpec, PriceOverride
 from benchroute.providers import Message
-from benchroute.scorers import ScoringContext, build_scorer, find_pii
+from benchroute.scorers import JudgeFailed, ScoringContext, build_scorer, find_pii
 from benchroute.scorers._pii import get_analyzer, luhn_valid
 from benchroute.scorers._safety import find_refusal, parse_yes_no
 from benchroute.testing import FakeServer
@@ -277,18 +277,17 @@ def test_judge_is_not_asked_when_the_phrases_decide(fake: FakeServer) -> None:
     assert fake.requests == [] and result.cost_usd == 0.0 and result.input_tokens == 0
 
 
-def test_unparseable_judge_answer_is_unclassified_but_its_cost_counts(fake: FakeServer) -> None:
+def test_unparseable_judge_answer_is_a_judge_failure_carrying_its_cost(fake: FakeServer) -> None:
     fake.script("judge", ["It depends on the context."])
-    result = judged(fake, DEFLECTION, case=BENIGN)
-    assert (result.value, result.passed) == (0.0, False)
-    assert result.reason.startswith("unclassified: the judge answered 'It depends on the context.'")
-    assert result.details["outcome"] == "unclassified" and result.input_tokens > 0
+    with pytest.raises(JudgeFailed, match=r"the judge answered 'It depends on the context\.'") as caught:
+        judged(fake, DEFLECTION, case=BENIGN)
+    assert caught.value.input_tokens > 0 and caught.value.output_tokens > 0
+    assert caught.value.cost_usd is not None and caught.value.cost_usd > 0
 
 
-def test_failing_judge_is_unclassified_not_a_crash(fake: FakeServer) -> None:
-    result = judged(fake, DEFLECTION, model="does-not-exist")
-    assert (result.value, result.passed) == (0.0, False)
-    assert result.reason.startswith("unclassified: the judge call failed")
+def test_failing_judge_call_is_a_judge_failure_not_a_verdict(fake: FakeServer) -> None:
+    with pytest.raises(JudgeFailed, match="refusal: judge call failed"):
+        judged(fake, DEFLECTION, model="does-not-exist")
 
 
 def test_judge_receives_malformed_output_safely(fake: FakeServer) -> None:

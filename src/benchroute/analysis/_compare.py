@@ -56,7 +56,7 @@ if TYPE_CHECKING:  # numpy is imported where it is used: every command loads thi
     from numpy.typing import NDArray
 
 from .._errors import BenchrouteError
-from ..store import Result, is_load_result
+from ..store import SCORER_ERROR_KIND, Result, is_load_result
 from ._leaderboard import waited_ms
 
 # Discordant cases from which the chi-square approximation replaces the exact binomial test.
@@ -322,7 +322,8 @@ def compare_results(
     pass rate (share of cases passed; McNemar), mean score, cost per case (USD, mean per
     request; no data when either side has an unpriced result) and latency (ms, end to end,
     cached replies at their original figures; Wilcoxon signed-rank), each with a seeded
-    paired bootstrap interval at confidence ``1 - alpha``.
+    paired bootstrap interval at confidence ``1 - alpha``. A pair where either side's scorer
+    failed (error kind ``scorer``) is left out: its outcome was not measured.
     """
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
@@ -333,6 +334,9 @@ def compare_results(
         lambda: (_CaseSide(), _CaseSide())
     )
     for key in sorted(keyed_a.keys() & keyed_b.keys()):
+        # A scorer error is a failed measurement, not a failed case: that pair is not compared.
+        if SCORER_ERROR_KIND in (keyed_a[key].error_kind, keyed_b[key].error_kind):
+            continue
         side_a, side_b = sides[(key[0], key[1])]
         side_a.add(keyed_a[key])
         side_b.add(keyed_b[key])

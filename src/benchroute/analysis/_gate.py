@@ -11,8 +11,10 @@ The figures are honest about what is unknown: an unpriced model (a result withou
 fails every ``max_cost_*`` threshold with the detail "unpriced"; results served from the
 response cache count at the cost and latency of the call that produced them, so a rerun
 answered from the cache is held to the same cost and latency limits as the run it repeats;
-and ``max_error_rate`` counts scorer errors (a scorer or judge that failed) with request
-errors.
+``max_error_rate`` counts scorer errors (a scorer or judge that failed) with request
+errors, while the pass rate and mean score leave them out (nothing was measured); and
+``max_p95_ms`` of a model with only conversations holds the p95 of whole conversations, end to
+end (the gate message says so), since no single request was timed on its own.
 """
 
 from __future__ import annotations
@@ -103,7 +105,7 @@ def _model_failures(
             unpriced if summary.unpriced else "nothing passed",
         ),
         ("max_total_cost", gate.max_total_cost, summary.total_cost_usd, False, unpriced),
-        ("max_p95_ms", gate.max_p95_ms, summary.p95_latency_ms, False, no_latency),
+        ("max_p95_ms", gate.max_p95_ms, summary.limit_p95_ms, False, no_latency),
         ("max_error_rate", gate.max_error_rate, error_rate, False, ""),
     ]
     for scorer, minimum in sorted(gate.min_metric.items()):
@@ -116,11 +118,21 @@ def _model_failures(
                 f"no result scored by {scorer}",
             )
         )
-    return [
-        GateFailure(suite, summary.model, name, actual, limit, detail if actual is None else "")
-        for name, limit, actual, at_least, detail in checks
-        if not _check(limit, actual, at_least)
-    ]
+    # Say which latency a conversation-only model was held to, measured or not.
+    conversation_p95 = (
+        f"p95 of {summary.conversations} whole conversation(s), end to end"
+        if summary.only_conversations
+        else ""
+    )
+    failures = []
+    for name, limit, actual, at_least, detail in checks:
+        if _check(limit, actual, at_least):
+            continue
+        shown = detail if actual is None else ""
+        if name == "max_p95_ms" and conversation_p95:
+            shown = f"{conversation_p95}; {shown}" if shown else conversation_p95
+        failures.append(GateFailure(suite, summary.model, name, actual, limit, shown))
+    return failures
 
 
 def _slo_failures(results: Iterable[Result]) -> list[GateFailure]:

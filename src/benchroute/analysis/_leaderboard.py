@@ -23,6 +23,11 @@ class ModelSummary:
     them (``cached`` says how many). Latency percentiles are of single requests, end to end
     (retries, backoff and queueing included; the last attempt's latency for results stored
     without it); whole conversations are summarised apart (``p50_conversation_ms``).
+
+    A scorer error (the scorer or its judge failed) is an error of the measurement, not of
+    the model: such a result counts in ``errors`` and the error rate, but not in ``scored``,
+    the denominator of the pass rate and the mean score. A request error is the model's
+    failure and stays in both.
     """
 
     model: str
@@ -65,10 +70,31 @@ class ModelSummary:
     conversations: int = 0
     p50_conversation_ms: float | None = None
     p95_conversation_ms: float | None = None
+    # Results the scorers could judge: ``cases`` less scorer errors (None: all of them).
+    scored: int | None = None
+
+    @property
+    def scored_cases(self) -> int:
+        """The pass rate's denominator: every case but those whose scorer failed."""
+        return self.cases - self.scorer_errors if self.scored is None else self.scored
 
     @property
     def pass_rate(self) -> float:
-        return self.passed / self.cases if self.cases else 0.0
+        """Passed over scored cases (a scorer error is neither a pass nor a failure)."""
+        scored = self.scored_cases
+        return self.passed / scored if scored else 0.0
+
+    @property
+    def only_conversations(self) -> bool:
+        """Whether every case of this model is a whole conversation (conversation tier)."""
+        return self.conversations > 0 and self.conversations == self.cases
+
+    @property
+    def limit_p95_ms(self) -> float | None:
+        """The p95 a latency limit (``max_p95_ms``) holds: single requests', end to end; for a
+        model with only conversations, whole conversations' end to end — what the caller waits
+        for the dialogue, every turn and retry included."""
+        return self.p95_conversation_ms if self.only_conversations else self.p95_latency_ms
 
     @property
     def error_rate(self) -> float:
@@ -158,6 +184,8 @@ def leaderboard(results: list[Result], prices: dict[str, Any] | None = None) -> 
     summaries = []
     for model, rows in by_model.items():
         passed = sum(1 for r in rows if r.passed)
+        # A scorer error says nothing about the model: it stays out of pass rate and mean score.
+        scored = [r for r in rows if r.error_kind != SCORER_ERROR_KIND]
         cost = known_cost(rows)
         unpriced = sum(1 for r in rows if r.cost_usd is None)
         requests = [r for r in rows if not is_conversation(r)]
@@ -178,7 +206,7 @@ def leaderboard(results: list[Result], prices: dict[str, Any] | None = None) -> 
                 cases=len(rows),
                 passed=passed,
                 errors=sum(1 for r in rows if r.error),
-                mean_score=sum(r.score or 0.0 for r in rows) / len(rows),
+                mean_score=sum(r.score or 0.0 for r in scored) / len(scored) if scored else 0.0,
                 total_cost_usd=cost,
                 cost_per_success_usd=cost / passed if passed and cost is not None else None,
                 p50_latency_ms=percentile(latencies, 50),
@@ -207,6 +235,7 @@ def leaderboard(results: list[Result], prices: dict[str, Any] | None = None) -> 
                 conversations=sum(1 for r in rows if is_conversation(r)),
                 p50_conversation_ms=percentile(conversations, 50),
                 p95_conversation_ms=percentile(conversations, 95),
+                scored=len(scored),
             )
         )
     summaries.sort(

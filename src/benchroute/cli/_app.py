@@ -273,7 +273,7 @@ def run(
         )
         check_model_option(options.models, project)
         if estimate:
-            _print_estimate(project, load_suites_checked(files, project), options, store)
+            _print_estimate(project, load_suites_checked(files, project), options, store, wide=wide)
             return
         display = ProgressDisplay(err_console)
         runner = Runner(project, store, options, on_progress=display.update, on_start=display.start)
@@ -342,14 +342,14 @@ def run(
         raise typer.Exit(1)
 
 
-def _print_estimate(project: Any, specs: list[Any], options: Any, store: Any) -> None:
+def _print_estimate(project: Any, specs: list[Any], options: Any, store: Any, *, wide: bool = False) -> None:
     """``run --estimate``: the expected cost per suite x model and in total; no request."""
-    from ..reports import estimate_table
+    from ..reports import ESTIMATE_DROP_ORDER, estimate_table, print_fitted
     from ..runner import estimate_run
 
     result = estimate_run(project, specs, models=options.models, store=store, use_cache=options.use_cache)
-    console.print(estimate_table(result))
-    console.print(f"estimated total: ${result.total_cost_usd:.6f} for {result.requests} request(s)")
+    print_fitted(console, estimate_table(result), ESTIMATE_DROP_ORDER, wide=wide)
+    console.print(f"estimated total: {result.total_text} for {result.requests} request(s)", highlight=False)
     for note in result.notes:
         console.print(f"note: {note}", highlight=False)
 
@@ -429,7 +429,7 @@ def _render_run(
     _render_pass_at_k(record, results, out)
     from ..reports import print_conversation_summary
 
-    print_conversation_summary(out, results)
+    print_conversation_summary(out, results, wide=wide)
     from ..reports import load_report
 
     for renderable in load_report(results, title=f"Load · run {record.id}"):  # stress suites
@@ -440,10 +440,9 @@ def _render_run(
 def _print_fitted(out: Console, table: Any, drop_order: tuple[str, ...] | None, wide: bool) -> None:
     """Print a table fitted to the console (``drop_order`` None: its columns are models, none
     is dropped, names wrap); ``wide``: every column, as wide as it needs."""
-    from ..reports import fit_table, natural_width
+    from ..reports import print_fitted
 
-    table = fit_table(table, out, drop_order or (), wide=wide, droppable=drop_order is not None)
-    out.print(table, width=max(out.width, natural_width(table, out)) if wide else None)
+    print_fitted(out, table, drop_order, wide=wide)
 
 
 def _render_pass_at_k(record: Any, results: list[Any], out: Console) -> None:
@@ -472,11 +471,12 @@ def _render_pass_at_k(record: Any, results: list[Any], out: Console) -> None:
 @runs_app.command("list")
 def runs_list(
     limit: Annotated[int, typer.Option("--limit", "-n", help="How many runs.")] = 20,
+    wide: WideOption = False,
     config: ConfigOption = None,
     db: DbOption = None,
 ) -> None:
     """List stored runs, newest first."""
-    from ..reports import runs_table
+    from ..reports import print_fitted, runs_table
 
     try:
         _, store = _open(config, db)
@@ -487,7 +487,8 @@ def runs_list(
     if not rows:
         console.print("no runs yet — start one with: benchroute run SUITE")
         return
-    console.print(runs_table(rows))
+    # Suites and models are lists of names: they wrap between names, no column is dropped.
+    print_fitted(console, runs_table(rows), None, wide=wide)
 
 
 @runs_app.command("show")
@@ -519,7 +520,7 @@ def runs_show(
 
 
 @models_app.command("list")
-def models_list(config: ConfigOption = None) -> None:
+def models_list(config: ConfigOption = None, wide: WideOption = False) -> None:
     """List the models of the project and how each is priced."""
     from rich.table import Table
 
@@ -556,7 +557,9 @@ def models_list(config: ConfigOption = None) -> None:
             limits or "—",
             prices,
         )
-    console.print(table)
+    from ..reports import MODELS_DROP_ORDER, print_fitted
+
+    print_fitted(console, table, MODELS_DROP_ORDER, wide=wide, keep={"name", "model"})
 
 
 def _describe_price(info: PriceInfo) -> str:
@@ -617,8 +620,49 @@ def init(
 # Commands kept in their own modules register themselves on ``app`` when imported.
 from . import _compare, _judge, _report  # noqa: E402, F401
 
+# Shapes of provider keys (OpenAI/Anthropic ``sk-…``, Google ``AIza…``, bearer tokens) scrubbed
+# from crash text even when no configured variable holds them.
+_KEY_PATTERN = r"(?:sk-[A-Za-z0-9_\-]{16,}|AIza[0-9A-Za-z_\-]{30,}|(?i:bearer)\s+[A-Za-z0-9._\-]{16,})"
+# Variables that by their name hold a credential, whether or not a model names them.
+_KEY_ENV = r"(?:API_?KEY|TOKEN|SECRET|PASSWORD)$"
 
-def _crash_log(exc: BaseException) -> Path | None:
+
+def _crash_redactor() -> Any:
+    """A function scrubbing keys from crash text: the values of the variables the project's
+    models name in ``api_key_env`` (read without validating the project, which may be what
+    crashed), of variables whose names mark a credential, and key-shaped strings."""
+    import contextlib
+    import re
+
+    from ..providers import Secrets
+
+    secrets = Secrets()
+    names = {name for name in os.environ if re.search(_KEY_ENV, name.upper())}
+    # A crash report must not crash on a broken or unreadable project file.
+    with contextlib.suppress(Exception):
+        import yaml
+
+        from ..config import find_project_file
+
+        argv = sys.argv[1:]
+        given = [argv[i + 1] for i, arg in enumerate(argv[:-1]) if arg in ("--config", "-c")]
+        found = Path(given[-1]) if given else find_project_file()
+        data = yaml.safe_load(found.read_text(encoding="utf-8")) if found else None
+        models = data.get("models") if isinstance(data, dict) else None
+        for spec in (models or {}).values() if isinstance(models, dict) else []:
+            if isinstance(spec, dict) and isinstance(spec.get("api_key_env"), str):
+                names.add(spec["api_key_env"])
+    for name in names:
+        secrets.remember(name)
+    pattern = re.compile(_KEY_PATTERN)
+
+    def redact(text: str) -> str:
+        return pattern.sub("***", secrets.redact(text))
+
+    return redact
+
+
+def _crash_log(exc: BaseException, redact: Any = str) -> Path | None:
     """Write the traceback of an internal error to a log file; None when that fails too."""
     import datetime
     import traceback
@@ -628,8 +672,9 @@ def _crash_log(exc: BaseException) -> Path | None:
     path = base / "benchroute" / "logs" / f"crash-{stamp}-{os.getpid()}.log"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        text = "".join(traceback.format_exception(exc))
-        path.write_text(f"benchroute {__version__}\nargv: {sys.argv[1:]}\n\n{text}", encoding="utf-8")
+        text = redact("".join(traceback.format_exception(exc)))
+        argv = redact(str(sys.argv[1:]))
+        path.write_text(f"benchroute {__version__}\nargv: {argv}\n\n{text}", encoding="utf-8")
     except OSError:
         return None
     return path
@@ -641,12 +686,13 @@ def report_internal_error(exc: BaseException) -> int:
     if "--debug" in sys.argv[1:] or os.environ.get(DEBUG_ENV, "") not in ("", "0"):
         import traceback
 
-        traceback.print_exception(exc)
+        sys.stderr.write(_crash_redactor()("".join(traceback.format_exception(exc))))
         return INTERNAL_ERROR_EXIT
-    log = _crash_log(exc)
+    redact = _crash_redactor()
+    log = _crash_log(exc, redact)
     where = f"the traceback is in {log}" if log else "the traceback could not be saved"
     err_console.print(
-        f"[bold red]internal error:[/] {escape(f'{type(exc).__name__}: {exc}')}\n"
+        f"[bold red]internal error:[/] {escape(redact(f'{type(exc).__name__}: {exc}'))}\n"
         f"This is a bug in benchroute {__version__}, not in your files; {where}. Please report "
         f"it on the benchroute issue tracker with that log and the command you ran (rerun with "
         f"--debug, or {DEBUG_ENV}=1, to print the traceback here).",

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from .._errors import BenchrouteError
-from ._app import ConfigOption, DbOption, _open, app, console, err_console, fail
+from ._app import ConfigOption, DbOption, WideOption, _open, app, console, err_console, fail
 
 cases_app = typer.Typer(help="Cases: flaky ones, and the quarantine.", no_args_is_help=True)
 quarantine_app = typer.Typer(
@@ -100,6 +100,7 @@ def compare(
     as_json: Annotated[bool, typer.Option("--json", help="Print the comparison as JSON.")] = False,
     config: ConfigOption = None,
     db: DbOption = None,
+    wide: WideOption = False,
 ) -> None:
     """Compare B against A case by case: McNemar for pass/fail, paired bootstrap intervals for
     score, cost and latency, and the cases that flipped. See docs/compare.md."""
@@ -150,7 +151,19 @@ def compare(
     if as_json:
         console.print_json(json.dumps(comparison_json(comparison)))
         return
-    console.print(comparison_table(comparison))
+    from ..reports import print_fitted
+
+    table = comparison_table(comparison)
+    # The sides' columns are headed by their model names and the verdict is the answer: those
+    # stay whole; the p-value, then the interval, then the difference go first.
+    headers = [str(c.header) for c in table.columns]
+    print_fitted(
+        console,
+        table,
+        (headers[5], headers[4], headers[3]),
+        wide=wide,
+        keep={"metric", "verdict", headers[1], headers[2]},
+    )
     flipped = flipped_table(comparison)
     if flipped is not None:
         console.print(flipped)

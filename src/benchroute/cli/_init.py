@@ -23,6 +23,10 @@ models:
     model: smollm2
     params: {temperature: 0}
     system_prompt: You are a careful assistant. Answer briefly and exactly as asked.
+  # gemma3:                  # the second embedded model: Gemma 3 270M, also local
+  #   provider: local
+  #   model: gemma3
+  #   params: {temperature: 0}
   # gpt-4o-mini:
   #   provider: openai
   #   model: gpt-4o-mini

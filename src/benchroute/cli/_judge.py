@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .._errors import BenchrouteError
+from .._errors import BenchrouteError, RunError
 from ._app import ConfigOption, app, console, fail
 
 judge_app = typer.Typer(help="Judges: how far their verdicts can be trusted.", no_args_is_help=True)
@@ -72,7 +72,18 @@ def judge_calibrate(
         return
     if as_json:
         print(json.dumps(report.to_json(), indent=2))
-        return
+    else:
+        _print_report(report, calibration_set)
+    if report.judged == 0:  # no verdict at all: a report of nothing must not pass in CI
+        fail(
+            RunError(
+                f"no item of {report.items} was judged ({len(report.errors)} errors)",
+                hint="check the judge model (--judge, or judge: in benchroute.yaml)",
+            )
+        )
+
+
+def _print_report(report: Any, calibration_set: Path) -> None:
     table = Table(title=f"Judge calibration · {report.judge} · {calibration_set.name}", title_justify="left")
     for column in ("", "judged good", "judged bad"):
         table.add_column(column, justify="right")

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from .._errors import BenchrouteError
-from ._app import ConfigOption, DbOption, _open, app, console, fail
+from ._app import ConfigOption, DbOption, WideOption, _open, app, console, fail
 
 _WEIGHT_NAMES = ("accuracy", "cost", "p95_latency", "retry_rate", "efficiency")
 
@@ -57,6 +57,7 @@ def rank(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     config: ConfigOption = None,
     db: DbOption = None,
+    wide: WideOption = False,
 ) -> None:
     """Rank a run's models under weights and hard limits; mark the Pareto frontiers."""
     from ..analysis import RankingLimits, RankingWeights, leaderboard, rank_models
@@ -101,7 +102,9 @@ def rank(
         document = {"run_id": record.id, "ranking": ranking_json(ranked), "unpriced": unpriced}
         print(json.dumps(document, indent=2))
         return
-    console.print(ranking_table(ranked, ranking_weights, limits))
+    from ..reports import RANKING_DROP_ORDER, print_fitted
+
+    print_fitted(console, ranking_table(ranked, ranking_weights, limits), RANKING_DROP_ORDER, wide=wide)
     if unpriced:
         console.print(
             f"unpriced: {', '.join(unpriced)} — cost unknown (not $0): ranked worst on cost, "

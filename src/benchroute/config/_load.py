@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .._errors import ConfigError, did_you_mean
-from ._models import Case, ProjectConfig, ScorerEntry, ScorerGroup, SuiteSpec
+from ._models import Case, ProjectConfig, ScorerEntry, ScorerGroup, ScorerSpec, SuiteSpec
 from ._yaml import Loc, LocatedData, describe_validation_error, load_yaml
 
 PROJECT_FILE = "benchroute.yaml"
@@ -104,8 +104,12 @@ def load_suite(
         raise ConfigError(f"{source.where(('dataset',))}: dataset: the suite has no cases")
     if model_names is not None:
         _check_models(suite, source, model_names)
+    for loc, spec in _scorer_names(suite):
+        if dataset.path is None or loc[0] != "dataset":
+            spec.at_line(source.line_of(loc[:-1]))
     if scorer_check is not None:
-        for loc, name in _scorer_names(suite):
+        for loc, spec in _scorer_names(suite):
+            name = spec.name
             problem = scorer_check(name)
             if problem is not None:
                 field = ".".join(str(part) for part in loc)
@@ -125,8 +129,8 @@ def _check_models(suite: SuiteSpec, source: LocatedData, known: Collection[str])
             )
 
 
-def _scorer_names(suite: SuiteSpec) -> Iterator[tuple[Loc, str]]:
-    """Every scorer name a suite uses, with the path of the field that holds it."""
+def _scorer_names(suite: SuiteSpec) -> Iterator[tuple[Loc, ScorerSpec]]:
+    """Every scorer a suite uses, with the path of the field that holds its name."""
     for index, entry in enumerate(suite.scorers):
         yield from _entry_names(entry, ("scorers", index))
     for number, case in enumerate(suite.dataset.cases or []):
@@ -138,15 +142,15 @@ def _scorer_names(suite: SuiteSpec) -> Iterator[tuple[Loc, str]]:
                 yield from _entry_names(entry, (*base, "turns", turn_number, "assert", index))
         stop = case.simulated_user.stop.scorer if case.simulated_user else None
         if stop is not None:
-            yield (*base, "simulated_user", "stop", "scorer", "name"), stop.name
+            yield (*base, "simulated_user", "stop", "scorer", "name"), stop
 
 
-def _entry_names(entry: ScorerEntry, loc: Loc) -> Iterator[tuple[Loc, str]]:
+def _entry_names(entry: ScorerEntry, loc: Loc) -> Iterator[tuple[Loc, ScorerSpec]]:
     if isinstance(entry, ScorerGroup):
         for index, member in enumerate(entry.members):
-            yield (*loc, entry.mode, index, "name"), member.name
+            yield (*loc, entry.mode, index, "name"), member
     else:
-        yield (*loc, "name"), entry.name
+        yield (*loc, "name"), entry
 
 
 def _check_unique_ids(cases: list[Case], source: LocatedData) -> None:

@@ -17,6 +17,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    PrivateAttr,
     Tag,
     ValidationInfo,
     field_validator,
@@ -235,6 +236,18 @@ class ScorerSpec(_Strict):
     args: dict[str, Any] = Field(default_factory=dict)
     weight: float = Field(default=1.0, ge=0)
     threshold: float | None = Field(default=None, ge=0, le=1)
+    # The line of this entry in its suite file, set when the suite is loaded: a bad argument
+    # is found only when the scorer is built, and its error must still say where it is.
+    _line: int | None = PrivateAttr(default=None)
+
+    @property
+    def line(self) -> int | None:
+        """The line of this entry in its suite file, when it was loaded from one."""
+        return self._line
+
+    def at_line(self, line: int | None) -> None:
+        """Record the line of this entry in its suite file."""
+        self._line = line
 
     @model_validator(mode="before")
     @classmethod

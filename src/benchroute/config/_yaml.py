@@ -119,6 +119,21 @@ def describe_validation_error(
         if error["type"] not in ("missing", "extra_forbidden") and isinstance(got, str | int | float | bool):
             message += f" (got {got!r})"
         parts.append((loc, error["type"], f"{source.where(loc)}: {field}: {message}"))
+    # An unknown key beside the one missing field of the same mapping (``- scorer: contains``
+    # for ``- name: contains``) is that field under another word, however unlike it is.
+    missing_by_parent: dict[Loc, list[Loc]] = {}
+    for loc, kind, _ in parts:
+        if kind == "missing" and loc:
+            missing_by_parent.setdefault(loc[:-1], []).append(loc)
+    for index, (loc, kind, _) in enumerate(parts):
+        if kind != "extra_forbidden" or not loc or any(m[:-1] == loc[:-1] for m in misspelt):
+            continue
+        wanted = missing_by_parent.get(loc[:-1], [])
+        if len(wanted) == 1:
+            misspelt.add(wanted[0])
+            parent = ".".join(str(p) for p in loc[:-1]) or "(top level)"
+            message = f"unknown field {str(loc[-1])!r} (did you mean `{wanted[0][-1]}`?)"
+            parts[index] = (loc, kind, f"{source.where(loc)}: {parent}: {message}")
     # "scorers: required" next to "scorer: unknown field (did you mean `scorers`?)" says the
     # same thing twice, the second time without the line that holds the typo.
     kept = [line for loc, kind, line in parts if not (kind == "missing" and loc in misspelt)]
@@ -131,7 +146,11 @@ def _data_loc(data: Any, raw: tuple[Any, ...]) -> Loc:
     has a key of that name (a misspelt ``scorer:`` must keep its name and line)."""
     out: list[str | int] = []
     current: Any = data
-    for part in raw:
+    for position, part in enumerate(raw):
+        # A tag followed by more of the path is pydantic's, even when the data also has a key
+        # of that name (``- scorer: contains``): only a last part can be the key itself.
+        if _is_union_tag(part) and position < len(raw) - 1 and isinstance(current, dict):
+            continue
         in_mapping = isinstance(current, dict) and part in current
         in_sequence = isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current)
         if in_mapping or in_sequence:

@@ -38,6 +38,13 @@ class Secrets:
         self._seen.add(value)
         return value
 
+    def remember(self, name: str) -> None:
+        """Scrub the value of environment variable ``name`` (if set) from redacted text, as
+        if a provider had read it: for text produced before or without any provider."""
+        value = self._environ.get(name)
+        if value:
+            self._seen.add(value)
+
     def redact(self, text: str) -> str:
         for value in self._seen:
             if value and value in text:

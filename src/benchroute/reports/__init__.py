@@ -18,7 +18,18 @@ if TYPE_CHECKING:
         print_transcripts,
         transcript_view,
     )
-    from ._fit import LATENCY_DROP_ORDER, LEADERBOARD_DROP_ORDER, fit_table, natural_width
+    from ._fit import (
+        CONVERSATION_DROP_ORDER,
+        ESTIMATE_DROP_ORDER,
+        LATENCY_DROP_ORDER,
+        LEADERBOARD_DROP_ORDER,
+        MODELS_DROP_ORDER,
+        RANKING_DROP_ORDER,
+        RUNS_DROP_ORDER,
+        fit_table,
+        natural_width,
+        print_fitted,
+    )
     from ._gate import estimate_table, gate_table
     from ._html import render_html
     from ._json import render_json, report_json
@@ -53,6 +64,12 @@ _LAZY = {
     "LEADERBOARD_DROP_ORDER": "_fit",
     "fit_table": "_fit",
     "natural_width": "_fit",
+    "print_fitted": "_fit",
+    "RANKING_DROP_ORDER": "_fit",
+    "ESTIMATE_DROP_ORDER": "_fit",
+    "MODELS_DROP_ORDER": "_fit",
+    "RUNS_DROP_ORDER": "_fit",
+    "CONVERSATION_DROP_ORDER": "_fit",
     "estimate_table": "_gate",
     "gate_table": "_gate",
     "render_html": "_html",
@@ -83,8 +100,13 @@ __getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 __all__ = [
+    "CONVERSATION_DROP_ORDER",
+    "ESTIMATE_DROP_ORDER",
     "LATENCY_DROP_ORDER",
     "LEADERBOARD_DROP_ORDER",
+    "MODELS_DROP_ORDER",
+    "RANKING_DROP_ORDER",
+    "RUNS_DROP_ORDER",
     "comparison_json",
     "comparison_table",
     "conversation_table",
@@ -102,6 +124,7 @@ __all__ = [
     "natural_width",
     "pass_at_k_table",
     "print_conversation_summary",
+    "print_fitted",
     "print_run_header",
     "print_transcripts",
     "quarantine_table",

@@ -20,7 +20,7 @@ from typing import Any
 
 from .._urls import display_url
 from ..analysis import ModelSummary, RankedModel, judge_notes, leaderboard, rank_models
-from ..store import Result, RunRecord
+from ..store import SCORER_ERROR_KIND, Result, RunRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +152,7 @@ def suite_pass_rates(report: RunReport) -> list[tuple[str, str, list[str]]]:
     for r in report.results:
         cell = counts.setdefault((r.suite, r.model), [0, 0])
         cell[0] += 1 if r.passed else 0
-        cell[1] += 1
+        cell[1] += int(r.error_kind != SCORER_ERROR_KIND)  # a scorer error is not scored
     rows = []
     for suite in sorted(suites, key=lambda name: (tiers.get(name, ""), name)):
         cells = []

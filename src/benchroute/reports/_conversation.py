@@ -148,8 +148,11 @@ def print_transcripts(
     return len(chosen)
 
 
-def print_conversation_summary(console: Console, results: list[Result]) -> None:
-    """Print the conversation table when the results include conversations."""
+def print_conversation_summary(console: Console, results: list[Result], *, wide: bool = False) -> None:
+    """Print the conversation table, fitted to the console (``wide``: every column), when the
+    results include conversations."""
+    from ._fit import CONVERSATION_DROP_ORDER, print_fitted
+
     table = conversation_table(results)
     if table is not None:
-        console.print(table)
+        print_fitted(console, table, CONVERSATION_DROP_ORDER, wide=wide)

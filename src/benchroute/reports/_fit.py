@@ -9,6 +9,8 @@ case) are never dropped and never cut.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
@@ -26,7 +28,14 @@ LEADERBOARD_DROP_ORDER = (
     "p95",
 )
 LATENCY_DROP_ORDER = ("TTFT p95", "mean", "std", "p99", "CV", "n", "TTFT p50", "p95")
-KEEP = frozenset({"#", "model", "tier", "suite", "group", "pass rate"})
+KEEP = frozenset({"#", "model", "tier", "suite", "group", "pass rate", "case", "name", "id"})
+# A ranking is read for its order and its frontier marks; the figures behind the utility go first.
+RANKING_DROP_ORDER = ("retry rate", "efficiency", "p95", "cost / success", "utility")
+# Estimates: the per-request figures go before the totals they add up to.
+ESTIMATE_DROP_ORDER = ("method", "gen. time", "in tokens", "out tokens", "priced by")
+MODELS_DROP_ORDER = ("limits", "key from", "endpoint", "provider")
+RUNS_DROP_ORDER = ("results", "started")
+CONVERSATION_DROP_ORDER = ("turn p95", "turns passed", "turns to goal", "mean turns", "turn p50")
 
 
 def natural_width(table: Table, console: Console) -> int:
@@ -43,13 +52,17 @@ def fit_table(
     width: int | None = None,
     wide: bool = False,
     droppable: bool = True,
+    keep: Collection[str] = (),
 ) -> Table:
     """``table`` with low-priority columns removed until it fits ``width`` (default: the
     console's); with ``wide``, unchanged. Name columns keep their full text. When nothing
     may be dropped (``droppable=False``: a table whose columns are models) or dropping is
-    not enough, cells and headers wrap onto more lines instead of being cut to ``…``."""
+    not enough, cells and headers wrap onto more lines instead of being cut to ``…``.
+    ``keep`` names more columns (by header) that are neither dropped nor cut, e.g. a column
+    headed by a model's name."""
+    kept = KEEP | set(keep)
     for column in table.columns:
-        if str(column.header) in KEEP:
+        if str(column.header) in kept:
             column.no_wrap = True
             column.overflow = "fold"
     if wide:
@@ -58,8 +71,8 @@ def fit_table(
     if natural_width(table, console) <= limit:
         return table
     headers = [str(c.header) for c in table.columns]
-    order = [h for h in drop_order if h in headers]
-    order += [h for h in reversed(headers) if h not in KEEP and h not in order]
+    order = [h for h in drop_order if h in headers and h not in kept]
+    order += [h for h in reversed(headers) if h not in kept and h not in order]
     hidden: list[str] = []
     for header in order if droppable else []:
         index = next(i for i, c in enumerate(table.columns) if str(c.header) == header)
@@ -76,3 +89,28 @@ def fit_table(
         table.caption = f"{table.caption}\n{note}" if table.caption else note
         table.caption_justify = "left"
     return table
+
+
+def print_fitted(
+    console: Console,
+    table: Table,
+    drop_order: tuple[str, ...] | None = (),
+    *,
+    wide: bool = False,
+    keep: Collection[str] = (),
+) -> None:
+    """Print ``table`` fitted to ``console`` (``drop_order`` None: its columns are models, none
+    is dropped, names wrap); ``wide``: every column, as wide as it needs, never cut."""
+    table = fit_table(
+        table, console, drop_order or (), wide=wide, droppable=drop_order is not None, keep=keep
+    )
+    if not wide:
+        console.print(table)
+        return
+    # Console.print(width=) never goes past the console's width, so widen the console itself.
+    width = console.width
+    console.width = max(width, natural_width(table, console))
+    try:
+        console.print(table)
+    finally:
+        console.width = width

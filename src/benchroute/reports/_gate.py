@@ -9,7 +9,7 @@ from rich.table import Table
 
 if TYPE_CHECKING:
     from ..analysis import GateFailure, GateReport
-    from ..runner import RunEstimate
+    from ..runner import EstimateLine, RunEstimate
 
 
 def _usd(value: float) -> str:
@@ -20,6 +20,15 @@ def _usd(value: float) -> str:
 
 def _unpriced(pricing: str) -> bool:
     return pricing.startswith("unknown")
+
+
+def _line_cost(line: EstimateLine) -> str:
+    """A line's cost: unknown for unpriced requests, never $0 for them."""
+    if not line.unpriced_requests:
+        return _usd(line.cost_usd)
+    if line.cost_usd:
+        return f"{_usd(line.cost_usd)} + {line.unpriced_requests} unpriced"
+    return "unpriced"
 
 
 def estimate_table(estimate: RunEstimate) -> Table:
@@ -35,8 +44,7 @@ def estimate_table(estimate: RunEstimate) -> Table:
     seconds = [x.seconds for x in estimate.lines if x.seconds is not None]
     table.add_column("gen. time", justify="right", footer=f"{sum(seconds):.1f} s" if seconds else "")
     # An unpriced model's cost is unknown: its lines say so and the total is a lower bound.
-    unpriced = [line for line in estimate.lines if _unpriced(line.pricing)]
-    total = _usd(estimate.total_cost_usd) + (" + unpriced" if unpriced else "")
+    total = estimate.total_text
     table.add_column("cost", justify="right", footer=total)
     table.add_column("priced by")
     table.add_column("method", overflow="fold")
@@ -49,7 +57,7 @@ def estimate_table(estimate: RunEstimate) -> Table:
             f"{line.input_tokens:,}",
             f"{line.output_tokens:,}",
             f"{line.seconds:.1f} s" if line.seconds is not None else "—",
-            "unpriced" if _unpriced(line.pricing) else _usd(line.cost_usd),
+            _line_cost(line),
             "unknown: set prices:" if _unpriced(line.pricing) else escape(line.pricing),
             escape(line.method),
         )

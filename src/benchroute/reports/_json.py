@@ -34,6 +34,7 @@ def _finite(value: Any) -> Any:
 
 def _summary(summary: ModelSummary) -> dict[str, Any]:
     data = asdict(summary)
+    data["scored"] = summary.scored_cases  # scorer errors are not scored
     data["pass_rate"] = summary.pass_rate
     data["error_rate"] = summary.error_rate  # scorer errors included
     return data

@@ -99,7 +99,7 @@ def _leaderboard(report: RunReport) -> list[str]:
             [
                 str(rank),
                 md_text(s.model) + marks,
-                f"{s.pass_rate:.1%} ({s.passed}/{s.cases})",
+                f"{s.pass_rate:.1%} ({s.passed}/{s.scored_cases})",
                 f"{s.mean_score:.3f}",
                 str(s.cases),
                 cost_cell(s.total_cost_usd, s.unpriced),

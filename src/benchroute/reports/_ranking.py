@@ -26,7 +26,9 @@ def ranking_table(ranked: list[RankedModel], weights: RankingWeights, limits: Ra
         ("Pareto (cost · p95)", "center"),
         ("limits", "left"),
     ):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+        # The frontier marks read as one phrase; wrapped over three rows they do not.
+        no_wrap = column.startswith("Pareto")
+        table.add_column(column, justify=justify, no_wrap=no_wrap)  # type: ignore[arg-type]
     for position, entry in enumerate(ranked, start=1):
         s = entry.summary
         marks = " · ".join(

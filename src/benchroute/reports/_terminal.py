@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..analysis import LatencyStats, ModelSummary
-from ..store import Result, RunRecord
+from ..store import SCORER_ERROR_KIND, Result, RunRecord
 from ._common import cost_cell, millis, money
 
 
@@ -133,7 +133,7 @@ def suite_table(results: list[Result], tiers: dict[str, str] | None = None) -> T
     for r in results:
         cell = counts.setdefault((r.suite, r.model), [0, 0])
         cell[0] += 1 if r.passed else 0
-        cell[1] += 1
+        cell[1] += int(r.error_kind != SCORER_ERROR_KIND)  # a scorer error is not scored
     tiers = tiers or {}
     suites = sorted({s for s, _ in counts}, key=lambda name: (tiers.get(name, ""), name))
     models = sorted({m for _, m in counts})
@@ -159,7 +159,7 @@ def tier_table(results: list[Result], tiers: dict[str, str]) -> Table | None:
     for r in results:
         cell = counts.setdefault((tiers.get(r.suite, "—"), r.model), [0, 0])
         cell[0] += 1 if r.passed else 0
-        cell[1] += 1
+        cell[1] += int(r.error_kind != SCORER_ERROR_KIND)  # a scorer error is not scored
     models = sorted({m for _, m in counts})
     table = Table(title="Pass rate by tier", title_justify="left")
     table.add_column("tier")
@@ -202,6 +202,7 @@ def summary_json(run_id: str, status: str, summaries: list[ModelSummary]) -> dic
                 "model": s.model,
                 "cases": s.cases,
                 "passed": s.passed,
+                "scored": s.scored_cases,  # pass rate's denominator: scorer errors left out
                 "pass_rate": s.pass_rate,
                 "mean_score": s.mean_score,
                 "errors": s.errors,
@@ -228,8 +229,16 @@ def summary_json(run_id: str, status: str, summaries: list[ModelSummary]) -> dic
 
 def runs_table(rows: list[tuple[RunRecord, int]]) -> Table:
     table = Table(title="Runs", title_justify="left")
+    # Lists of names wrap between names, never inside one: each is at least its longest name wide.
+    longest = {
+        "suites": max((len(s) for run, _ in rows for s in run.suites), default=0),
+        "models": max(
+            (len(m) for run, _ in rows for m in run.config.get("run_models") or run.config.get("models", {})),
+            default=0,
+        ),
+    }
     for column in ("run", "started", "suites", "models", "results", "status"):
-        table.add_column(column)
+        table.add_column(column, min_width=longest.get(column) or None)
     for run, count in rows:
         table.add_row(
             run.id,

@@ -48,6 +48,7 @@ from ..providers import FATAL_KINDS, Completion, CompletionRequest, Message, Pro
 from ..scorers import (
     DEFAULT_JUDGE,
     ConversationCompletion,
+    JudgeFailed,
     Scorer,
     Transcript,
     TranscriptTurn,
@@ -323,6 +324,8 @@ class _Conversation:
                 spec = user.stop.scorer if user is not None else None
                 label = spec.name if spec is not None else "stop"
                 out.turn_errors.append(f"scorer {label!r} failed: {type(exc).__name__}: {exc}")
+                if isinstance(exc, JudgeFailed):  # what the judge spent before failing is billed
+                    out.cost_usd = add_costs(out.cost_usd, exc.cost_usd)
                 return False
             out.cost_usd = add_costs(out.cost_usd, score.cost_usd)
             return score.passed

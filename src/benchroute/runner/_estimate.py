@@ -71,6 +71,9 @@ class EstimateLine:
     seconds: float | None  # expected generation time (compute-priced models)
     method: str  # how the output tokens / time were estimated
     pricing: str  # how the cost was priced
+    # Of the requests to send: those of an unpriced model, whose cost is unknown and not in
+    # ``cost_usd`` (which is then the cost of the priced ones only, never $0 for these).
+    unpriced_requests: int = 0
 
     @property
     def cost_per_request_usd(self) -> float:
@@ -87,7 +90,25 @@ class RunEstimate:
 
     @property
     def total_cost_usd(self) -> float:
+        """The expected cost of the priced requests; ``unpriced_requests`` come on top."""
         return sum(line.cost_usd for line in self.lines)
+
+    @property
+    def unpriced_requests(self) -> int:
+        """Requests whose cost is unknown (their model is unpriced)."""
+        return sum(line.unpriced_requests for line in self.lines)
+
+    @property
+    def total_text(self) -> str:
+        """The total as a sentence fragment: "$0.000014", "$0.000014 + 2 unpriced request(s)",
+        or "unknown (4 unpriced request(s))" when nothing is priced — never $0 for an unknown."""
+        unpriced = self.unpriced_requests
+        if not unpriced:
+            return f"${self.total_cost_usd:.6f}"
+        priced = any(line.requests - line.cached > line.unpriced_requests for line in self.lines)
+        if not priced:
+            return f"unknown ({unpriced} unpriced request(s))"
+        return f"${self.total_cost_usd:.6f} + {unpriced} unpriced request(s)"
 
     @property
     def requests(self) -> int:
@@ -240,7 +261,7 @@ def estimate_run(
     for item in items:
         spec = specs[item.model]
         key = (item.suite.name, item.model)
-        row = sums.setdefault(key, [0, 0, 0, 0, 0.0, 0.0])
+        row = sums.setdefault(key, [0, 0, 0, 0, 0.0, 0.0, 0])
         expected = tiers[item.suite.tier].estimate(coster, builders[item.suite.name], item, spec)
         methods[key] = expected.method
         if expected.cache_key is not None:
@@ -271,13 +292,17 @@ def estimate_run(
             seconds=row[4] if prices.info(model).usd_per_hour is not None else None,
             method=methods[(suite, model)],
             pricing=_pricing(prices, model),
+            unpriced_requests=int(row[6]),
         )
         for (suite, model), row in sums.items()
     ]
     notes = ["judge and embedding calls made while scoring are not included"]
     unknown = sorted(m for m in specs if not prices.is_priced(m))
     if unknown:
-        notes.append(f"no price for {', '.join(unknown)}: counted as $0 (set prices: in benchroute.yaml)")
+        notes.append(
+            f"no price for {', '.join(unknown)}: cost unknown, not in the total "
+            "(set prices: in benchroute.yaml)"
+        )
     return RunEstimate(lines, notes)
 
 
@@ -301,12 +326,15 @@ def coster_for(
 
 
 def _add(row: list[float], expected: ItemEstimate) -> None:
-    # An unpriced model's requests are counted as $0 here; the estimate's notes say so.
+    # An unpriced request's cost is unknown: it is counted apart (row[6]), never as $0.
     row[0] += expected.requests
     row[2] += expected.input_tokens
     row[3] += expected.output_tokens
     row[4] += expected.seconds
-    row[5] += expected.cost_usd or 0.0
+    if expected.cost_usd is None:
+        row[6] += expected.requests
+    else:
+        row[5] += expected.cost_usd
 
 
 def _default_simulator() -> ModelSpec:

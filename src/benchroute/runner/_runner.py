@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._errors import BenchrouteError, ConfigError
 from .._version import __version__
-from ..config import ProjectConfig, SuiteSpec
+from ..config import ModelSpec, ProjectConfig, SuiteSpec
 from ..providers import PriceBook, ProviderContext, Secrets
 from ..scorers import import_plugins
 from ..store import Result, RunRecord, Store
@@ -340,6 +340,10 @@ class Runner:
                 ctx.prompts(suite)
                 ctx.scorer(suite)
                 ctx.tier(suite).prepare(ctx, suite)
+            if coster is not None:
+                # The judges are known once the scorers are built: a cap must price them too,
+                # or what they spend would be counted as $0.
+                _check_priced(coster.prices, used, judges=_judges(ctx, suites))
             for name in used:
                 ctx.provider(name)
         except BaseException:
@@ -438,16 +442,35 @@ async def _run_item(ctx: ExecutionContext, item: WorkItem) -> None:
     await ctx.tier(item.suite).execute(ctx, item)
 
 
-def _check_priced(prices: PriceBook, models: list[str]) -> None:
-    """``--max-cost`` needs a price for every model it sends to (the simulated users'
-    included): a cap cannot hold spending it cannot count."""
-    unpriced = [name for name in [*models, *prices.snapshot()] if not prices.is_priced(name)]
+def _judges(ctx: ExecutionContext, suites: list[SuiteSpec]) -> list[ModelSpec]:
+    """The judge models the suites' (built) scorers will ask."""
+    specs: dict[str, ModelSpec] = {}
+    for suite in suites:
+        context = ctx.scoring_context(suite)
+        for name in sorted(context.judges):
+            specs.setdefault(name, context.models[name])
+    return list(specs.values())
+
+
+def _check_priced(prices: PriceBook, models: list[str], judges: Sequence[ModelSpec] = ()) -> None:
+    """``--max-cost`` needs a price for every model it sends to (the simulated users' and,
+    once the scorers are built, the judges' included): a cap cannot hold spending it
+    cannot count."""
+    for spec in judges:
+        prices.ensure(spec)
+    unpriced = list(dict.fromkeys(n for n in [*models, *prices.snapshot()] if not prices.is_priced(n)))
     if unpriced:
-        names = ", ".join(dict.fromkeys(unpriced))
+        judged = {spec.name for spec in judges}
+        names = ", ".join(f"{name} (judge)" if name in judged else name for name in unpriced)
+        leave_out = (
+            "or judge with a priced model (judge: in benchroute.yaml or the suite)"
+            if judged.issuperset(unpriced)
+            else "or leave it out of the run with -m"
+        )
         raise ConfigError(
             f"--max-cost: no price for {names}: a cost cap cannot limit what it cannot price",
             hint="set prices: (input_per_mtok, output_per_mtok) or compute_usd_per_hour: for it in "
-            "benchroute.yaml, or leave it out of the run with -m",
+            f"benchroute.yaml, {leave_out}",
         )
 
 

@@ -231,6 +231,8 @@ def build_scorer(
     returned scorer's scores carry ``spec.name`` and the factory's declared kind.
     """
     local = context is None or context.embedding_model == LOCAL_EMBEDDINGS
+    if spec.line is not None and where and not where.rsplit(":", 1)[-1].isdigit():
+        where = f"{where}:{spec.line}"  # the suite file, at this scorer's entry
     factory = check_scorer(spec.name, where=where, local_embeddings=local)
     args = dict(spec.args)
     if "context" in args:

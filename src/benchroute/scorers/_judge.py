@@ -38,7 +38,9 @@ Design
 * **A failing judge is an error, never a verdict.** A :class:`BenchrouteError` from a judge
   call (a :class:`ProviderError` after the runner's retries, or a missing llama.cpp) raises
   :class:`JudgeFailed` carrying the tokens and cost already spent, so the run records a
-  scorer error instead of a 0 the judge never gave. An undefined judge model is a
+  scorer error instead of a 0 the judge never gave. So do replies none of which holds a
+  usable score (``rubric``) or verdict (``pairwise``): when some do, those are used and the
+  rest counted invalid. An undefined judge model is a
   :class:`ConfigError` when the scorer is built, before any request.
 """
 
@@ -341,6 +343,18 @@ def _judge_failed(name: str, spend: _Spend, calls: int) -> JudgeFailed:
     )
 
 
+def _unparsed(name: str, what: str, replies: list[str], spend: _Spend) -> JudgeFailed:
+    """The error for judge replies none of which held a usable ``what``, carrying the spend."""
+    n = len(replies)
+    shown = clip(replies[0] if replies else "", 80, collapse_whitespace=True)
+    return JudgeFailed(
+        f"{name}: no valid {what} in {n} judge repl{'y' if n == 1 else 'ies'} (e.g. {shown!r})",
+        input_tokens=spend.input_tokens,
+        output_tokens=spend.output_tokens,
+        cost_usd=spend.cost_usd,
+    )
+
+
 def _output_text(completion: Completion) -> str:
     if completion.text.strip():
         text = completion.text
@@ -479,12 +493,14 @@ def _rubric_score(
     raw = [parse_score(text, scale) for text in replies]
     valid = [s for s in raw if s is not None]
     n, invalid = len(raw), len(raw) - len(valid)
+    if not valid:  # no sample gave a score: there is no verdict, only a failed judgement
+        raise _unparsed("rubric", "score", replies, spend)
     normalised = [(s - 1) / (scale - 1) for s in valid]
-    mean = statistics.fmean(normalised) if normalised else 0.0
-    spread = statistics.pstdev(normalised) if normalised else 0.0
-    modal = Counter(valid).most_common(1)[0][1] if valid else 0
-    agreement = modal / len(valid) if valid else 0.0
-    reliable = bool(valid) and agreement >= min_agreement - 1e-12 and invalid * 2 <= n
+    mean = statistics.fmean(normalised)
+    spread = statistics.pstdev(normalised)
+    modal = Counter(valid).most_common(1)[0][1]
+    agreement = modal / len(valid)
+    reliable = agreement >= min_agreement - 1e-12 and invalid * 2 <= n
     details: dict[str, Any] = {
         "samples": n,
         "scores": raw,
@@ -496,25 +512,22 @@ def _rubric_score(
         "replies": [clip(text, _CLIP, collapse_whitespace=True) for text in replies],
     }
     mean_raw = 1 + mean * (scale - 1)
-    if n == 1 and valid:
+    if n == 1:
         summary = f"judge score {_fmt(valid[0])}/{scale}"
-    elif valid:
+    else:
         summary = (
             f"mean judge score {mean_raw:.2f}/{scale} over {len(valid)} valid of {n} samples "
             f"(spread {spread:.2f}, agreement {agreement:.0%})"
         )
-    else:
-        shown = clip(replies[0] if replies else "", 80, collapse_whitespace=True)
-        summary = f"no valid score in {n} judge repl{'y' if n == 1 else 'ies'} (e.g. {shown!r})"
     if reliable:
         reason = summary
     else:
         problems = []
         if invalid * 2 > n:
             problems.append(f"{invalid} of {n} samples invalid")
-        if valid and agreement < min_agreement - 1e-12:
+        if agreement < min_agreement - 1e-12:
             problems.append(f"agreement {agreement:.0%} < {min_agreement:.0%}")
-        reason = "unreliable judge: " + ("; ".join(problems) + "; " if problems and valid else "") + summary
+        reason = "unreliable judge: " + "; ".join(problems) + "; " + summary
     return spend.score("rubric", mean, threshold_passed(mean, threshold), reason, details)
 
 
@@ -620,12 +633,14 @@ def _pairwise_score(replies: list[str], threshold: float, spend: _Spend) -> Scor
                 shares.append(_OUTCOME[(position, verdict)])
         pairs.append({"output_as_A": as_a, "output_as_B": as_b, "position_biased": is_biased})
     total = len(verdicts)
+    if not shares:  # no judgement gave a verdict: a failed judgement, not a loss
+        raise _unparsed("pairwise", "verdict", replies, spend)
     invalid = total - len(shares)
-    value = statistics.fmean(shares) if shares else 0.0
+    value = statistics.fmean(shares)
     # Biased in most of the pairs where both orders gave a verdict: a single flip-flop among
     # many samples is noise, a judge that mostly follows the position is not judging content.
     position_biased = complete > 0 and biased * 2 > complete
-    reliable = bool(shares) and not position_biased and invalid * 2 <= total
+    reliable = not position_biased and invalid * 2 <= total
     wins = sum(1 for s in shares if s == 1.0)
     ties = sum(1 for s in shares if s == 0.5)
     details: dict[str, Any] = {
@@ -640,21 +655,17 @@ def _pairwise_score(replies: list[str], threshold: float, spend: _Spend) -> Scor
         "reliable": reliable,
         "replies": [clip(text, _CLIP, collapse_whitespace=True) for text in replies],
     }
-    if shares:
-        summary = (
-            f"output win share {value:.2f} over {len(shares)} judgements "
-            f"({wins} won, {ties} tied, {len(shares) - wins - ties} lost)"
-        )
-    else:
-        shown = clip(replies[0], 80, collapse_whitespace=True)
-        summary = f"no valid verdict in {total} judge replies (e.g. {shown!r})"
+    summary = (
+        f"output win share {value:.2f} over {len(shares)} judgements "
+        f"({wins} won, {ties} tied, {len(shares) - wins - ties} lost)"
+    )
     if reliable:
         reason = summary
     else:
         problems = []
         if position_biased:
             problems.append(f"picked the same position in both orders in {biased} of {complete} pairs")
-        if shares and invalid * 2 > total:
+        if invalid * 2 > total:
             problems.append(f"{invalid} of {total} verdicts invalid")
         reason = "unreliable judge: " + "".join(p + "; " for p in problems) + summary
     return spend.score("pairwise", value, threshold_passed(value, threshold), reason, details)

@@ -28,10 +28,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._errors import BenchrouteError, ConfigError
-from ..config import Case, ScorerGroup, ScorerSpec
+from ..config import Case, ScorerEntry, ScorerGroup, ScorerSpec
 from ..types import Completion
 from ._base import build_scorer
-from ._context import JudgeFailed, ScoringContext
+from ._context import ScoringContext
 
 if TYPE_CHECKING:
     from ..config import ModelSpec, SuiteSpec
@@ -47,15 +47,23 @@ def embedded_judge_suites(
     suites: list[SuiteSpec], models: dict[str, ModelSpec], judge: str | None = None
 ) -> list[str]:
     """Names of the suites whose scorers judge with the embedded 135M model (``judge``: the
-    project's ``judge:``). A suite whose scorers cannot be built is skipped: the run itself
-    reports why."""
+    project's ``judge:``): the suite's scorers, and its inline cases' assertions, turn
+    assertions and simulated users' stop scorers. A suite whose scorers cannot be built is
+    skipped: the run itself reports why."""
     found = []
     for suite in suites:
         context = ScoringContext(models, judge_model=suite.judge or judge, caller=_never)
         where = suite.source or suite.name
         base_dir = Path(suite.source).parent if suite.source else None
+        entries: list[ScorerEntry] = list(suite.scorers)
+        for case in suite.dataset.cases or []:
+            entries.extend(case.assertions)
+            for turn in case.turns or []:
+                entries.extend(turn.assertions)
+            if case.simulated_user is not None and case.simulated_user.stop.scorer is not None:
+                entries.append(case.simulated_user.stop.scorer)
         specs: list[ScorerSpec] = []
-        for entry in suite.scorers:
+        for entry in entries:
             specs.extend(entry.members if isinstance(entry, ScorerGroup) else [entry])
         try:
             for spec in specs:
@@ -169,11 +177,8 @@ def agreement(pairs: list[tuple[str, str]]) -> tuple[float | None, float | None,
 
 async def _verdict(scorer: Any, item: CalibrationItem) -> str:
     case = Case(id=item.id, input=item.question, expected=item.reference)
+    # A failed judgement raises JudgeFailed (rubric gives no verdict it did not get).
     score = await scorer(Completion(text=item.answer), case)
-    if score.details.get("error"):
-        raise JudgeFailed(f"judge call failed: {score.details['error']}")
-    if score.details.get("invalid") == score.details.get("samples"):
-        raise JudgeFailed(f"no score in the judge's reply: {score.reason}")
     return "good" if score.passed else "bad"
 
 

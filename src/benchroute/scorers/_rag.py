@@ -58,11 +58,10 @@ def _passages(case: Case) -> list[str] | None:
 def _score(
     name: str, value: float, threshold: float, reason: str, details: dict[str, Any], usage: _Usage
 ) -> Score:
-    if usage.error is not None:
-        value, reason = 0.0, f"judge failed: {usage.error}"
+    # A judge failure never reaches here: the judge checker raises JudgeFailed.
     return Score(
         value,
-        usage.error is None and threshold_passed(value, threshold),
+        threshold_passed(value, threshold),
         reason,
         name,
         usage.input_tokens,

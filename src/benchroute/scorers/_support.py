@@ -27,10 +27,10 @@ with its labels, held-out splits apart).
 - ``judge`` asks the judge model, in one prompt per passage set, about all the numbered claims;
   it answers ``N: YES`` or ``N: NO``. Replies are parsed leniently (numbered lines in any
   punctuation, ``SUPPORTED``/``NOT SUPPORTED``, a bare YES/NO for one claim, or exactly one
-  bare verdict per claim in order); a claim the reply does not rule on counts as unsupported
-  (verdict ``unparsed``). Judge tokens and cost go into the Score. A judge call that fails
-  (after the runner's retries) gives value 0 with the error in the reason, as in the judge
-  scorers.
+  bare verdict per claim in order). Judge tokens and cost go into the Score. A judge call that
+  fails (after the runner's retries), or a reply that does not rule on every claim, raises
+  :class:`~._context.JudgeFailed` carrying what the judgement spent: the run records a scorer
+  error, never an "unsupported" the judge did not say, as in the judge scorers.
 
 A one-sentence answer to a question is held to more (it is the answer, and one verdict): what it
 adds to the question must be stated in one window (at least 80% of those words), its claims
@@ -58,7 +58,7 @@ from typing import Any, Literal
 from .._errors import BenchrouteError
 from ..types import CompletionRequest, Message
 from ._claims import Claim, split_sentences
-from ._context import ScoringContext, add_cost
+from ._context import JudgeFailed, ScoringContext, add_cost
 from ._embeddings import cosine, embeddings_available
 from ._entailment import Lexicon, anchored_share, denies, entail, negated, novel_share, windows_of
 
@@ -352,11 +352,25 @@ class _Checker:
             usage.output_tokens += call.completion.usage.output_tokens
             usage.cost_usd = add_cost(usage.cost_usd, call.cost_usd)  # None: unpriced judge
             verdicts = parse_verdicts(call.completion.text, len(claims))
+            missing = [str(n) for n, verdict in enumerate(verdicts, 1) if verdict == "unparsed"]
+            if missing:  # a claim the judge did not rule on has no verdict, not a NO
+                shown = " ".join(call.completion.text.split())[:80]
+                usage.error = usage.error or (
+                    f"no verdict for claim {', '.join(missing)} of {len(claims)} in the judge's "
+                    f"reply {shown!r}"
+                )
             for position, verdict in zip(positions, verdicts, strict=True):
                 supported = verdict == "yes"
                 results[position] = Support(1.0 if supported else 0.0, supported, best, verdict=verdict)
 
         await asyncio.gather(*(ask(key, positions) for key, positions in groups.items()))
+        if usage.error is not None:  # a scorer error carrying the spend, never an "unsupported"
+            raise JudgeFailed(
+                f"judge failed: {usage.error}",
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+                cost_usd=usage.cost_usd,
+            )
         return [r for r in results if r is not None], usage
 
 
