@@ -79,3 +79,46 @@ def run_cli(
     return subprocess.run(
         [*BENCHROUTE, *args], capture_output=True, text=True, env=full_env, cwd=cwd, timeout=timeout
     )
+
+
+def store_graded_run(
+    db: Path,
+    run_id: str,
+    models: list[tuple[str, int, float | None, float]],
+    cases: int,
+    *,
+    latency_step_ms: float = 0.0,
+) -> None:
+    """Store a completed one-suite run: for each ``(model, passes, cost_usd, latency_ms)``,
+    ``cases`` results of which the first ``passes`` pass (latency grows by
+    ``latency_step_ms`` a case)."""
+    from benchroute.store import Result, RunRecord, Store
+
+    store = Store(f"sqlite:///{db}")
+    store.create_run(
+        RunRecord(
+            id=run_id, suites=["s"], config={"suites": []}, package_version="t", prices={}, started_at="x"
+        )
+    )
+    store.add_results(
+        [
+            Result(
+                run_id=run_id,
+                suite="s",
+                case_id=f"c{i}",
+                model=model,
+                repeat=0,
+                messages=[],
+                output="x",
+                scores=[],
+                score=float(i < passes),
+                passed=i < passes,
+                cost_usd=cost,
+                latency_ms=latency + i * latency_step_ms,
+            )
+            for model, passes, cost, latency in models
+            for i in range(cases)
+        ]
+    )
+    store.set_run_status(run_id, "completed")
+    store.close()

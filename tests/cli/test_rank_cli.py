@@ -5,40 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from benchroute.store import Result, RunRecord, Store
-from tests.conftest import run_cli, write_project
+from tests.conftest import run_cli, store_graded_run, write_project
 
 
 def _store_run(db: Path) -> str:
-    store = Store(f"sqlite:///{db}")
-    store.create_run(
-        RunRecord(
-            id="abc123", suites=["s"], config={"suites": []}, package_version="t", prices={}, started_at="x"
-        )
-    )
-    rows = []
     # cheap: 6/10 pass at $0.001 each, 200 ms; pricey: 9/10 at $0.01, 900 ms
-    for model, passes, cost, latency in (("cheap", 6, 0.001, 200.0), ("pricey", 9, 0.01, 900.0)):
-        for i in range(10):
-            rows.append(
-                Result(
-                    run_id="abc123",
-                    suite="s",
-                    case_id=f"c{i}",
-                    model=model,
-                    repeat=0,
-                    messages=[],
-                    output="x",
-                    scores=[],
-                    score=float(i < passes),
-                    passed=i < passes,
-                    cost_usd=cost,
-                    latency_ms=latency,
-                )
-            )
-    store.add_results(rows)
-    store.set_run_status("abc123", "completed")
-    store.close()
+    store_graded_run(db, "abc123", [("cheap", 6, 0.001, 200.0), ("pricey", 9, 0.01, 900.0)], 10)
     return "abc123"
 
 

@@ -5,41 +5,15 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from benchroute.store import Result, RunRecord, Store
-from tests.conftest import run_cli, write_project
+from benchroute.store import RunRecord, Store
+from tests.conftest import run_cli, store_graded_run, write_project
 
 MODELS = ("gpt-4o-mini-2024-07-18-eu", "claude-3-5-sonnet-20241022")  # ~25 characters each
 
 
 def _store_run(db: Path) -> None:
-    store = Store(f"sqlite:///{db}")
-    store.create_run(
-        RunRecord(
-            id="abc123", suites=["s"], config={"suites": []}, package_version="t", prices={}, started_at="x"
-        )
-    )
-    rows = []
-    for model, passes, cost, latency in ((MODELS[0], 6, 0.001, 200.0), (MODELS[1], 9, 0.01, 900.0)):
-        for i in range(12):
-            rows.append(
-                Result(
-                    run_id="abc123",
-                    suite="s",
-                    case_id=f"c{i}",
-                    model=model,
-                    repeat=0,
-                    messages=[],
-                    output="x",
-                    scores=[],
-                    score=float(i < passes),
-                    passed=i < passes,
-                    cost_usd=cost,
-                    latency_ms=latency + i,
-                )
-            )
-    store.add_results(rows)
-    store.set_run_status("abc123", "completed")
-    store.close()
+    graded = [(MODELS[0], 6, 0.001, 200.0), (MODELS[1], 9, 0.01, 900.0)]
+    store_graded_run(db, "abc123", graded, 12, latency_step_ms=1.0)
 
 
 def _check(stdout: str) -> None:

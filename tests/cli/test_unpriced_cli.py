@@ -6,40 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from benchroute.store import Result, RunRecord, Store
-from tests.conftest import run_cli, write_project
+from tests.conftest import run_cli, store_graded_run, write_project
 
 
 def _store_run(db: Path) -> None:
-    store = Store(f"sqlite:///{db}")
-    store.create_run(
-        RunRecord(
-            id="run123", suites=["s"], config={"suites": []}, package_version="t", prices={}, started_at="x"
-        )
-    )
-    rows = []
     # priced: 8/10 at $0.01; selfhosted: 8/10, no price (it would look free at $0).
-    for model, cost in (("priced", 0.01), ("selfhosted", None)):
-        for i in range(10):
-            rows.append(
-                Result(
-                    run_id="run123",
-                    suite="s",
-                    case_id=f"c{i}",
-                    model=model,
-                    repeat=0,
-                    messages=[],
-                    output="x",
-                    scores=[],
-                    score=float(i < 8),
-                    passed=i < 8,
-                    cost_usd=cost,
-                    latency_ms=100.0,
-                )
-            )
-    store.add_results(rows)
-    store.set_run_status("run123", "completed")
-    store.close()
+    store_graded_run(db, "run123", [("priced", 8, 0.01, 100.0), ("selfhosted", 8, None, 100.0)], 10)
 
 
 def test_rank_says_which_models_are_unpriced_and_ranks_them_last_on_cost(tmp_path: Path) -> None:
