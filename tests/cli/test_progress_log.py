@@ -87,3 +87,14 @@ def test_terminal_shows_a_bar_not_lines() -> None:
     display.update(progress)
     display.stop()
     assert "request(s)" not in out.getvalue() and "4/4" in out.getvalue()
+
+
+def test_progress_never_shows_unknown_or_tiny_costs_as_zero() -> None:
+    display, out, clock = _display()
+    progress = Progress(total=4)
+    display.start(_record(), progress)
+    clock.now += 11
+    progress.done, progress.cost_usd, progress.unpriced = 2, 1.2e-05, 1
+    display.update(progress)
+    assert "$1.20e-05 + 1 unpriced" in out.getvalue()
+    assert "$0.0000" not in out.getvalue()

@@ -92,7 +92,7 @@ class ProgressDisplay:
         self._bar.update(
             self._task,
             completed=progress.done,
-            cost=f"${progress.cost_usd:.4f}",
+            cost=cost_text(progress),
             errors=" ".join(
                 part
                 for part in (
@@ -138,11 +138,19 @@ class ProgressDisplay:
             parts.append(f"{progress.errors} error(s)")
         if progress.skipped:
             parts.append(f"{progress.skipped} not sent")
-        if progress.cost_usd:
-            parts.append(f"${progress.cost_usd:.4f}")
+        if progress.cost_usd or progress.unpriced:
+            parts.append(cost_text(progress))
         parts.append(f"{_duration(elapsed)} elapsed")
         finished_here = progress.done - self._first_done
         if not final and finished_here > 0 and progress.total > progress.done:
             remaining = elapsed / finished_here * (progress.total - progress.done)
             parts.append(f"ETA {_duration(remaining)}")
         return " · ".join(parts)
+
+
+def cost_text(progress: RunProgress) -> str:
+    """What the run has cost so far: small sums keep their digits (a local model's $1.2e-05 is
+    not "$0.0000"), and results of unknown cost are counted, never added as $0."""
+    cost = progress.cost_usd
+    text = "$0" if cost == 0 else f"${cost:.4f}" if cost >= 0.01 else f"${cost:.2e}"
+    return f"{text} + {progress.unpriced} unpriced" if progress.unpriced else text

@@ -440,7 +440,10 @@ class ExecutionContext:
         progress = self.progress
         progress.done += 1
         spent = result.cost_usd if spent_usd is None else spent_usd
-        progress.cost_usd += spent or 0.0
+        if spent is None:
+            progress.unpriced += 1
+        else:
+            progress.cost_usd += spent
         if self._on_progress is not None:
             self._on_progress(progress)
 

@@ -66,7 +66,8 @@ class Progress:
     done: int = 0
     errors: int = 0
     skipped: int = 0  # not sent: a broken endpoint, or the cost cap
-    cost_usd: float = 0.0
+    cost_usd: float = 0.0  # of the results whose cost is known
+    unpriced: int = 0  # results whose cost is unknown: never shown as $0
     started: float = field(default_factory=time.monotonic)
 
 
