@@ -371,7 +371,13 @@ def test_pairwise_without_any_verdict_is_a_judge_failure(fake: FakeServer) -> No
 
 
 def test_pairwise_counts_invalid_verdicts(fake: FakeServer) -> None:
-    fake.script("judge", ["Verdict: A", "I cannot tell."])
+    # Keyed on the order of the two answers in the prompt, not on which of the two concurrent
+    # requests arrives first: the output shown as A gets a verdict, the swapped order none.
+    def responder(model: str, messages: list[dict[str, Any]]) -> str:
+        prompt = str(messages[-1]["content"])
+        return "Verdict: A" if prompt.index(OUTPUT) < prompt.index(BASELINE) else "I cannot tell."
+
+    fake.responder = responder
     result = judge_score(fake, "pairwise", {"baseline": BASELINE})
     assert (result.value, result.details["invalid"], result.details["reliable"]) == (1.0, 1, True)
 
