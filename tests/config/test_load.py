@@ -52,7 +52,7 @@ def test_project_loads_models_named_by_their_keys(tmp_path: Path) -> None:
     assert project.models["fast"].model == "gpt-4o-mini"
     assert project.models["fast"].api_key_env == "OPENAI_API_KEY"
     assert project.models["fast"].rpm == 500
-    assert project.models["tiny"].threads == 2
+    assert project.models["tiny"].settings == {"threads": 2}  # the old key, moved
     assert project.concurrency == 4
     assert project.imports == ["my_scorers.py"]
     assert project.root == tmp_path.resolve()

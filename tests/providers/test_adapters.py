@@ -112,7 +112,7 @@ def test_anthropic_adapter(fake: FakeServer) -> None:
         completion = _complete(guarded_spec, _request(max_tokens=50), {"AK": "sk-ant"})
         body = guarded.requests[0].body
     assert completion.text == "bonjour le monde"
-    assert completion.finish_reason == "end_turn"
+    assert completion.finish_reason == "stop"  # OpenAI vocabulary, like every provider
     assert completion.usage.input_tokens > 0 and completion.usage.output_tokens == 3
     assert body is not None and body["system"] == "be brief" and body["max_tokens"] == 50
     assert [m["role"] for m in body["messages"]] == ["user"]
@@ -141,7 +141,7 @@ def test_anthropic_tool_calls_are_openai_shaped(fake: FakeServer, stream: bool) 
     completion = _complete(spec, _request(tools=[openai_tool, anthropic_tool]))
 
     assert completion.text == "let me look"
-    assert completion.finish_reason == "tool_use"
+    assert completion.finish_reason == "tool_calls"
     assert [c["id"] for c in completion.tool_calls] == ["toolu_1", "toolu_2"]
     for got, want in zip(completion.tool_calls, calls, strict=True):
         assert set(got) == {"id", "type", "function"} and got["type"] == "function"

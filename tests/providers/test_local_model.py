@@ -28,6 +28,24 @@ def test_smollm2_answers_a_question() -> None:
     assert completion.served_model == "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
+def test_smollm2_streams_openai_shaped_chunks() -> None:
+    spec = ModelSpec(name="smollm2", provider="local", model="smollm2", params={"temperature": 0})
+    request = CompletionRequest(
+        messages=[Message(role="user", content="What is the capital of France? Answer in one word.")],
+        max_tokens=24,
+    )
+
+    async def go() -> list[object]:
+        provider = create_provider(spec, ProviderContext())
+        return [chunk async for chunk in provider.stream(request)]  # type: ignore[attr-defined]
+
+    chunks = asyncio.run(go())
+    text = "".join(chunk.text for chunk in chunks)  # type: ignore[attr-defined]
+    assert "paris" in text.lower()
+    last = chunks[-1]
+    assert last.usage is not None and 0 < last.usage.output_tokens <= 24  # type: ignore[attr-defined]
+
+
 def test_unknown_local_model_names_the_fix() -> None:
     from benchroute import ConfigError
 

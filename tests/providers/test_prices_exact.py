@@ -268,7 +268,7 @@ def test_anthropic_reply_with_cache_writes_and_thinking_is_stored_at_genai_price
 
 
 def test_adapters_parse_every_usage_field() -> None:
-    from benchroute.providers._anthropic import _usage as anthropic_usage
+    from benchroute.providers._anthropic_wire import anthropic_usage
     from benchroute.providers._openai import parse_usage as openai_usage
 
     assert openai_usage(OPENAI_REPLY["usage"]) == Usage(

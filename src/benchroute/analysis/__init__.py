@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from .._lazy import lazy_attributes
 
 if TYPE_CHECKING:
+    from ._changepoint import ChangePoint, SeriesValue, find_change_point
     from ._compare import (
         NO_DIFFERENCE,
         Comparison,
@@ -22,6 +23,17 @@ if TYPE_CHECKING:
         paired_bootstrap_ci,
     )
     from ._conversation import ConversationSummary, conversation_summary, is_conversation, turn_latencies
+    from ._drift import (
+        DriftFinding,
+        DriftReport,
+        Outcome,
+        RunOutcomes,
+        VersionChange,
+        benjamini_hochberg,
+        detect_drift,
+    )
+    from ._drift_sim import SimulatedHistory, first_alarm, history_inputs, simulate_history
+    from ._drift_store import drift_for_suite
     from ._flaky import FlakyCase, exclude_quarantined, flaky_cases
     from ._gate import GateFailure, GateReport, evaluate_gates
     from ._judging import judge_notes
@@ -41,6 +53,21 @@ if TYPE_CHECKING:
     from ._ranking import RankedModel, RankingLimits, RankingWeights, pareto_frontier, rank_models
 
 _LAZY = {
+    "ChangePoint": "_changepoint",
+    "SeriesValue": "_changepoint",
+    "find_change_point": "_changepoint",
+    "DriftFinding": "_drift",
+    "DriftReport": "_drift",
+    "Outcome": "_drift",
+    "RunOutcomes": "_drift",
+    "VersionChange": "_drift",
+    "benjamini_hochberg": "_drift",
+    "detect_drift": "_drift",
+    "SimulatedHistory": "_drift_sim",
+    "first_alarm": "_drift_sim",
+    "history_inputs": "_drift_sim",
+    "simulate_history": "_drift_sim",
+    "drift_for_suite": "_drift_store",
     "Comparison": "_compare",
     "FlippedCase": "_compare",
     "McNemarResult": "_compare",
@@ -90,8 +117,11 @@ __getattr__ = lazy_attributes(__name__, _LAZY)
 
 __all__ = [
     "NO_DIFFERENCE",
+    "ChangePoint",
     "Comparison",
     "ConversationSummary",
+    "DriftFinding",
+    "DriftReport",
     "FlakyCase",
     "FlippedCase",
     "GateFailure",
@@ -102,17 +132,28 @@ __all__ = [
     "McNemarResult",
     "MetricComparison",
     "ModelSummary",
+    "Outcome",
     "RankedModel",
     "RankingLimits",
     "RankingWeights",
+    "RunOutcomes",
     "SLOCheck",
     "Saturation",
+    "SeriesValue",
+    "SimulatedHistory",
+    "VersionChange",
+    "benjamini_hochberg",
     "check_slos",
     "compare_results",
     "conversation_summary",
+    "detect_drift",
+    "drift_for_suite",
     "evaluate_gates",
     "exclude_quarantined",
+    "find_change_point",
+    "first_alarm",
     "flaky_cases",
+    "history_inputs",
     "is_conversation",
     "judge_notes",
     "latency_by_tier",
@@ -127,6 +168,7 @@ __all__ = [
     "percentile",
     "rank_models",
     "saturation_point",
+    "simulate_history",
     "summarize_load",
     "turn_latencies",
     "waited_ms",

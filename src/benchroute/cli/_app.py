@@ -618,7 +618,7 @@ def init(
 
 
 # Commands kept in their own modules register themselves on ``app`` when imported.
-from . import _compare, _judge, _report  # noqa: E402, F401
+from . import _ci, _compare, _drift, _history, _judge, _report, _watch  # noqa: E402, F401
 
 # Shapes of provider keys (OpenAI/Anthropic ``sk-…``, Google ``AIza…``, bearer tokens) scrubbed
 # from crash text even when no configured variable holds them.

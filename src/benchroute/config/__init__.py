@@ -4,7 +4,9 @@ Loading reports problems as ``file:line: field: what was expected``.
 """
 
 from ._conversation import GOAL_PHRASE, SimulatedUser, StopCondition, Turn, is_conversation
+from ._drift import DriftSpec
 from ._gate import GateSpec
+from ._gateway import GatewayBreakerSpec, GatewayListenSpec, GatewaySpec
 from ._load import PROJECT_FILE, find_project_file, load_cases, load_project, load_suite
 from ._models import (
     Case,
@@ -18,6 +20,7 @@ from ._models import (
     SuiteSpec,
     Tier,
 )
+from ._monitor import AlertsSpec, ScheduleSpec, WatchSpec, WebhookSpec
 from ._ranking import RankingLimitsSpec, RankingSpec, RankingWeightsSpec
 from ._stress import (
     ConstantConcurrency,
@@ -36,11 +39,16 @@ from ._tiers import TierRules, find_tier, register_tier, tier_names
 __all__ = [
     "GOAL_PHRASE",
     "PROJECT_FILE",
+    "AlertsSpec",
     "Case",
     "ConstantConcurrency",
     "ConstantRate",
     "DatasetSpec",
+    "DriftSpec",
     "GateSpec",
+    "GatewayBreakerSpec",
+    "GatewayListenSpec",
+    "GatewaySpec",
     "LoadProfile",
     "LoadSpec",
     "ModelSpec",
@@ -51,6 +59,7 @@ __all__ = [
     "RankingSpec",
     "RankingWeightsSpec",
     "SLOSpec",
+    "ScheduleSpec",
     "ScorerEntry",
     "ScorerGroup",
     "ScorerSpec",
@@ -64,6 +73,8 @@ __all__ = [
     "Tier",
     "TierRules",
     "Turn",
+    "WatchSpec",
+    "WebhookSpec",
     "find_project_file",
     "find_tier",
     "is_conversation",

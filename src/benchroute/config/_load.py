@@ -61,7 +61,25 @@ def load_project(path: str | Path | None = None, *, provider_check: NameCheck | 
             if problem is not None:
                 loc = ("models", name, "provider")
                 raise ConfigError(f"{source.where(loc)}: models.{name}.provider: {problem}")
+    _check_gateway_aliases(project, source)
     return project
+
+
+def _check_gateway_aliases(project: ProjectConfig, source: LocatedData) -> None:
+    """Every candidate of a ``gateway.aliases`` entry is a model defined under ``models:``."""
+    for alias, names in project.gateway.aliases.items():
+        if not names:
+            loc: Loc = ("gateway", "aliases", alias)
+            raise ConfigError(f"{source.where(loc)}: gateway.aliases.{alias}: lists no models")
+        for index, name in enumerate(names):
+            if name not in project.models:
+                loc = ("gateway", "aliases", alias, index)
+                known = ", ".join(sorted(project.models)) or "(none)"
+                raise ConfigError(
+                    f"{source.where(loc)}: gateway.aliases.{alias}[{index}]: unknown model "
+                    f"{name!r}{did_you_mean(name, list(project.models))}",
+                    hint=f"candidates are model names defined under 'models:' ({known})",
+                )
 
 
 def load_suite(

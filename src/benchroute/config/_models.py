@@ -27,7 +27,10 @@ from pydantic import (
 from .._errors import ConfigError
 from ..types import Message
 from ._conversation import SimulatedUser, StopCondition, Turn, check_case
+from ._drift import DriftSpec
 from ._gate import GateSpec
+from ._gateway import GatewaySpec
+from ._monitor import AlertsSpec, ScheduleSpec, WatchSpec
 from ._ranking import RankingSpec
 from ._stress import LoadSpec, SLOSpec
 from ._tiers import TierRules, find_tier
@@ -38,6 +41,12 @@ Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME)]
 
 
 class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CaseMessage(Message):
+    """A message in a suite file: strict, unlike the request's (a misspelt key is an error)."""
+
     model_config = ConfigDict(extra="forbid")
 
 
@@ -116,13 +125,17 @@ class ModelSpec(_Strict):
     compute_usd_per_hour: float | None = Field(
         default=None, ge=0, description="local models: cost of the machine per hour of generation"
     )
-    threads: int = Field(default=1, ge=1, description="local models: CPU threads")
-    context_size: int = Field(default=2048, ge=256, description="local models: context window")
+    settings: dict[str, Any] = Field(
+        default_factory=dict,
+        description="settings of the provider kind, validated by that kind's settings model "
+        "(local: threads, context_size)",
+    )
 
     @model_validator(mode="before")
     @classmethod
     def _reject_inline_keys(cls, data: Any) -> Any:
         if isinstance(data, dict):
+            data = _move_local_settings(data)
             for key in ("api_key", "key", "token", "secret"):
                 if key in data:
                     raise ValueError(
@@ -144,6 +157,30 @@ class ModelSpec(_Strict):
         return data
 
 
+# Settings of the local kind that used to be ModelSpec fields, with their old defaults.
+_LOCAL_SETTINGS = {"threads": 1, "context_size": 2048}
+
+
+def _move_local_settings(data: dict[str, Any]) -> dict[str, Any]:
+    """Old files (and stored run snapshots) give ``threads``/``context_size`` at the top of
+    every model: a local model's move under ``settings``; another kind's old defaults (what
+    every snapshot carries) are dropped; anything else there is an error naming the fix."""
+    present = [key for key in _LOCAL_SETTINGS if key in data]
+    if not present:
+        return data
+    data = dict(data)
+    settings = dict(data.get("settings") or {})
+    for key in present:
+        value = data.pop(key)
+        if data.get("provider") == "local":
+            settings.setdefault(key, value)
+        elif value != _LOCAL_SETTINGS[key]:
+            raise ValueError(f"'{key}' is a setting of local models (provider: local) only; remove it here")
+    if settings:
+        data["settings"] = settings
+    return data
+
+
 class ProjectConfig(_Strict):
     """``benchroute.yaml``: the models a project can use and where results are stored."""
 
@@ -162,6 +199,15 @@ class ProjectConfig(_Strict):
     ranking: RankingSpec = Field(
         default_factory=RankingSpec, description="weights and hard limits for `benchroute rank`"
     )
+    drift: DriftSpec = Field(
+        default_factory=DriftSpec, description="tolerances and methods of `benchroute drift`"
+    )
+    gateway: GatewaySpec = Field(
+        default_factory=GatewaySpec, description="aliases and failover of `benchroute gateway serve`"
+    )
+    watch: WatchSpec = Field(default_factory=WatchSpec, description="what `benchroute watch` runs")
+    schedule: dict[str, ScheduleSpec] = Field(default_factory=dict, description="cron schedules of `watch`")
+    alerts: AlertsSpec = Field(default_factory=AlertsSpec, description="webhooks for drift and gate alerts")
     root: Path = Field(default=Path("."), exclude=True)
 
     @model_validator(mode="after")
@@ -185,7 +231,7 @@ class Case(_Strict):
 
     id: Name
     input: str | None = None
-    messages: list[Message] | None = None
+    messages: list[CaseMessage] | None = None
     vars: dict[str, Any] = Field(default_factory=dict)
     expected: Any = None
     passages: list[str] | None = Field(

@@ -1,1 +1,25 @@
-"""See DESIGN.md: this package is filled by later work."""
+"""The gateway: one OpenAI-compatible endpoint in front of the project's models, with
+failover across each alias's candidates, per-endpoint circuit breakers, streams that never
+end silently, decision receipts and a lossless request log (see docs/gateway.md).
+
+``benchroute gateway serve`` runs :func:`serve`; :class:`Gateway` is the ASGI application
+itself, for embedding in another server.
+"""
+
+from ._app import Gateway
+from ._endpoints import Endpoint, endpoint_id
+from ._errors import GatewayError
+from ._failover import POLICY, Receipt
+from ._log import RequestLogWriter
+from ._server import serve
+
+__all__ = [
+    "POLICY",
+    "Endpoint",
+    "Gateway",
+    "GatewayError",
+    "Receipt",
+    "RequestLogWriter",
+    "endpoint_id",
+    "serve",
+]

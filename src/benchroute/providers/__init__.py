@@ -1,5 +1,6 @@
-"""Providers: the one-call :class:`Provider` protocol, its registry, the OpenAI-compatible,
-Anthropic and embedded local adapters, and prices.
+"""Providers: the one-call :class:`Provider` protocol, the optional streaming capability
+(:class:`StreamingProvider`, :func:`can_stream`, :class:`StreamChunk`), its registry, the
+OpenAI-compatible, Anthropic and embedded local adapters, and prices.
 
 The request and reply shapes are defined in :mod:`benchroute.types` and re-exported here. The
 load-test send path (``prepare_load_sender`` and its types) loads on first use: only the
@@ -13,7 +14,13 @@ from typing import TYPE_CHECKING
 from .._lazy import lazy_attributes
 from ._context import ProviderContext, Secrets
 from ._prices import PriceBook, PriceInfo
-from ._registry import create_provider, get_provider_factory, provider_kinds, register_provider
+from ._registry import (
+    create_provider,
+    get_provider_factory,
+    provider_kinds,
+    provider_settings,
+    register_provider,
+)
 from ._types import (
     FATAL_KINDS,
     RETRYABLE_KINDS,
@@ -23,7 +30,10 @@ from ._types import (
     Message,
     Provider,
     ProviderError,
+    StreamChunk,
+    StreamingProvider,
     Usage,
+    can_stream,
 )
 
 if TYPE_CHECKING:
@@ -46,12 +56,16 @@ __all__ = [
     "ProviderContext",
     "ProviderError",
     "Secrets",
+    "StreamChunk",
+    "StreamingProvider",
     "Usage",
     "UsageTally",
+    "can_stream",
     "close_load_sender",
     "create_provider",
     "get_provider_factory",
     "prepare_load_sender",
     "provider_kinds",
+    "provider_settings",
     "register_provider",
 ]

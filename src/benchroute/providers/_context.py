@@ -1,9 +1,12 @@
 """What providers share: one HTTP client session and the secrets resolver.
 
-One ``aiohttp.ClientSession`` serves every remote model in a run (measured here: aiohttp
-costs ~8x less CPU per request than httpx). Keys are read from the environment variable a
-model names; every key read is remembered so :meth:`Secrets.redact` can scrub it from any
-text before that text is logged, stored or shown.
+One ``aiohttp.ClientSession`` serves every remote model in a run, or in a gateway process
+for its whole life (measured here: aiohttp costs ~8x less CPU per request than httpx).
+Providers never close it; only :meth:`ProviderContext.aclose` does, when its owner (the
+run, the server) ends, and nothing replaces it under requests in flight. Keys are read
+from the environment variable a model names; every key read is remembered so
+:meth:`Secrets.redact` can scrub it from any text before that text is logged, stored or
+shown.
 """
 
 from __future__ import annotations
@@ -59,6 +62,8 @@ class ProviderContext:
         self.secrets = secrets or Secrets()
         self._connection_limit = connection_limit
         self._session: aiohttp.ClientSession | None = None
+        # Sessions replaced by a larger pool: closed by aclose(), never under a request.
+        self._retired: list[aiohttp.ClientSession] = []
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -77,16 +82,19 @@ class ProviderContext:
 
     async def ensure_connections(self, limit: int) -> None:
         """Make room for ``limit`` connections at once (a load test needs more than an eval).
-        A session opened with a smaller pool is closed, so call this between the phases of a
-        run, with nothing in flight; the next request opens the larger pool."""
+        The next request opens the larger pool; the smaller one is kept, with whatever is
+        still reading from it, until :meth:`aclose`."""
         if limit <= self._connection_limit:
             return
         self._connection_limit = limit
         if self._session is not None and not self._session.closed:
-            await self._session.close()
+            self._retired.append(self._session)
         self._session = None
 
     async def aclose(self) -> None:
-        if self._session is not None and not self._session.closed:
-            await self._session.close()
+        """Close the shared session (and any it replaced): the owner's last call."""
+        for session in (*self._retired, self._session):
+            if session is not None and not session.closed:
+                await session.close()
+        self._retired.clear()
         self._session = None

@@ -12,6 +12,10 @@ model has one lock and generation runs in a worker thread. One thread per model 
 default: on a busy 2-core machine two threads collapse to a few tokens per second while one
 thread gives ~50 tokens/s for SmolLM2-135M. Several local configurations of one GGUF (say,
 with and without a safety system prompt) share one loaded instance.
+
+``threads`` and ``context_size`` are this kind's settings (``settings:`` of the model; the
+old top-level keys still load). Streaming runs llama.cpp's own chunk iterator in the worker
+thread and hands each OpenAI-shaped chunk to the event loop as it is produced.
 """
 
 from __future__ import annotations
@@ -24,14 +28,17 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from .._errors import ConfigError
 from ._context import ProviderContext
-from ._types import Completion, CompletionRequest, ProviderError, Usage
+from ._registry import provider_settings
+from ._types import Completion, CompletionRequest, ProviderError, StreamChunk, Usage
 
 if TYPE_CHECKING:
     from ..config import ModelSpec
@@ -200,11 +207,27 @@ def _load(
         return _models[key]
 
 
+class LocalSettings(BaseModel):
+    """Settings of the ``local`` kind (``settings:`` of a model in benchroute.yaml)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    threads: int = Field(default=1, ge=1, description="CPU threads for generation")
+    context_size: int = Field(default=2048, ge=256, description="context window in tokens")
+
+
+_END: Any = object()
+
+
 class LocalProvider:
     """A GGUF model run in-process by llama.cpp."""
 
+    supports_streaming: ClassVar[bool] = True
+    settings_model: ClassVar[type[BaseModel]] = LocalSettings
+
     def __init__(self, spec: ModelSpec, context: ProviderContext) -> None:
         self.spec = spec
+        self.settings = provider_settings(spec, LocalSettings)
         self._path = resolve_model_path(spec.model)
         self._embedded = EMBEDDED_MODELS.get(spec.model.lower())
         self._where = f"local model {spec.name!r}"
@@ -212,8 +235,36 @@ class LocalProvider:
     async def complete(self, request: CompletionRequest) -> Completion:
         return await asyncio.to_thread(self._complete_sync, request)
 
-    def _complete_sync(self, request: CompletionRequest) -> Completion:
-        llama, lock = _load(self._path, self.spec.context_size, self.spec.threads, self._embedded)
+    async def stream(self, request: CompletionRequest) -> AsyncIterator[StreamChunk]:
+        """The reply as llama.cpp streams it, one OpenAI-shaped chunk per token, the last
+        one carrying usage (counted from the prompt and the tokens produced)."""
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        cancelled = threading.Event()
+
+        def produce() -> None:
+            try:
+                for item in self._stream_sync(request, cancelled):
+                    loop.call_soon_threadsafe(queue.put_nowait, item)
+            except BaseException as exc:  # handed to the consumer, which raises it
+                loop.call_soon_threadsafe(queue.put_nowait, exc)
+            finally:
+                loop.call_soon_threadsafe(queue.put_nowait, _END)
+
+        worker = asyncio.ensure_future(asyncio.to_thread(produce))
+        try:
+            while True:
+                item = await queue.get()
+                if item is _END:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            cancelled.set()  # the worker stops at its next token
+            await asyncio.shield(worker)
+
+    def _kwargs(self, request: CompletionRequest) -> dict[str, Any]:
         kwargs: dict[str, Any] = {**self.spec.params}
         kwargs["messages"] = request.wire_messages()
         kwargs["max_tokens"] = request.max_tokens or kwargs.get("max_tokens") or DEFAULT_MAX_TOKENS
@@ -224,6 +275,49 @@ class LocalProvider:
         if self._embedded is not None and self._embedded.stop:
             asked = kwargs.get("stop") or []
             kwargs["stop"] = [*([asked] if isinstance(asked, str) else asked), *self._embedded.stop]
+        return kwargs
+
+    def _llama(self) -> tuple[Any, threading.Lock]:
+        return _load(self._path, self.settings.context_size, self.settings.threads, self._embedded)
+
+    def _stream_sync(self, request: CompletionRequest, cancelled: threading.Event) -> Iterator[StreamChunk]:
+        llama, lock = self._llama()
+        kwargs = self._kwargs(request)
+        kwargs["stream"] = True
+        strip = self._embedded is not None and self._embedded.chat_template is not None
+        with lock:
+            prompt = _prompt_tokens(llama, kwargs["messages"])
+            produced = 0
+            head: dict[str, Any] = {}
+            try:
+                for piece in llama.create_chat_completion(**kwargs):
+                    if cancelled.is_set():
+                        return
+                    head = {k: piece.get(k) for k in ("id", "object", "created", "model")}
+                    choice = (piece.get("choices") or [{}])[0]
+                    delta = choice.get("delta") or {}
+                    text = delta.get("content")
+                    if strip and produced == 0 and isinstance(text, str):
+                        text = delta["content"] = text.lstrip()
+                    if isinstance(text, str) and text:
+                        produced += 1
+                    yield StreamChunk(
+                        data=piece,
+                        content=bool(text) or bool(delta.get("tool_calls")),
+                        finish_reason=choice.get("finish_reason"),
+                    )
+            except ValueError as exc:  # e.g. the prompt does not fit the context window
+                raise ProviderError(
+                    f"{self._where}: {exc}",
+                    kind="bad_request",
+                    hint="shorten the prompt or raise context_size",
+                ) from None
+        usage = Usage(input_tokens=prompt, output_tokens=produced)
+        yield StreamChunk(data={**head, "choices": [], "usage": usage.openai()}, content=False, usage=usage)
+
+    def _complete_sync(self, request: CompletionRequest) -> Completion:
+        llama, lock = self._llama()
+        kwargs = self._kwargs(request)
         with lock:
             started = time.perf_counter()
             try:
@@ -251,4 +345,18 @@ class LocalProvider:
             ),
             served_model=f"{self._path.name}",
             latency_ms=latency,
+            id=reply.get("id"),
+            created=reply.get("created"),
+            raw_usage=usage or None,
+            choices=list(reply["choices"]),
         )
+
+
+def _prompt_tokens(llama: Any, messages: list[dict[str, Any]]) -> int:
+    """A stream reports no usage: the prompt's tokens counted by the model's tokenizer over
+    the messages' text (the chat template's few framing tokens left out)."""
+    text = "\n".join(str(m.get("content") or "") for m in messages)
+    try:
+        return len(llama.tokenize(text.encode(), add_bos=False))
+    except Exception:  # a tokenizer failure must not fail the answer
+        return 0

@@ -4,19 +4,29 @@ OpenRouter, ... — any endpoint that speaks ``POST {base_url}/chat/completions`
 Non-streaming by default; with ``stream: true`` it reads server-sent events and measures
 time to first token. Tool calls pass through unchanged; the served model name and
 ``system_fingerprint`` are recorded so a silent model update shows up in the results.
+
+For a gateway the adapter is a pass-through: request fields it does not know are sent as
+given, a completion keeps the reply's bytes (:attr:`Completion.wire_body`) and every choice,
+and :meth:`OpenAIProvider.stream` yields each chunk's JSON bytes as received, with the few
+figures a gateway acts on (content seen, finish reason, usage) found by a byte search; a
+chunk is parsed only when it carries usage or an error, so forwarding a stream costs no
+JSON round trip per chunk.
 """
 
 from __future__ import annotations
 
+import re
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 import aiohttp
+from pydantic import BaseModel, ConfigDict
 
 from .._urls import display_url
 from ._context import ProviderContext
 from ._http import iter_sse_data, loads_object, malformed, post_json
-from ._types import Completion, CompletionRequest, ProviderError, Usage
+from ._types import Completion, CompletionRequest, ProviderError, StreamChunk, Usage
 
 if TYPE_CHECKING:
     from ..config import ModelSpec
@@ -24,13 +34,39 @@ if TYPE_CHECKING:
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
+# Found in a chunk's JSON bytes (see StreamChunk on why a key match is exact enough).
+_USAGE: Final = re.compile(rb'"usage"\s*:\s*\{')
+_FINISH: Final = re.compile(rb'"finish_reason"\s*:\s*"([^"]+)"')
+_ERROR: Final = re.compile(rb'"error"\s*:\s*\{')
+
+
+class OpenAISettings(BaseModel):
+    """Settings of the ``openai`` kind: none beyond the common ones (``params`` and
+    ``headers`` shape the request)."""
+
+    model_config = ConfigDict(extra="forbid")
+
 
 def request_body(model: str, request: CompletionRequest, defaults: dict[str, Any]) -> dict[str, Any]:
-    """The wire body: model defaults first, then the request's own settings."""
+    """The wire body: model defaults first, then the request's own settings, then the
+    OpenAI fields the request model does not name and the native extra fields."""
     body: dict[str, Any] = {"model": model, **defaults}
     body["messages"] = request.wire_messages()
     body.update(request.set_fields())
+    if request.__pydantic_extra__:
+        body.update(request.__pydantic_extra__)
     body.update(request.extra)
+    return body
+
+
+def _streaming(body: dict[str, Any]) -> dict[str, Any]:
+    # Usage is always asked for: a gateway bills and logs from it (and drops the usage chunk
+    # for a client that did not ask). Other stream options the defaults set are kept.
+    body["stream"] = True
+    options = body.get("stream_options")
+    body["stream_options"] = (
+        {**options, "include_usage": True} if isinstance(options, dict) else {"include_usage": True}
+    )
     return body
 
 
@@ -64,6 +100,9 @@ def _count(value: object) -> int:
 class OpenAIProvider:
     """A model behind an OpenAI-compatible endpoint."""
 
+    supports_streaming: ClassVar[bool] = True
+    settings_model: ClassVar[type[BaseModel]] = OpenAISettings
+
     def __init__(self, spec: ModelSpec, context: ProviderContext) -> None:
         self.spec = spec
         self._context = context
@@ -79,14 +118,44 @@ class OpenAIProvider:
     async def complete(self, request: CompletionRequest) -> Completion:
         body = request_body(self.spec.model, request, self.spec.params)
         if self.spec.stream:
-            body["stream"] = True
-            body.setdefault("stream_options", {"include_usage": True})
+            _streaming(body)
         started = time.perf_counter()
         async with post_json(self._context.session, self._url, body, self._headers, self._where) as response:
             if self.spec.stream:
                 return await self._read_stream(response, started)
             raw = await response.read()
         return self._parse(raw, started)
+
+    async def stream(self, request: CompletionRequest) -> AsyncIterator[StreamChunk]:
+        """The reply as it streams (see :meth:`StreamingProvider.stream`): each chunk's JSON
+        bytes as the endpoint sent them."""
+        body = _streaming(request_body(self.spec.model, request, self.spec.params))
+        where = self._where
+        async with post_json(self._context.session, self._url, body, self._headers, where) as response:
+            async for line in response.content:
+                if not line.startswith(b"data:"):
+                    continue
+                data = line[5:].strip()
+                if data == b"[DONE]":
+                    return
+                if not data:
+                    continue
+                usage = None
+                parsed: dict[str, Any] | None = None
+                if _ERROR.search(data) is not None or _USAGE.search(data) is not None:
+                    parsed = loads_object(data, where)
+                    _raise_stream_error(parsed, where)
+                    raw_usage = parsed.get("usage")
+                    if isinstance(raw_usage, dict):
+                        usage = parse_usage(raw_usage)
+                finish = _FINISH.search(data)
+                yield StreamChunk(
+                    raw=data,
+                    data=parsed,
+                    finish_reason=finish.group(1).decode() if finish is not None else None,
+                    usage=usage,
+                )
+        raise ProviderError(f"{where}: the stream ended before [DONE] (cut mid-reply)", kind="server_error")
 
     def load_sender(
         self, requests: list[CompletionRequest], max_connections: int | None = None
@@ -96,8 +165,7 @@ class OpenAIProvider:
         for request in requests:
             body = request_body(self.spec.model, request, self.spec.params)
             if self.spec.stream:
-                body["stream"] = True
-                body.setdefault("stream_options", {"include_usage": True})
+                _streaming(body)
             bodies.append(body)
         from ._loadpath import ChatCompletionsSender  # load tests only: httptools stays unloaded
 
@@ -119,39 +187,79 @@ class OpenAIProvider:
         except (KeyError, TypeError, ValueError, AttributeError):
             raise malformed(self._where, "an embedding is not a list of numbers", raw) from None
 
+    async def embeddings(self, payload: Mapping[str, Any]) -> tuple[dict[str, Any], bytes]:
+        """An OpenAI ``/embeddings`` call as a gateway forwards it: ``payload`` is the
+        client's body (its ``model`` replaced by this model's id); returns the parsed reply
+        and its bytes as sent."""
+        url = self._url.removesuffix("/chat/completions") + "/embeddings"
+        body = {**payload, "model": self.spec.model}
+        async with post_json(self._context.session, url, body, self._headers, self._where) as response:
+            raw = await response.read()
+        reply = loads_object(raw, self._where)
+        if not isinstance(reply.get("data"), list):
+            raise malformed(self._where, "embeddings reply without a 'data' list", raw)
+        return reply, raw
+
     def _parse(self, raw: bytes, started: float) -> Completion:
         body = loads_object(raw, self._where)
         choices = body.get("choices")
         if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
             raise malformed(self._where, "no 'choices' in the reply", raw)
-        message = choices[0].get("message")
+        first = choices[0]
+        message = first.get("message")
         if not isinstance(message, dict):
             raise malformed(self._where, "no 'message' in choices[0]", raw)
         content = message.get("content")
-        return Completion(
+        tool_calls = message.get("tool_calls")
+        refusal = message.get("refusal")
+        logprobs = first.get("logprobs")
+        raw_usage = body.get("usage")
+        reply_id = body.get("id")
+        created = body.get("created")
+        completion = Completion(
             text=content if isinstance(content, str) else "",
-            tool_calls=message.get("tool_calls") or [],
-            finish_reason=choices[0].get("finish_reason"),
-            usage=parse_usage(body.get("usage")),
+            tool_calls=tool_calls if isinstance(tool_calls, list) else [],
+            finish_reason=first.get("finish_reason"),
+            usage=parse_usage(raw_usage),
             served_model=body.get("model"),
             system_fingerprint=body.get("system_fingerprint"),
             latency_ms=(time.perf_counter() - started) * 1000,
+            id=reply_id if isinstance(reply_id, str) else None,
+            created=created if isinstance(created, int) else None,
+            refusal=refusal if isinstance(refusal, str) else None,
+            logprobs=logprobs if isinstance(logprobs, dict) else None,
+            raw_usage=raw_usage if isinstance(raw_usage, dict) else None,
+            choices=[choice for choice in choices if isinstance(choice, dict)],
         )
+        completion._wire = raw
+        return completion
 
     async def _read_stream(self, response: aiohttp.ClientResponse, started: float) -> Completion:
         parts: list[str] = []
         tool_calls: dict[int, dict[str, Any]] = {}
+        refusal: list[str] = []
         ttft: float | None = None
-        finish_reason = served_model = fingerprint = None
+        finish_reason = served_model = fingerprint = reply_id = None
         usage = Usage()
+        raw_usage: dict[str, Any] | None = None
+        created: int | None = None
         chunks = iter_sse_data(response, self._where)
         async for chunk in chunks:
+            _raise_stream_error(chunk, self._where)
             served_model = chunk.get("model") or served_model
             fingerprint = chunk.get("system_fingerprint") or fingerprint
+            reply_id = reply_id or chunk.get("id")
+            if created is None and isinstance(chunk.get("created"), int):
+                created = chunk["created"]
             if chunk.get("usage"):
+                raw_usage = chunk["usage"] if isinstance(chunk["usage"], dict) else None
                 usage = parse_usage(chunk["usage"])
             for choice in chunk.get("choices") or []:
+                if choice.get("index", 0) != 0:
+                    continue  # the parsed fields are the first choice's
                 delta = choice.get("delta") or {}
+                if delta.get("refusal"):
+                    refusal.append(str(delta["refusal"]))
                 text = delta.get("content")
                 if text:
                     if ttft is None:
@@ -183,4 +291,16 @@ class OpenAIProvider:
             system_fingerprint=fingerprint,
             latency_ms=(time.perf_counter() - started) * 1000,
             ttft_ms=ttft,
+            id=reply_id if isinstance(reply_id, str) else None,
+            created=created,
+            refusal="".join(refusal) or None,
+            raw_usage=raw_usage,
         )
+
+
+def _raise_stream_error(chunk: dict[str, Any], where: str) -> None:
+    """An error event inside a stream (``data: {"error": {...}}``) as a ProviderError."""
+    error = chunk.get("error")
+    if isinstance(error, dict):
+        message = str(error.get("message") or error.get("type") or error)[:300]
+        raise ProviderError(f"{where}: stream error: {message}", kind="server_error")

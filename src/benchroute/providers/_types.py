@@ -1,18 +1,24 @@
-"""The provider contract: the one-call :class:`Provider` protocol and its errors.
+"""The provider contract: the one-call :class:`Provider` protocol, the optional streaming
+capability (:class:`StreamingProvider`) and the errors both raise.
 
 The request and reply shapes (:class:`~benchroute.types.Message`, ``CompletionRequest``,
 ``Completion``, ``Usage``) live in :mod:`benchroute.types`, below both ``config`` and
 ``providers``; they are re-exported here so the adapters import them from one place. A
 provider adapter translates them to and from its wire format and nothing else; retries, rate
-limits and caching live in the runner.
+limits and caching live in the runner (and the gateway).
+
+Streaming is a capability a kind declares (``supports_streaming = True`` and a ``stream``
+method), chosen per request by the caller: the same provider object answers ``complete``
+for the runner and ``stream`` for a gateway client that asked for server-sent events.
 """
 
 from __future__ import annotations
 
-from typing import Literal, Protocol, runtime_checkable
+from collections.abc import AsyncIterator
+from typing import ClassVar, Literal, Protocol, runtime_checkable
 
 from .._errors import BenchrouteError
-from ..types import Completion, CompletionRequest, Message, Role, Usage
+from ..types import Completion, CompletionRequest, Message, Role, StreamChunk, Usage
 
 __all__ = [
     "FATAL_KINDS",
@@ -24,7 +30,10 @@ __all__ = [
     "Provider",
     "ProviderError",
     "Role",
+    "StreamChunk",
+    "StreamingProvider",
     "Usage",
+    "can_stream",
 ]
 
 ErrorKind = Literal[
@@ -74,3 +83,25 @@ class Provider(Protocol):
     async def complete(self, request: CompletionRequest) -> Completion:
         """Send one request and return the completion, or raise :class:`ProviderError`."""
         ...
+
+
+@runtime_checkable
+class StreamingProvider(Provider, Protocol):
+    """A provider that can also stream its reply (see :func:`can_stream`)."""
+
+    supports_streaming: ClassVar[bool]
+
+    def stream(self, request: CompletionRequest) -> AsyncIterator[StreamChunk]:
+        """The reply as OpenAI ``chat.completion.chunk`` pieces, in order, the last one
+        carrying ``usage``. Errors before the first chunk (HTTP status, connection, timeout)
+        and a stream cut before its end marker raise :class:`ProviderError`; so does an
+        error event inside the stream. Close the iterator (``aclose``) to abandon the
+        request: the upstream connection is dropped."""
+        ...
+
+
+def can_stream(provider: object) -> bool:
+    """Whether ``provider`` declares the streaming capability (``supports_streaming``)."""
+    return bool(getattr(provider, "supports_streaming", False)) and callable(
+        getattr(provider, "stream", None)
+    )

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
         print_transcripts,
         transcript_view,
     )
+    from ._drift import DRIFT_DROP_ORDER, drift_json, drift_markdown, drift_notes, drift_summary, drift_table
     from ._fit import (
         CONVERSATION_DROP_ORDER,
         ESTIMATE_DROP_ORDER,
@@ -31,6 +32,14 @@ if TYPE_CHECKING:
         print_fitted,
     )
     from ._gate import estimate_table, gate_table
+    from ._history import (
+        HISTORY_DROP_ORDER,
+        history_chart,
+        history_csv,
+        history_json,
+        history_table,
+        openmetrics_text,
+    )
     from ._html import render_html
     from ._json import render_json, report_json
     from ._junit import render_junit
@@ -51,6 +60,12 @@ if TYPE_CHECKING:
     )
 
 _LAZY = {
+    "DRIFT_DROP_ORDER": "_drift",
+    "drift_json": "_drift",
+    "drift_markdown": "_drift",
+    "drift_notes": "_drift",
+    "drift_summary": "_drift",
+    "drift_table": "_drift",
     "comparison_json": "_compare",
     "comparison_table": "_compare",
     "flaky_table": "_compare",
@@ -72,6 +87,12 @@ _LAZY = {
     "CONVERSATION_DROP_ORDER": "_fit",
     "estimate_table": "_gate",
     "gate_table": "_gate",
+    "HISTORY_DROP_ORDER": "_history",
+    "history_chart": "_history",
+    "history_csv": "_history",
+    "history_json": "_history",
+    "history_table": "_history",
+    "openmetrics_text": "_history",
     "render_html": "_html",
     "render_json": "_json",
     "report_json": "_json",
@@ -101,7 +122,9 @@ __getattr__ = lazy_attributes(__name__, _LAZY)
 
 __all__ = [
     "CONVERSATION_DROP_ORDER",
+    "DRIFT_DROP_ORDER",
     "ESTIMATE_DROP_ORDER",
+    "HISTORY_DROP_ORDER",
     "LATENCY_DROP_ORDER",
     "LEADERBOARD_DROP_ORDER",
     "MODELS_DROP_ORDER",
@@ -110,11 +133,20 @@ __all__ = [
     "comparison_json",
     "comparison_table",
     "conversation_table",
+    "drift_json",
+    "drift_markdown",
+    "drift_notes",
+    "drift_summary",
+    "drift_table",
     "estimate_table",
     "fit_table",
     "flaky_table",
     "flipped_table",
     "gate_table",
+    "history_chart",
+    "history_csv",
+    "history_json",
+    "history_table",
     "latency_table",
     "leaderboard_table",
     "load_report",
@@ -122,6 +154,7 @@ __all__ = [
     "load_table",
     "metrics_table",
     "natural_width",
+    "openmetrics_text",
     "pass_at_k_table",
     "print_conversation_summary",
     "print_fitted",

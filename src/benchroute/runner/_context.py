@@ -5,8 +5,8 @@ limiters per model, endpoints found broken, error counts, progress, the cost cap
 response cache and the batching writer), and offers it to tiers as public calls:
 
 - :meth:`~ExecutionContext.call` — send one request to a model under its RPM/TPM limits,
-  timeout and retries (exponential backoff with full jitter, or the server's Retry-After),
-  and say how long the caller waited in all (``e2e_latency_ms``);
+  timeout, retry policy (exponential backoff with full jitter, or the server's Retry-After)
+  and circuit breaker, and say how long the caller waited in all (``e2e_latency_ms``);
 - :meth:`~ExecutionContext.reserve` / :meth:`~ExecutionContext.settle` /
   :meth:`~ExecutionContext.charge` — spend against ``--max-cost``;
 - :meth:`~ExecutionContext.cached` — the stored reply of a request, with the figures of
@@ -15,12 +15,23 @@ response cache and the batching writer), and offers it to tiers as public calls:
   :meth:`~ExecutionContext.write` — store a result, count it and any error in it;
 - :meth:`~ExecutionContext.mark_broken` / :meth:`~ExecutionContext.skip` — stop sending to
   an endpoint that cannot answer, count work that was not sent.
+
+Retries, limits and breakers come from :mod:`benchroute.resilience` (shared with the gateway).
+A request's own failures (429, 5xx, timeouts) are retried by the model's
+:class:`~benchroute.resilience.RetryPolicy` and, when it gives up, stored as the item's error.
+A refused connection is the endpoint's failure, not the item's: it is judged by the model's
+:class:`~benchroute.resilience.CircuitBreaker`, shared by every item. Three in a row open it;
+items then wait (their attempts unspent) while it cools down for ``RUN_BREAKER.open_s`` and
+one probe tries again; a probe that connects closes it and the run goes on. After
+``RUN_GIVE_UP_OPENS`` openings with no connection in between, the run stops sending to the
+endpoint (its later items are skipped, the run fails and ``--resume`` finishes it later).
+A wrong key or an unknown model (``auth``, ``not_found``) is fatal for the run at once: the
+tier holds the model's breaker open for the rest of the run (:meth:`mark_broken`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 from .._errors import BenchrouteError, ConfigError
 from ..config import ModelSpec, ProjectConfig, SuiteSpec
 from ..providers import (
+    RETRYABLE_KINDS,
     Completion,
     CompletionRequest,
     PriceBook,
@@ -39,6 +51,7 @@ from ..providers import (
     Usage,
     create_provider,
 )
+from ..resilience import BreakerRegistry, BreakerSettings, CircuitBreaker, RetryPolicy
 from ..scorers import ScoringContext
 from ..store import SCORER_ERROR_KIND, Result, Store
 from ._limits import RateLimiter
@@ -53,9 +66,16 @@ if TYPE_CHECKING:
 
 BACKOFF_BASE_S = 0.5
 BACKOFF_CAP_S = 30.0
-# A refused connection or an unknown host rarely heals within a run: retry it briefly, then
-# stop sending to that endpoint (the run can be resumed once it is back).
-CONNECTION_RETRIES = 2
+# The error kinds the model's breaker judges for every item (see the module doc); the others
+# are each request's own, retried by its policy.
+ENDPOINT_KINDS = frozenset({"connection"})
+# A refused connection or an unknown host rarely heals within a run: three in a row open the
+# breaker, it probes after a second, and after three openings with no connection in between
+# the run stops sending to that endpoint (it can be resumed once the endpoint is back).
+RUN_BREAKER = BreakerSettings(
+    window_s=30.0, min_requests=10, failure_rate=1.0, consecutive_failures=3, open_s=1.0
+)
+RUN_GIVE_UP_OPENS = 3
 # The key of a cache entry's figures from the call that produced it (beside the completion).
 _ORIGIN = "origin"
 # How many distinct error messages a run keeps (each with its count).
@@ -103,15 +123,24 @@ def add_costs(*parts: float | None) -> float | None:
     return total
 
 
-def _backoff(attempt: int) -> float:
-    return random.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**attempt))
+def retry_policy(spec: ModelSpec) -> RetryPolicy:
+    """The runner's retry policy for ``spec``: ``max_retries`` after the first attempt, full
+    jitter, any Retry-After honoured (a run can wait; a gateway would fail over instead)."""
+    return RetryPolicy(
+        max_attempts=spec.max_retries + 1,
+        base_delay_s=BACKOFF_BASE_S,
+        max_delay_s=BACKOFF_CAP_S,
+        retry_on=RETRYABLE_KINDS - ENDPOINT_KINDS,
+        max_retry_after_s=None,
+    )
 
 
 @dataclass
 class _RunState:
     errors: list[str] = field(default_factory=list)  # distinct messages, first seen first
     error_counts: dict[str, int] = field(default_factory=dict)
-    broken: dict[str, str] = field(default_factory=dict)  # model -> message
+    breakers: BreakerRegistry = field(default_factory=lambda: BreakerRegistry(RUN_BREAKER))
+    opens_at_success: dict[str, int] = field(default_factory=dict)  # model -> breaker.opened
     skipped: int = 0
     budget_skipped: int = 0
 
@@ -152,6 +181,8 @@ class ExecutionContext:
         self._state = _RunState()
         self._providers: dict[str, Provider] = {}
         self._limiters: dict[str, RateLimiter] = {}
+        self._policies: dict[str, RetryPolicy] = {}
+        self._broken: dict[str, str] = {}  # model -> message, as mark_broken reported them
         self._extra_models: dict[str, ModelSpec] = {}
         self._builders: dict[str, PromptBuilder] = {}
         self._scorers: dict[str, SuiteScorer] = {}
@@ -184,6 +215,7 @@ class ExecutionContext:
             spec = self.model(name)
             provider = self._providers[name] = create_provider(spec, self._provider_context)
             self._limiters[name] = RateLimiter(spec.rpm, spec.tpm)
+            self._policies[name] = retry_policy(spec)
         return provider
 
     def limiter(self, name: str) -> RateLimiter:
@@ -242,23 +274,29 @@ class ExecutionContext:
 
     # calling a model --------------------------------------------------------------------
     async def call(self, model: str, request: CompletionRequest) -> ModelCall:
-        """Send ``request`` to ``model`` with the run's limits, timeout and retries."""
+        """Send ``request`` to ``model`` with the run's limits, timeout, retry policy and
+        circuit breaker (see the module doc)."""
         spec = self.model(model)
         provider, limiter = self.provider(model), self._limiters[model]
+        policy, breaker = self._policies[model], self._state.breakers.get(model)
         estimated = estimate_tokens(request) if limiter.tokens is not None else 0
-        attempt = 0
+        attempt = retries = 0  # attempts of this request's own failures; all retries
         started = time.perf_counter()
         while True:
-            broken = self._state.broken.get(model)
-            if broken is not None:
-                error = ProviderError(broken, kind="auth")
-                return ModelCall(None, attempt, error, (time.perf_counter() - started) * 1000)
+            if breaker.held_reason is not None:  # the run stopped sending to this endpoint
+                error = ProviderError(breaker.held_reason, kind="auth")
+                return ModelCall(None, retries, error, (time.perf_counter() - started) * 1000)
+            if not breaker.allow():  # cooling down: wait for its probe, attempts unspent
+                await asyncio.sleep(breaker.retry_in() or 0.05)
+                continue
             await limiter.acquire(estimated)
             try:
                 async with asyncio.timeout(spec.timeout):
                     completion = await provider.complete(request)
                 limiter.settle(estimated, completion.usage.total_tokens)
-                return ModelCall(completion, attempt, None, (time.perf_counter() - started) * 1000)
+                breaker.record_success()
+                self._state.opens_at_success[model] = breaker.opened
+                return ModelCall(completion, retries, None, (time.perf_counter() - started) * 1000)
             except TimeoutError:
                 error = ProviderError(
                     f"model {spec.name!r}: no reply within {spec.timeout:g} s",
@@ -267,17 +305,32 @@ class ExecutionContext:
                 )
             except ProviderError as exc:
                 error = exc
-            limit = (
-                min(spec.max_retries, CONNECTION_RETRIES) if error.kind == "connection" else spec.max_retries
-            )
-            if not error.retryable or attempt >= limit:
-                return ModelCall(None, attempt, error, (time.perf_counter() - started) * 1000)
-            if error.retry_after is not None:
-                delay = error.retry_after * random.uniform(1.0, 1.1)
+            except BaseException:
+                breaker.release()  # cancelled: a probe slot it held goes back
+                raise
+            if error.kind in ENDPOINT_KINDS:
+                delay = self._endpoint_failed(model, breaker, error, retries)
             else:
-                delay = _backoff(attempt)
-            attempt += 1
+                breaker.record_success()  # it answered: the endpoint is reachable
+                delay = policy.delay(attempt, error)
+                attempt += 1
+            if delay is None:
+                return ModelCall(None, retries, error, (time.perf_counter() - started) * 1000)
+            retries += 1
             await asyncio.sleep(delay)
+
+    def _endpoint_failed(
+        self, model: str, breaker: CircuitBreaker, error: ProviderError, retries: int
+    ) -> float | None:
+        """Count a connection failure on the model's breaker; the backoff before trying
+        again, or None once the run gives up on the endpoint (the breaker then stays open)."""
+        breaker.record_failure(error.kind)
+        opens = breaker.opened - self._state.opens_at_success.get(model, 0)
+        if breaker.held_reason is not None or opens >= RUN_GIVE_UP_OPENS:
+            if breaker.held_reason is None:
+                breaker.hold_open(self.secrets.redact(str(error)))
+            return None
+        return self._policies[model].backoff(min(retries, 3))
 
     def cost(self, model: str, completion: Completion) -> float | None:
         """What one reply of ``model`` cost at the run's prices (None: unpriced)."""
@@ -481,20 +534,28 @@ class ExecutionContext:
     @property
     def broken(self) -> dict[str, str]:
         """The models the run stopped sending to, with the reason."""
-        return dict(self._state.broken)
+        return dict(self._broken)
+
+    @property
+    def breakers(self) -> BreakerRegistry:
+        """The run's circuit breakers, one per model (see the module doc)."""
+        return self._state.breakers
 
     # endpoints that cannot answer, work not sent ----------------------------------------
     def is_broken(self, model: str) -> bool:
         """Whether the run has stopped sending to ``model``."""
-        return model in self._state.broken
+        return model in self._broken
 
     def mark_broken(self, model: str, error: BaseException) -> str:
         """Stop sending to ``model`` (a wrong key, an unknown model, an unreachable host):
-        its later items are skipped and the run fails with this message, recorded once.
-        Returns the message, with keys redacted."""
-        message = self.secrets.redact(str(error))
-        if model not in self._state.broken:
-            self._state.broken[model] = message
+        its breaker is held open for the rest of the run, its later items are skipped and the
+        run fails with this message, recorded once. Returns the message, with keys redacted."""
+        breaker = self._state.breakers.get(model)
+        if breaker.held_reason is None:
+            breaker.hold_open(self.secrets.redact(str(error)))
+        message = breaker.held_reason or ""
+        if model not in self._broken:
+            self._broken[model] = message
             self._state.errors.append(message)
         return message
 

@@ -2,16 +2,20 @@
 
 from ._migrations import MIGRATIONS
 from ._records import SCORER_ERROR_KIND, Result, ResultKey, RunRecord
+from ._requests import REQUEST_COLUMNS, GatewayKey, RequestLog
 from ._samples import LOAD_CASE_ID, LoadOutcome, LoadSample, is_load_result
 from ._store import QuarantinedCase, Store, StoreError
 
 __all__ = [
     "LOAD_CASE_ID",
     "MIGRATIONS",
+    "REQUEST_COLUMNS",
     "SCORER_ERROR_KIND",
+    "GatewayKey",
     "LoadOutcome",
     "LoadSample",
     "QuarantinedCase",
+    "RequestLog",
     "Result",
     "ResultKey",
     "RunRecord",

@@ -215,3 +215,71 @@ def apply_migrations(conn: Connection) -> list[str]:
         conn.execute(_schema.migrations.insert().values(name=name, applied_at=datetime.now(UTC).isoformat()))
         done.append(name)
     return done
+
+
+# --- m005_gateway (owned by the gateway; store migrations before it stay above) -------------
+
+
+def _m005_tables(metadata: MetaData) -> list[Table]:
+    return [
+        Table(
+            "requests",
+            metadata,
+            Column("id", String(32), primary_key=True),
+            Column("receipt_id", String(32), nullable=False, unique=True),
+            Column("created_ts", Float, nullable=False),
+            Column("alias", String(200), nullable=False),
+            Column("endpoint_id", String(16)),
+            Column("served_model", String(200)),
+            Column("model", String(200)),
+            Column("key_id", String(32)),
+            Column("attempts", Integer, nullable=False),
+            Column("status", Integer, nullable=False),
+            Column("error_kind", String(40)),
+            Column("latency_ms", Float),
+            Column("ttft_ms", Float),
+            Column("input_tokens", Integer),
+            Column("output_tokens", Integer),
+            Column("cached_tokens", Integer),
+            Column("cost_usd", Float),
+            Column("stream", Boolean, nullable=False),
+            Column("receipt", Text, nullable=False),
+            Column("request_payload", Text),
+            Column("response_payload", Text),
+        ),
+        Table(
+            "gateway_keys",
+            metadata,
+            Column("id", String(32), primary_key=True),
+            Column("name", String(200), nullable=False),
+            Column("hash", String(128), nullable=False, unique=True),
+            Column("prefix", String(16), nullable=False),
+            Column("created_ts", Float, nullable=False),
+            Column("revoked_ts", Float),
+            Column("rpm", Integer),
+            Column("tpm", Integer),
+            Column("budget_usd", Float),
+            Column("spent_usd", Float, nullable=False),
+            Column("allowed_aliases", Text),
+        ),
+    ]
+
+
+def m005_gateway(conn: Connection) -> None:
+    """The gateway's request log (``requests``, one row per answered request, with its
+    decision receipt) and its API keys (``gateway_keys``, the secret only as a hash).
+
+    Idempotent on a cut-short state: a table an earlier attempt created is kept, and indexes
+    are created only when missing."""
+    metadata = MetaData()
+    for table in _m005_tables(metadata):
+        table.create(conn, checkfirst=True)
+    for name, columns in (
+        ("ix_requests_created_ts", "created_ts"),
+        ("ix_requests_alias_created", "alias, created_ts"),
+    ):
+        conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {name} ON requests ({columns})")
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_requests_key_id ON requests (key_id)")
+
+
+MIGRATIONS.append(("m005_gateway", m005_gateway))

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Float,
+    Index,
     Integer,
     MetaData,
     String,
@@ -107,4 +108,51 @@ quarantine = Table(
     Column("case_id", String(200), primary_key=True),
     Column("reason", Text, nullable=False),
     Column("created_at", String(40), nullable=False),
+)
+
+
+# --- m005_gateway (owned by the gateway; tables of earlier migrations stay above) -----------
+
+requests = Table(
+    "requests",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("receipt_id", String(32), nullable=False, unique=True),
+    Column("created_ts", Float, nullable=False, index=True),  # epoch seconds
+    Column("alias", String(200), nullable=False),  # the model name the client asked for
+    Column("endpoint_id", String(16)),  # the endpoint that answered (NULL: none did)
+    Column("served_model", String(200)),  # the model the upstream reported
+    Column("model", String(200)),  # the benchroute.yaml model name that answered
+    Column("key_id", String(32)),  # the gateway key used (NULL: open gateway)
+    Column("attempts", Integer, nullable=False),
+    Column("status", Integer, nullable=False),  # HTTP status returned to the client
+    Column("error_kind", String(40)),
+    Column("latency_ms", Float),
+    Column("ttft_ms", Float),  # streams only
+    Column("input_tokens", Integer),  # NULL: unknown (the upstream reported no usage)
+    Column("output_tokens", Integer),
+    Column("cached_tokens", Integer),
+    Column("cost_usd", Float),  # NULL: unknown (unpriced model or no usage)
+    Column("stream", Boolean, nullable=False),
+    Column("receipt", Text, nullable=False),  # JSON decision receipt
+    Column("request_payload", Text),  # JSON, only when the gateway logs payloads
+    Column("response_payload", Text),
+    Index("ix_requests_alias_created", "alias", "created_ts"),
+    Index("ix_requests_key_id", "key_id"),
+)
+
+gateway_keys = Table(
+    "gateway_keys",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("hash", String(128), nullable=False, unique=True),  # of the secret; never the secret
+    Column("prefix", String(16), nullable=False),  # the secret's first characters, to show
+    Column("created_ts", Float, nullable=False),
+    Column("revoked_ts", Float),
+    Column("rpm", Integer),
+    Column("tpm", Integer),
+    Column("budget_usd", Float),
+    Column("spent_usd", Float, nullable=False),
+    Column("allowed_aliases", Text),  # JSON list; NULL: every alias
 )

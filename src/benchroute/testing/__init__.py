@@ -5,12 +5,14 @@ completions API (``/v1/chat/completions``, streaming included) and the Anthropic
 API (``/v1/messages``). Tests point a client at :attr:`FakeServer.base_url`, script what
 each model answers with :meth:`FakeServer.script`, :meth:`FakeServer.answers` or
 :attr:`FakeServer.responder`, inject failures with :meth:`FakeServer.fault` and
-:meth:`FakeServer.rate_limit`, and assert on :attr:`FakeServer.requests`.
+:meth:`FakeServer.rate_limit`, script model versions (the ``model`` and
+``system_fingerprint`` reported, and the replies recorded per version) with
+:meth:`FakeServer.add_version` / :meth:`FakeServer.use_version`, and assert on :attr:`FakeServer.requests`.
 
 The same server runs as a separate process for benchmarks: ``python -m benchroute.testing``
 prints ``READY <url>`` once listening (see ``benchroute.testing.__main__``).
 """
 
-from ._server import FakeServer, RecordedRequest, Reply, Responder
+from ._server import FakeServer, ModelVersion, RecordedRequest, Reply, Responder
 
-__all__ = ["FakeServer", "RecordedRequest", "Reply", "Responder"]
+__all__ = ["FakeServer", "ModelVersion", "RecordedRequest", "Reply", "Responder"]

@@ -25,14 +25,14 @@ from collections import deque
 from typing import Final
 
 FAULT_KINDS: Final = frozenset(
-    {"rate_limit", "server_error", "hang", "malformed", "garbage", "cut_stream", "auth"}
+    {"rate_limit", "server_error", "hang", "malformed", "garbage", "cut_stream", "auth", "drop"}
 )
 
 
 class Fault:
     """One active fault rule (see :meth:`FakeServer.fault` for the meaning of the fields)."""
 
-    __slots__ = ("count", "hang_seconds", "kind", "model", "rate", "retry_after", "rng")
+    __slots__ = ("after_chunks", "count", "hang_seconds", "kind", "model", "rate", "retry_after", "rng")
 
     def __init__(
         self,
@@ -44,6 +44,7 @@ class Fault:
         retry_after: float | None,
         hang_seconds: float,
         seed: int,
+        after_chunks: int | None = None,
     ) -> None:
         if kind not in FAULT_KINDS:
             known = ", ".join(sorted(FAULT_KINDS))
@@ -56,6 +57,9 @@ class Fault:
             raise ValueError(f"retry_after must be >= 0, got {retry_after}")
         if hang_seconds < 0:
             raise ValueError(f"hang_seconds must be >= 0, got {hang_seconds}")
+        if after_chunks is not None and (after_chunks < 0 or kind not in ("cut_stream", "hang")):
+            raise ValueError("after_chunks (>= 0) applies to the cut_stream and hang faults only")
+        self.after_chunks = after_chunks
         self.kind = kind
         self.rate = rate
         self.count = count

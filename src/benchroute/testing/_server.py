@@ -16,8 +16,10 @@ What the server answers is decided per request, in this order:
 3. ``latency`` seconds pass (the model "thinks"), then backend faults (500, malformed or
    garbage bodies, cut connections) are answered; a ``hang`` fault sleeps and then falls
    through to a normal answer;
-4. the reply comes from the model's script queue, else the exact-prompt ``answers`` map,
-   else ``responder`` (default: echo the last user message).
+4. the reply comes from the model's script queue, else its active scripted version's
+   recorded replies (:meth:`FakeServer.add_version`; the version also sets the reported
+   ``model`` and ``system_fingerprint``), else the exact-prompt ``answers`` map, else
+   ``responder`` (default: echo the last user message).
 
 State shared with the test thread (scripts, answers, faults, the rate limiter, the record)
 sits behind one :class:`threading.Lock` that is held only for dictionary-sized work, never
@@ -72,7 +74,7 @@ from ._wire import (
     word_count,
 )
 
-__all__ = ["FakeServer", "RecordedRequest", "Reply", "Responder"]
+__all__ = ["FakeServer", "ModelVersion", "RecordedRequest", "Reply", "Responder"]
 
 Responder = Callable[[str, list[dict[str, Any]]], "str | Reply"]
 """``(model, messages) -> reply``; messages are OpenAI-shaped (Anthropic's system first)."""
@@ -105,6 +107,20 @@ class Reply:
     tool_calls: list[dict[str, Any]] | None = None
     usage: dict[str, Any] | None = None
     body: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelVersion:
+    """One scripted version of a model (see :meth:`FakeServer.add_version`): the ``model``
+    and ``system_fingerprint`` its replies report, and the replies recorded for it: an
+    exact-prompt ``answers`` map (whitespace-stripped keys), else ``responder``, else the
+    server's own answers and responder."""
+
+    name: str
+    served_model: str
+    system_fingerprint: str
+    answers: Mapping[str, str] = field(default_factory=dict)
+    responder: Responder | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +212,8 @@ class FakeServer:
         self._seen_models: set[str] = set()
         self._scripts: dict[str, deque[Reply]] = {}
         self._answers: dict[str, str] = {}
+        self._versions: dict[str, dict[str, ModelVersion]] = {}  # model -> name -> version
+        self._active: dict[str, ModelVersion] = {}  # model -> the version it serves now
         self._faults: list[Fault] = []
         self._bucket: TokenBucket | SlidingWindow | None = None
         self._ids = itertools.count(1)
@@ -290,6 +308,8 @@ class FakeServer:
             site = web.TCPSite(runner, self.host, self.port)
             await site.start()
             self._bound_port = int(runner.addresses[0][1])
+            self._site: web.TCPSite | None = site
+            self._runner = runner
             if on_ready is not None:
                 on_ready()
             await self._stop_event.wait()
@@ -319,6 +339,52 @@ class FakeServer:
         with self._lock:
             self._scripts.setdefault(model, deque()).extend(queued)
 
+    def add_version(
+        self,
+        model: str,
+        name: str,
+        *,
+        served_model: str | None = None,
+        system_fingerprint: str | None = None,
+        answers: Mapping[str, str] | None = None,
+        responder: Responder | None = None,
+        active: bool | None = None,
+    ) -> ModelVersion:
+        """Script a version of ``model``: while it is active, replies report ``served_model``
+        (default ``MODEL-NAME``) and ``system_fingerprint`` (default ``fp_NAME``) and answer
+        from ``answers`` (exact prompt), else ``responder``, else as without versions.
+        The first version added becomes active (or pass ``active``); switch with
+        :meth:`use_version`, mid-test from any thread. ``/v1/models`` lists the active
+        version's served id beside the model's name."""
+        version = ModelVersion(
+            name,
+            served_model or f"{model}-{name}",
+            system_fingerprint or f"fp_{name}",
+            {prompt.strip(): reply for prompt, reply in (answers or {}).items()},
+            responder,
+        )
+        with self._lock:
+            self._versions.setdefault(model, {})[name] = version
+            if active or (active is None and model not in self._active):
+                self._active[model] = version
+        self._memo.clear()
+        return version
+
+    def use_version(self, model: str, name: str) -> None:
+        """Make ``name`` the version ``model`` serves from the next request on."""
+        with self._lock:
+            found = self._versions.get(model, {}).get(name)
+            if found is None:
+                known = ", ".join(sorted(self._versions.get(model, {}))) or "none"
+                raise KeyError(f"model {model!r} has no version {name!r} (versions: {known})")
+            self._active[model] = found
+        self._memo.clear()
+
+    def active_version(self, model: str) -> ModelVersion | None:
+        """The version ``model`` serves now (None: no versions scripted)."""
+        with self._lock:
+            return self._active.get(model)
+
     def answers(self, mapping: Mapping[str, str]) -> None:
         """Replace the exact-prompt map (keys and lookups are whitespace-stripped)."""
         stripped = {prompt.strip(): answer for prompt, answer in mapping.items()}
@@ -335,12 +401,17 @@ class FakeServer:
         retry_after: float | None = 1.0,
         hang_seconds: float = 30.0,
         seed: int = 0,
+        after_chunks: int | None = None,
     ) -> None:
         """Add a fault rule; rules are tried in the order added and the first match wins.
 
         ``kind`` is one of rate_limit, server_error, hang, malformed, garbage, cut_stream,
-        auth. ``rate`` fires with that probability (seeded), ``count`` on the next N
-        matching requests, neither on every one; ``model`` restricts it to that model.
+        auth, drop (the connection closed with no reply at all). ``rate`` fires with that
+        probability (seeded), ``count`` on the next N matching requests, neither on every
+        one; ``model`` restricts it to that model. For a streamed request ``after_chunks``
+        places the fault inside the stream: ``cut_stream`` cuts after that many content
+        frames (0: after the 200 and the opening frames, before the first content byte),
+        ``hang`` stalls there for ``hang_seconds`` and then goes on.
         """
         rule = Fault(
             kind,
@@ -350,9 +421,39 @@ class FakeServer:
             retry_after=retry_after,
             hang_seconds=hang_seconds,
             seed=seed,
+            after_chunks=after_chunks,
         )
         with self._lock:
             self._faults.append(rule)
+
+    def refuse_connections(self) -> None:
+        """Stop listening until :meth:`accept_connections`: new connections are refused (what
+        a dead upstream looks like) and open keep-alive ones are closed. The URL stays."""
+        self._in_loop(self._stop_listening())
+
+    def accept_connections(self) -> None:
+        """Listen again on the same port after :meth:`refuse_connections`."""
+        self._in_loop(self._listen_again())
+
+    def _in_loop(self, coro: Any) -> None:
+        if self._loop is None:
+            coro.close()
+            raise RuntimeError("FakeServer is not running; call start() first")
+        asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=10)
+
+    async def _stop_listening(self) -> None:
+        site, self._site = self._site, None
+        if site is not None:
+            await site.stop()
+        server = self._runner.server
+        if server is not None:
+            for handler in server.connections:
+                handler.force_close()
+
+    async def _listen_again(self) -> None:
+        if self._site is None:
+            self._site = web.TCPSite(self._runner, self.host, self._bound_port)
+            await self._site.start()
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -381,7 +482,7 @@ class FakeServer:
         return [entry.freeze() for entry in entries]
 
     def reset(self) -> None:
-        """Forget recorded requests and counters, scripts, faults and the rate limit.
+        """Forget recorded requests and counters, scripts, versions, faults and the rate limit.
 
         ``latency``, ``api_key``, ``answers`` and ``responder`` are configuration and stay.
         """
@@ -393,6 +494,8 @@ class FakeServer:
             self._by_model.clear()
             self._seen_models.clear()
             self._scripts.clear()
+            self._versions.clear()
+            self._active.clear()
             self._faults.clear()
             self._bucket = None
         self._memo.clear()
@@ -495,7 +598,10 @@ class FakeServer:
                 return self._respond(entry, 429, dialect.error(429, message), headers)
             if fault.kind == "auth":
                 return self._respond(entry, 401, dialect.error(401, _bad_key_message(dialect)))
-            if fault.kind == "hang":
+            if fault.kind == "drop":  # the record keeps status 0: nothing was answered
+                _cut(request)
+                return web.Response(status=200)  # never sent: the transport is closed
+            if fault.kind == "hang" and (fault.after_chunks is None or not stream):
                 await asyncio.sleep(fault.hang_seconds)
                 fault = None
 
@@ -535,17 +641,28 @@ class FakeServer:
             if queue:
                 return queue.popleft(), True
             answers = self._answers
+            version = self._active.get(model)
         messages = dialect.conversation(body)
+        if version is not None:
+            recorded = version.answers.get(last_user_text(messages).strip())
+            if recorded is not None:
+                return Reply(text=recorded), False
+            if version.responder is not None:
+                return self._respond_with(version.responder, model, messages), False
         if answers:
             found = answers.get(last_user_text(messages).strip())
             if found is not None:
                 return Reply(text=found), False
+        return self._respond_with(self.responder, model, messages), False
+
+    @staticmethod
+    def _respond_with(responder: Responder, model: str, messages: list[dict[str, Any]]) -> Reply:
         try:
-            produced = self.responder(model, messages)
+            produced = responder(model, messages)
         except Exception as exc:
             # A broken responder is a bug in the test; a 500 naming it beats a dropped socket.
-            return Reply(status=500, text=f"FakeServer responder raised {exc!r}"), False
-        return (produced if isinstance(produced, Reply) else Reply(text=str(produced))), False
+            return Reply(status=500, text=f"FakeServer responder raised {exc!r}")
+        return produced if isinstance(produced, Reply) else Reply(text=str(produced))
 
     # -- the replay fast path (see _Memo) ------------------------------------------------
 
@@ -558,6 +675,7 @@ class FakeServer:
             and self._bucket is None
             and not self._faults
             and self.responder is echo_last_user_message
+            and not self._active
         )
 
     def _remember(self, raw: bytes, model: str, reply: Reply, answer: Answer, rendered: bytes) -> None:
@@ -630,9 +748,11 @@ class FakeServer:
             prompt = prompt_tokens(dialect.conversation(body))
         if completion is None:
             completion = word_count(text) + sum(word_count(c.arguments) for c in calls)
+        with self._lock:
+            version = self._active.get(model)
         return Answer(
             id=f"{dialect.id_prefix}{next(self._ids)}",
-            model=model + self.served_model_suffix,
+            model=(version.served_model if version is not None else model) + self.served_model_suffix,
             created=int(time.time()),
             text=text,
             tool_calls=calls,
@@ -640,6 +760,7 @@ class FakeServer:
             prompt_tokens=int(prompt),
             completion_tokens=int(completion),
             cached_tokens=int(usage.get("cached_tokens", usage.get("cache_read_input_tokens", 0))),
+            system_fingerprint=version.system_fingerprint if version is not None else "fp_fake",
         )
 
     async def _backend_fault(
@@ -659,9 +780,17 @@ class FakeServer:
         answer = self._answer(body["model"], body, dialect, Reply(text=_filler(body, dialect)))
         if fault.kind == "garbage":
             return self._raw(entry, dialect.garbage(answer, stream), stream)
+        if fault.kind == "hang":  # a stall inside the stream (after_chunks is set)
+            frames = dialect.frames(answer, dialect.include_usage(body))
+            at = dialect.lead_frames(answer) + (fault.after_chunks or 0)
+            return await self._stream(request, entry, 200, frames, {}, stall=(at, fault.hang_seconds))
         # cut_stream: the client has accepted a 200 and part of the body when the peer dies.
         if stream:
-            return await self._stream(request, entry, 200, dialect.cut_frames(answer), {}, True)
+            frames = dialect.cut_frames(answer)
+            if fault.after_chunks is not None:
+                every = dialect.frames(answer, False)
+                frames = every[: dialect.lead_frames(answer) + fault.after_chunks]
+            return await self._stream(request, entry, 200, frames, {}, True)
         full = dialect.render(answer)
         self._answered(entry, 200)
         response = web.StreamResponse(status=200)
@@ -686,11 +815,14 @@ class FakeServer:
         frames: list[bytes],
         headers: Mapping[str, str],
         cut: bool = False,
+        stall: tuple[int, float] | None = None,
     ) -> web.StreamResponse:
         self._answered(entry, status)
         response = web.StreamResponse(status=status, headers={**_SSE_HEADERS, **headers})
         await response.prepare(request)
-        for frame in frames:
+        for index, frame in enumerate(frames):
+            if stall is not None and index == stall[0]:
+                await asyncio.sleep(stall[1])
             await response.write(frame)
         if cut:
             _cut(request)
@@ -703,7 +835,8 @@ class FakeServer:
         if self.api_key is not None and not OPENAI.authorized(request.headers, self.api_key):
             return self._respond(entry, 401, OPENAI.error(401, _bad_key_message(OPENAI)))
         with self._lock:
-            names = sorted(self._seen_models | self._scripts.keys())
+            served = {v.served_model + self.served_model_suffix for v in self._active.values()}
+            names = sorted(self._seen_models | self._scripts.keys() | self._versions.keys() | served)
         data = [
             {"id": name, "object": "model", "created": 0, "owned_by": "benchroute-fake"} for name in names
         ]

@@ -113,6 +113,8 @@ class Answer:
     prompt_tokens: int
     completion_tokens: int
     cached_tokens: int
+    # What an OpenAI reply reports as ``system_fingerprint`` (a scripted model version's).
+    system_fingerprint: str = "fp_fake"
 
 
 class Dialect:
@@ -146,6 +148,10 @@ class Dialect:
 
     def frames(self, answer: Answer, include_usage: bool) -> list[bytes]:
         raise NotImplementedError
+
+    def lead_frames(self, answer: Answer) -> int:
+        """How many frames open a stream before its first content (role, message start)."""
+        return 1
 
     def cut_frames(self, answer: Answer) -> list[bytes]:
         """The first part of a stream, for a connection that is about to be cut."""
@@ -232,7 +238,7 @@ class OpenAIDialect(Dialect):
             "object": obj,
             "created": answer.created,
             "model": answer.model,
-            "system_fingerprint": "fp_fake",
+            "system_fingerprint": answer.system_fingerprint,
         }
 
     def render(self, answer: Answer) -> bytes:
@@ -315,6 +321,10 @@ class AnthropicDialect(Dialect):
     def authorized(self, headers: Any, api_key: str) -> bool:
         return bool(headers.get("x-api-key") == api_key)
 
+    def lead_frames(self, answer: Answer) -> int:
+        # message_start, then a text block's content_block_start (a tool_use start is content).
+        return 2 if answer.text or not answer.tool_calls else 1
+
     def error(self, status: int, message: str) -> bytes:
         kind = self._ERROR_TYPES.get(status, "api_error")
         return dumps({"type": "error", "error": {"type": kind, "message": message}})
@@ -328,7 +338,7 @@ class AnthropicDialect(Dialect):
         system = body.get("system")
         if system is not None and not isinstance(system, str | list):
             return "system: Input should be a string or a list of text blocks"
-        return None
+        return _check_anthropic_shapes(body)
 
     def conversation(self, body: dict[str, Any]) -> list[dict[str, Any]]:
         messages: list[dict[str, Any]] = body["messages"]
@@ -398,8 +408,12 @@ class AnthropicDialect(Dialect):
         for call in answer.tool_calls:
             block = {"type": "tool_use", "id": call.id, "name": call.name, "input": {}}
             frames.append(event("content_block_start", {"index": index, "content_block": block}))
-            delta = {"type": "input_json_delta", "partial_json": call.arguments}
-            frames.append(event("content_block_delta", {"index": index, "delta": delta}))
+            # The real API sends a tool's input as several partial JSON pieces.
+            step = max(1, -(-len(call.arguments) // 3))
+            for offset in range(0, len(call.arguments), step):
+                piece = call.arguments[offset : offset + step]
+                delta = {"type": "input_json_delta", "partial_json": piece}
+                frames.append(event("content_block_delta", {"index": index, "delta": delta}))
             frames.append(event("content_block_stop", {"index": index}))
             index += 1
         stop = {"stop_reason": self._STOP_REASONS[answer.finish], "stop_sequence": None}
@@ -417,6 +431,37 @@ class AnthropicDialect(Dialect):
         if stream:
             return b'event: message_start\ndata: {"type": "message_start"}\n\n'
         return dumps({"id": answer.id, "type": "message", "role": "assistant"})
+
+
+_BLOCK_TYPES: Final = frozenset(
+    {"text", "image", "document", "tool_use", "tool_result", "thinking", "redacted_thinking"}
+)
+
+
+def _check_anthropic_shapes(body: dict[str, Any]) -> str | None:
+    """What the real Messages API refuses that an OpenAI-shaped body would carry: other
+    roles, OpenAI content parts (``image_url``), tools without ``input_schema``, OpenAI's
+    ``tool_choice`` spelling."""
+    for index, message in enumerate(body["messages"]):
+        if message.get("role") not in ("user", "assistant"):
+            return f"messages.{index}.role: Input should be 'user' or 'assistant'"
+        content = message.get("content")
+        for part, block in enumerate(content if isinstance(content, list) else ()):
+            kind = block.get("type") if isinstance(block, dict) else None
+            if kind not in _BLOCK_TYPES:
+                return f"messages.{index}.content.{part}.type: unknown block type {kind!r}"
+            source = block.get("source")
+            if kind == "image" and not (isinstance(source, dict) and source.get("type") in ("base64", "url")):
+                return f"messages.{index}.content.{part}.source: an image needs a base64 or url source"
+    for index, tool in enumerate(body.get("tools") or ()):
+        if not isinstance(tool, dict) or "name" not in tool or "input_schema" not in tool:
+            return f"tools.{index}: a tool needs name and input_schema"
+    choice = body.get("tool_choice")
+    if choice is not None and not (
+        isinstance(choice, dict) and choice.get("type") in ("auto", "any", "tool", "none")
+    ):
+        return "tool_choice: Input should be an object with type auto, any, tool or none"
+    return None
 
 
 def _input(call: ToolCall) -> object:

@@ -1,0 +1,187 @@
+"""Rendering of a suite's history: the series of one metric per suite x model, with the
+served model version / ``system_fingerprint`` and the price at each point.
+
+Points are ``benchroute.store.SeriesPoint`` rows (any object with the same attributes).
+Unknown figures print as ``unknown`` (never 0); charts leave a gap for them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from rich.table import Table
+
+from ._load import sparkline
+
+HISTORY_DROP_ORDER = ("fingerprint", "trigger", "n", "price in/out", "version")
+CHART_WIDTH = 60  # characters of chart per series; label + figures take the rest of 100
+UNKNOWN = "unknown"
+
+
+def _fmt(metric: str, value: float | None) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return UNKNOWN
+    if metric.endswith("_rate"):
+        return f"{value * 100:.1f}%"
+    if metric.endswith("_ms"):
+        return f"{value:,.0f} ms"
+    if metric.startswith("cost"):
+        return f"${value:.4g}"
+    return f"{value:.3g}"
+
+
+def _price(point: Any) -> str:
+    if point.price_in is None and point.price_out is None:
+        return UNKNOWN
+    parts = ["?" if p is None else f"{p:g}" for p in (point.price_in, point.price_out)]
+    return "$" + "/".join(parts)
+
+
+def group_series(points: Iterable[Any]) -> dict[tuple[str, str, str], list[Any]]:
+    """Points per (suite, model, metric), each list in time order."""
+    groups: dict[tuple[str, str, str], list[Any]] = {}
+    for point in points:
+        groups.setdefault((point.suite, point.model, point.metric), []).append(point)
+    for series in groups.values():
+        series.sort(key=lambda p: p.started_at)
+    return groups
+
+
+def history_table(points: Sequence[Any]) -> Table:
+    table = Table(title="history", title_justify="left")
+    for name in ("model", "metric", "run", "started", "value", "n", "version", "fingerprint"):
+        table.add_column(name, justify="right" if name in ("value", "n") else "left")
+    table.add_column("price in/out")
+    table.add_column("trigger")
+    for (_suite, model, metric), series in group_series(points).items():
+        previous_version: str | None = None
+        for point in series:
+            version = point.served_model or UNKNOWN
+            mark = "*" if previous_version is not None and version != previous_version else ""
+            previous_version = version
+            table.add_row(
+                model,
+                metric,
+                point.run_id[:12],
+                point.started_at.strftime("%Y-%m-%d %H:%M"),
+                _fmt(metric, point.value),
+                str(point.n),
+                version + mark,
+                point.system_fingerprint or UNKNOWN,
+                _price(point),
+                point.trigger or UNKNOWN,
+            )
+    return table
+
+
+def history_chart(points: Sequence[Any], width: int = 100) -> list[str]:
+    """One line per series: label, a block sparkline of the last runs, first -> last figure.
+    Lines are at most ``width`` characters; a version change is marked under the chart."""
+    lines: list[str] = []
+    for (_suite, model, metric), series in group_series(points).items():
+        label = f"{model} {metric}"
+        values = [p.value for p in series]
+        known = [v for v in values if v is not None]
+        tail = f" {_fmt(metric, values[0])} -> {_fmt(metric, values[-1])}"
+        room = max(8, width - len(tail) - 2)
+        label_room = max(8, room - min(CHART_WIDTH, len(values)) - 1)
+        if len(label) > label_room:
+            label = label[: label_room - 1] + "~"
+        chart_room = max(1, min(CHART_WIDTH, room - len(label) - 1))
+        shown = values[-chart_room:]
+        top = 1.0 if metric.endswith("_rate") else (max(known) if known else None)
+        lines.append(f"{label} {sparkline(shown, top=top)}{tail}"[:width])
+        versions = [p.served_model for p in series][-chart_room:]
+        marks = "".join("^" if i and versions[i] != versions[i - 1] else " " for i in range(len(versions)))
+        if marks.strip():
+            lines.append((" " * (len(label) + 1) + marks + "  ^ served model changed")[:width])
+    return lines
+
+
+def _point_json(point: Any) -> dict[str, Any]:
+    return {
+        "run_id": point.run_id,
+        "started_at": point.started_at.isoformat(),
+        "suite": point.suite,
+        "model": point.model,
+        "endpoint_id": point.endpoint_id,
+        "metric": point.metric,
+        "value": point.value,
+        "n": point.n,
+        "served_model": point.served_model,
+        "system_fingerprint": point.system_fingerprint,
+        "suite_fingerprint": point.suite_fingerprint,
+        "price_in": point.price_in,
+        "price_out": point.price_out,
+        "trigger": point.trigger,
+        "git_sha": point.git_sha,
+    }
+
+
+_FIELDS = (
+    "run_id", "started_at", "suite", "model", "endpoint_id", "metric", "value", "n",
+    "served_model", "system_fingerprint", "suite_fingerprint", "price_in", "price_out",
+    "trigger", "git_sha",
+)  # fmt: skip
+
+
+def history_json(points: Sequence[Any]) -> list[dict[str, Any]]:
+    return [_point_json(p) for p in points]
+
+
+def history_csv(points: Sequence[Any]) -> str:
+    rows = history_json(points)
+    out = io.StringIO()
+    fields = list(_FIELDS)
+    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        # unknown stays an empty cell, never 0
+        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+    return out.getvalue()
+
+
+def _metric_name(metric: str) -> str:
+    name = re.sub(r"[^a-zA-Z0-9_]", "_", metric)
+    return "benchroute_" + name
+
+
+def _label(value: object) -> str:
+    text = "" if value is None else str(value)
+    return text.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def openmetrics_text(points: Sequence[Any]) -> str:
+    """The latest point of each series as OpenMetrics gauges (``benchroute_<metric>``), labels
+    suite, model, endpoint, served_model, system_fingerprint; with a timestamp (the run's
+    start). Unknown values are left out (an absent sample, never 0)."""
+    families: dict[str, list[str]] = {}
+    for (suite, model, metric), series in group_series(points).items():
+        latest = series[-1]
+        if latest.value is None:
+            continue
+        labels = ",".join(
+            f'{key}="{_label(val)}"'
+            for key, val in (
+                ("suite", suite),
+                ("model", model),
+                ("endpoint", latest.endpoint_id),
+                ("served_model", latest.served_model),
+                ("system_fingerprint", latest.system_fingerprint),
+                ("metric", metric),
+            )
+        )
+        ts = latest.started_at.timestamp()
+        families.setdefault(_metric_name(metric), []).append(f"{{{labels}}} {float(latest.value)!r} {ts:.3f}")
+    lines: list[str] = []
+    for name in sorted(families):
+        lines.append(f"# TYPE {name} gauge")
+        lines.append(f"# HELP {name} benchroute metric of the latest run per suite and model.")
+        lines.extend(name + sample for sample in families[name])
+    lines.append("# EOF")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,278 @@
+"""Failover, stream integrity, client disconnects and circuit breakers, with the fake
+upstream's fault injection, through the official ``openai`` SDK against the real gateway."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openai
+import pytest
+
+from benchroute.testing import FakeServer, Reply
+from tests._gateway import GatewayProcess, closed_port_url, openai_model, write_gateway_project
+
+ASK = [{"role": "user", "content": "a question with several words in it"}]
+
+
+@pytest.fixture
+def upstream() -> Iterator[FakeServer]:
+    with FakeServer() as server:
+        yield server
+
+
+def _gateway(
+    folder: Path, models: dict[str, dict[str, Any]], aliases: dict[str, list[str]], **gateway: Any
+) -> GatewayProcess:
+    config = write_gateway_project(folder, models, {"aliases": aliases, **gateway})
+    return GatewayProcess(config).start()
+
+
+def _pair(upstream: FakeServer, primary_url: str | None = None, **primary: Any) -> dict[str, dict[str, Any]]:
+    return {
+        "primary": openai_model(primary_url or upstream.base_url, "gpt-primary", **primary),
+        "backup": openai_model(upstream.base_url, "gpt-backup"),
+    }
+
+
+def _receipt(gateway: GatewayProcess, headers: Any) -> dict[str, Any]:
+    result: dict[str, Any] = httpx.get(
+        f"{gateway.base_url}/receipts/{headers['x-benchroute-receipt']}"
+    ).json()
+    return result
+
+
+def test_refused_connection_fails_over(upstream: FakeServer, tmp_path: Path) -> None:
+    with _gateway(tmp_path, _pair(upstream, closed_port_url()), {"support": ["primary", "backup"]}) as gw:
+        raw = gw.client().chat.completions.with_raw_response.create(model="support", messages=ASK)
+        assert raw.parse().choices[0].message.content == ASK[0]["content"]
+        assert raw.headers["x-benchroute-model"] == "backup"
+        assert raw.headers["x-benchroute-attempts"] == "2"
+        first = _receipt(gw, raw.headers)["candidates"][0]
+        assert first["outcome"] == "failed" and first["error_kind"] == "connection"
+
+
+def test_hanging_primary_times_out_and_fails_over(upstream: FakeServer, tmp_path: Path) -> None:
+    upstream.fault("hang", model="gpt-primary", hang_seconds=10)
+    models = _pair(upstream, timeout=0.5)
+    with _gateway(tmp_path, models, {"support": ["primary", "backup"]}) as gw:
+        started = time.monotonic()
+        raw = gw.client().chat.completions.with_raw_response.create(model="support", messages=ASK)
+        assert time.monotonic() - started < 5
+        assert raw.headers["x-benchroute-model"] == "backup"
+        assert _receipt(gw, raw.headers)["candidates"][0]["error_kind"] == "timeout"
+
+
+def test_server_error_fails_over(upstream: FakeServer, tmp_path: Path) -> None:
+    upstream.fault("server_error", model="gpt-primary")
+    with _gateway(tmp_path, _pair(upstream), {"support": ["primary", "backup"]}) as gw:
+        raw = gw.client().chat.completions.with_raw_response.create(model="support", messages=ASK)
+        assert raw.headers["x-benchroute-model"] == "backup"
+        assert _receipt(gw, raw.headers)["candidates"][0]["http_status"] == 500
+
+
+def test_rate_limit_fails_over_and_a_lone_endpoint_passes_retry_after_on(
+    upstream: FakeServer, tmp_path: Path
+) -> None:
+    upstream.fault("rate_limit", model="gpt-primary", retry_after=7)
+    aliases = {"support": ["primary", "backup"], "solo": ["primary"]}
+    with _gateway(tmp_path, _pair(upstream), aliases) as gw:
+        raw = gw.client().chat.completions.with_raw_response.create(model="support", messages=ASK)
+        assert raw.headers["x-benchroute-model"] == "backup"
+        first = _receipt(gw, raw.headers)["candidates"][0]
+        assert first["http_status"] == 429 and first["retry_after_s"] == 7
+        with pytest.raises(openai.RateLimitError) as limited:
+            gw.client().chat.completions.create(model="solo", messages=ASK)
+        assert limited.value.response.headers["retry-after"] == "7"
+
+
+def test_stream_failing_before_its_first_content_byte_fails_over(
+    upstream: FakeServer, tmp_path: Path
+) -> None:
+    # A 200 whose stream opens (a role chunk) and dies before any content or [DONE].
+    opening = (
+        'data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-primary",'
+        '"choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}\n\n'
+    )
+    upstream.script("gpt-primary", [Reply(body=opening)])
+    upstream.fault("server_error", model="gpt-primary", count=1)  # the next one: a 500 before the stream
+    with _gateway(tmp_path, _pair(upstream), {"support": ["primary", "backup"]}) as gw:
+        client = gw.client()
+        for _ in range(2):
+            raw = client.chat.completions.with_raw_response.create(model="support", messages=ASK, stream=True)
+            assert raw.headers["x-benchroute-model"] == "backup"
+            chunks = list(raw.parse())
+            text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+            assert text == ASK[0]["content"]
+            assert chunks[-1].choices[0].finish_reason == "stop"
+
+
+def test_stream_cut_after_content_ends_with_an_error_event_and_no_failover(
+    upstream: FakeServer, tmp_path: Path
+) -> None:
+    upstream.fault("cut_stream", model="gpt-primary")
+    with _gateway(tmp_path, _pair(upstream), {"support": ["primary", "backup"]}) as gw:
+        raw = gw.client().chat.completions.with_raw_response.create(
+            model="support", messages=ASK, stream=True
+        )
+        assert raw.headers["x-benchroute-model"] == "primary"
+        seen: list[Any] = []
+        with pytest.raises(openai.APIError) as broken:
+            for chunk in raw.parse():
+                seen.append(chunk)
+        assert "stream" in str(broken.value)
+        assert any(c.choices and c.choices[0].delta.content for c in seen)  # content did arrive
+        assert seen[-1].choices[0].finish_reason == "error"
+        assert upstream.stats()["by_model"].get("gpt-backup", 0) == 0  # never retried after content
+        receipt = _receipt(gw, raw.headers)
+        assert receipt["error_kind"] == "stream_cut"
+        assert receipt["candidates"][0]["outcome"] == "cut"
+
+
+class _SilentUpstream:
+    """A TCP server that reads a request, never answers, and records when the client hangs up."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.accepted = threading.Event()
+        self.closed = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}/v1"
+
+    def _serve(self) -> None:
+        conn, _ = self.sock.accept()
+        self.accepted.set()
+        conn.settimeout(30)
+        try:
+            while conn.recv(65536):
+                pass
+        except OSError:
+            pass
+        self.closed.set()
+        conn.close()
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_client_disconnect_cancels_the_upstream_request(tmp_path: Path, stream: bool) -> None:
+    silent = _SilentUpstream()
+    models = {"slow": openai_model(silent.base_url, "m", timeout=30)}
+    with _gateway(tmp_path, models, {"slow": ["slow"]}) as gw:
+        with pytest.raises(openai.APITimeoutError):
+            gw.client(timeout=1.0).chat.completions.create(model="slow", messages=ASK, stream=stream)
+        assert silent.accepted.is_set()
+        assert silent.closed.wait(5), "the gateway kept the upstream request open"
+
+
+def _load(gw: GatewayProcess, seconds: float, rate: float, outcomes: list[tuple[float, int, str]]) -> None:
+    """Send ``rate`` requests/s for ``seconds``, each recorded as (time, status, served model)."""
+
+    async def one(client: httpx.AsyncClient) -> None:
+        sent = time.monotonic()
+        try:
+            response = await client.post(
+                f"{gw.base_url}/chat/completions", json={"model": "support", "messages": ASK}
+            )
+            outcomes.append((sent, response.status_code, response.headers.get("x-benchroute-model", "")))
+        except httpx.HTTPError:
+            outcomes.append((sent, 0, ""))
+
+    async def run() -> None:
+        async with httpx.AsyncClient(timeout=10) as client:
+            tasks = []
+            start = time.monotonic()
+            n = 0
+            while time.monotonic() - start < seconds:
+                tasks.append(asyncio.ensure_future(one(client)))
+                n += 1
+                await asyncio.sleep(max(0.0, start + n / rate - time.monotonic()))
+            await asyncio.gather(*tasks)
+
+    asyncio.run(run())
+
+
+def test_breaker_opens_skips_the_dead_primary_and_closes_when_it_returns(
+    upstream: FakeServer, tmp_path: Path
+) -> None:
+    upstream.fault("server_error", model="gpt-primary")
+    breaker = {
+        "window_s": 2.0,
+        "min_requests": 5,
+        "failure_rate": 0.5,
+        "consecutive_failures": 5,
+        "open_s": 1.0,
+    }
+    with _gateway(tmp_path, _pair(upstream), {"support": ["primary", "backup"]}, breaker=breaker) as gw:
+        outcomes: list[tuple[float, int, str]] = []
+        _load(gw, 3.0, 50, outcomes)
+        assert [status for _, status, _ in outcomes if status != 200] == []  # failover hid every failure
+        by_model = upstream.stats()["by_model"]
+        # Open after ~5 failures, then only one half-open probe per second reaches the primary.
+        assert by_model["gpt-primary"] <= 5 + 3 + 1
+        assert by_model["gpt-backup"] >= len(outcomes) - 1
+        ready = httpx.get(f"{gw.url}/readyz").json()
+        assert ready["breakers"]["primary"] in ("open", "half_open")
+
+        upstream.clear_faults()  # the primary is back
+        time.sleep(1.2)
+        outcomes.clear()
+        _load(gw, 1.5, 50, outcomes)
+        assert all(status == 200 for _, status, _ in outcomes)
+        assert outcomes[-1][2] == "primary"
+        assert httpx.get(f"{gw.url}/readyz").json()["breakers"]["primary"] == "closed"
+
+
+def test_lone_endpoint_breaker_fails_fast_with_503_and_retry_after(
+    upstream: FakeServer, tmp_path: Path
+) -> None:
+    upstream.fault("server_error", model="gpt-primary")
+    breaker = {"window_s": 10.0, "min_requests": 3, "consecutive_failures": 3, "open_s": 5.0}
+    models = {"primary": openai_model(upstream.base_url, "gpt-primary")}
+    with _gateway(tmp_path, models, {"solo": ["primary"]}, breaker=breaker) as gw:
+        statuses = []
+        for _ in range(3):
+            with pytest.raises(openai.APIStatusError) as failed:
+                gw.client().chat.completions.create(model="solo", messages=ASK)
+            statuses.append(failed.value.status_code)
+        assert statuses == [502, 502, 502]
+        started = time.monotonic()
+        with pytest.raises(openai.APIStatusError) as fast:
+            gw.client().chat.completions.create(model="solo", messages=ASK)
+        assert time.monotonic() - started < 0.5
+        assert fast.value.status_code == 503
+        assert 1 <= int(fast.value.response.headers["retry-after"]) <= 5
+        assert upstream.stats()["by_model"]["gpt-primary"] == 3  # the open breaker sent nothing
+
+
+def test_stream_cut_before_the_first_content_frame_fails_over(upstream: FakeServer, tmp_path: Path) -> None:
+    upstream.fault("cut_stream", model="gpt-primary", count=1, after_chunks=0)
+    with _gateway(tmp_path, _pair(upstream), {"support": ["primary", "backup"]}) as gw:
+        raw = gw.client().chat.completions.with_raw_response.create(
+            model="support", messages=ASK, stream=True
+        )
+        assert raw.headers["x-benchroute-model"] == "backup"
+        chunks = list(raw.parse())
+        assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == ASK[0]["content"]
+        assert _receipt(gw, raw.headers)["candidates"][0]["outcome"] == "failed"
+
+
+def test_stream_stalling_after_content_ends_with_an_error(upstream: FakeServer, tmp_path: Path) -> None:
+    upstream.fault("hang", model="gpt-primary", count=1, after_chunks=1, hang_seconds=10)
+    models = _pair(upstream, timeout=0.5)
+    with _gateway(tmp_path, models, {"support": ["primary", "backup"]}) as gw:
+        seen: list[Any] = []
+        with pytest.raises(openai.APIError):
+            for chunk in gw.client().chat.completions.create(model="support", messages=ASK, stream=True):
+                seen.append(chunk)
+        assert seen[-1].choices[0].finish_reason == "error"
+        assert upstream.stats()["by_model"].get("gpt-backup", 0) == 0
