@@ -232,9 +232,12 @@ class Benchroute(Gateway):
     name = "benchroute"
     model = "bench"
 
-    def __init__(self, workdir: Path, upstream: str, candidates: list[str] | None = None) -> None:
+    def __init__(
+        self, workdir: Path, upstream: str, candidates: list[str] | None = None, *, timeout_s: float = 10.0
+    ) -> None:
         super().__init__(workdir, upstream)
         self.candidates = candidates or [f"{upstream}/v1"]
+        self.timeout_s = timeout_s
         from benchroute import __version__
 
         self.version = __version__
@@ -245,14 +248,14 @@ class Benchroute(Gateway):
     def config_text(self) -> str:
         models = "\n".join(
             f"  up{i}: {{provider: openai, model: fake-model, base_url: '{base}', "
-            f"api_key_env: BENCH_UPSTREAM_KEY, timeout: 10}}"
+            f"api_key_env: BENCH_UPSTREAM_KEY, timeout: {self.timeout_s:g}}}"
             for i, base in enumerate(self.candidates)
         )
         names = ", ".join(f"up{i}" for i in range(len(self.candidates)))
         return (
             f"store: sqlite:///{self.workdir / 'gateway.db'}\n"
             f"models:\n{models}\n"
-            f"gateway:\n  aliases: {{bench: [{names}]}}\n"
+            f"gateway:\n  aliases: {{bench: [{names}]}}\n  attempt_timeout_s: {self.timeout_s:g}\n"
         )
 
     def command(self) -> tuple[list[str], dict[str, str]]:
@@ -288,13 +291,13 @@ class LiteLLM(Gateway):
         *,
         find_links: str | None = None,
         otel_sdk: bool = False,
-        router_settings: dict[str, Any] | None = None,
+        timeout_s: float | None = None,
     ) -> None:
         super().__init__(workdir, upstream)
         self.candidates = candidates or [f"{upstream}/v1"]
         self.find_links = find_links
         self.otel_sdk = otel_sdk
-        self.router_settings = router_settings
+        self.timeout_s = timeout_s
         self.venv = PEERS_DIR / f"litellm-{LITELLM_VERSION}"
 
     @property
@@ -324,18 +327,21 @@ class LiteLLM(Gateway):
         import yaml
 
         self.workdir.mkdir(parents=True, exist_ok=True)
-        config = {
+        # One model group per candidate, in order: "bench" and its fallbacks (LiteLLM's way to
+        # say "try these in this order"; one group of several deployments would load-balance).
+        groups = ["bench", *(f"bench-fallback-{i}" for i in range(1, len(self.candidates)))]
+        params: dict[str, Any] = {"model": "openai/fake-model", "api_key": BENCH_KEY}
+        if self.timeout_s is not None:
+            params["timeout"] = self.timeout_s
+        config: dict[str, Any] = {
             "model_list": [
-                {
-                    "model_name": "bench",
-                    "litellm_params": {"model": "openai/fake-model", "api_base": base, "api_key": BENCH_KEY},
-                }
-                for base in self.candidates
+                {"model_name": group, "litellm_params": {**params, "api_base": base}}
+                for group, base in zip(groups, self.candidates, strict=True)
             ],
             "litellm_settings": {"drop_params": True},
         }
-        if self.router_settings:
-            config["router_settings"] = self.router_settings
+        if len(groups) > 1:
+            config["router_settings"] = {"fallbacks": [{"bench": groups[1:]}]}
         path = self.workdir / "litellm.yaml"
         path.write_text(yaml.safe_dump(config))
         port = free_port()
