@@ -161,10 +161,10 @@ class Generator:
             "ttft_ms": self.ttft,
         }
         if args.schedule:
-            result["statuses"] = {
-                **self.statuses,
-                "_timeline": list(zip(self.starts, self.outcomes, strict=True)),
-            }
+            result["timeline"] = [
+                [start, status, latency]
+                for start, (status, latency) in zip(self.starts, self.outcomes, strict=True)
+            ]
         return result
 
 

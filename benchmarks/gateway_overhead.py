@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import statistics
 import sys
 import tempfile
@@ -374,6 +375,7 @@ def idle_cpu(gateways: list[Gateway], seconds: float = 2.0) -> dict[str, float]:
 
 
 def main() -> None:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the gateways and upstreams stop too
     args = parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="gateway-overhead-"))
     upstream = FakeServerProcess(
