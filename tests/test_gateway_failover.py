@@ -232,6 +232,77 @@ def test_breaker_opens_skips_the_dead_primary_and_closes_when_it_returns(
         assert httpx.get(f"{gw.url}/readyz").json()["breakers"]["primary"] == "closed"
 
 
+def _paced(gw: GatewayProcess, count: int, rate: float) -> list[tuple[float, int, str, int]]:
+    """Send ``count`` requests paced at ``rate``/s (open loop: a slow answer does not delay
+    the next send); each recorded as (send time, status, served model, attempts)."""
+    outcomes: list[tuple[float, int, str, int]] = []
+
+    async def one(client: httpx.AsyncClient) -> None:
+        sent = time.monotonic()
+        try:
+            response = await client.post(
+                f"{gw.base_url}/chat/completions", json={"model": "support", "messages": ASK}
+            )
+        except httpx.HTTPError:
+            outcomes.append((sent, 0, "", 0))
+            return
+        headers = response.headers
+        attempts = int(headers.get("x-benchroute-attempts", "0"))
+        outcomes.append((sent, response.status_code, headers.get("x-benchroute-model", ""), attempts))
+
+    async def run() -> None:
+        limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+        async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+            tasks = []
+            start = time.monotonic()
+            for n in range(count):
+                tasks.append(asyncio.ensure_future(one(client)))
+                await asyncio.sleep(max(0.0, start + (n + 1) / rate - time.monotonic()))
+            await asyncio.gather(*tasks)
+
+    asyncio.run(run())
+    return sorted(outcomes)
+
+
+def test_primary_dead_at_50_rps_for_30_s(upstream: FakeServer, tmp_path: Path) -> None:
+    """1500 requests at 50/s with the primary answering 500: no client error at all (the
+    backup serves the ones the primary failed, the open breaker skips the primary), the
+    breaker opens within its window, half-open probes are the only requests the primary gets
+    while it is open, and once the primary is back a probe closes the breaker."""
+    upstream.fault("server_error", model="gpt-primary")
+    breaker = {
+        "window_s": 5.0,
+        "min_requests": 5,
+        "failure_rate": 0.5,
+        "consecutive_failures": 5,
+        "open_s": 2.0,
+        "half_open_probes": 1,
+    }
+    with _gateway(tmp_path, _pair(upstream), {"support": ["primary", "backup"]}, breaker=breaker) as gw:
+        outcomes = _paced(gw, 1500, 50.0)
+        assert len(outcomes) == 1500
+        assert [o for o in outcomes if o[1] != 200] == []  # zero client errors
+        assert {model for _, _, model, _ in outcomes} == {"backup"}
+        # The breaker opened within its window: the first request that skipped the primary
+        # (one attempt: the backup) was sent less than window_s after the first one.
+        first_skip = next(sent for sent, _, _, attempts in outcomes if attempts == 1)
+        assert first_skip - outcomes[0][0] < breaker["window_s"]
+        # Before it opened at most consecutive_failures requests paid for the primary; after,
+        # only the half-open probes (one per open_s) — never a steady share of the traffic.
+        paid = [o for o in outcomes if o[3] == 2]
+        elapsed = outcomes[-1][0] - outcomes[0][0]
+        probes_max = int(elapsed / breaker["open_s"]) + 2
+        assert len(paid) <= breaker["consecutive_failures"] + probes_max
+        assert upstream.stats()["by_model"]["gpt-primary"] == len(paid)
+        assert httpx.get(f"{gw.url}/readyz").json()["breakers"]["primary"] in ("open", "half_open")
+
+        upstream.clear_faults()  # the primary returns
+        back = _paced(gw, int(50 * (breaker["open_s"] + 1.0)), 50.0)
+        assert [o for o in back if o[1] != 200] == []
+        assert back[-1][2] == "primary"  # a probe succeeded: traffic went back to the primary
+        assert httpx.get(f"{gw.url}/readyz").json()["breakers"]["primary"] == "closed"
+
+
 def test_lone_endpoint_breaker_fails_fast_with_503_and_retry_after(
     upstream: FakeServer, tmp_path: Path
 ) -> None:

@@ -78,10 +78,14 @@ def test_the_shared_types_module_is_public_and_re_exported() -> None:
     import benchroute.providers
     import benchroute.types
 
-    assert benchroute.types.__all__ == ["Completion", "CompletionRequest", "Message", "Role", "Usage"]
+    assert benchroute.types.__all__ == [
+        "Completion", "CompletionRequest", "Message", "Role", "StreamChunk", "Usage"
+    ]  # fmt: skip
     for name in ("Completion", "CompletionRequest", "Message", "Usage"):
         assert getattr(benchroute.providers, name) is getattr(benchroute.types, name)
         assert getattr(benchroute, name) is getattr(benchroute.types, name)
+    # The gateway's stream chunks are a provider-contract shape, exported where providers are.
+    assert benchroute.providers.StreamChunk is benchroute.types.StreamChunk
 
 
 def test_names_other_packages_use_are_public() -> None:

@@ -95,9 +95,6 @@ def test_drift_for_suite_unknown_suite_is_one_error() -> None:
         drift_for_suite(_StubStore(), "nope")
 
 
-needs_api = pytest.mark.skipif(not hasattr(Store, "series"), reason="the store's query API is not in yet")
-
-
 def _result(run: str, case: str, passed: bool) -> Result:
     return Result(
         run_id=run,
@@ -115,7 +112,6 @@ def _result(run: str, case: str, passed: bool) -> Result:
     )
 
 
-@needs_api
 def test_cli_drift_exit_codes(tmp_path: Path) -> None:
     path = tmp_path / "store.db"
     store = Store(f"sqlite:///{path}")

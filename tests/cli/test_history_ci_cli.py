@@ -5,14 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from benchroute.store import Store
 from benchroute.testing import FakeServer
 from tests.conftest import run_cli, write_project, write_suite
 
 PRICED = {"provider": "openai", "model": "gpt-4o", "price_provider": "openai"}
-NEEDS_SERIES = pytest.mark.skipif(not hasattr(Store, "series"), reason="Store.series not there yet")
 
 
 def _setup(tmp_path: Path, fake: FakeServer) -> tuple[Path, Path]:
@@ -50,7 +46,6 @@ def test_history_bad_since_and_format(tmp_path: Path, fake: FakeServer) -> None:
     assert proc.returncode == 2 and "expected table, json or csv" in proc.stderr
 
 
-@NEEDS_SERIES
 def test_history_and_metrics_after_two_runs(tmp_path: Path, fake: FakeServer) -> None:
     from prometheus_client.openmetrics.parser import text_string_to_metric_families
 

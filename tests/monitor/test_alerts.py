@@ -11,7 +11,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import pytest
 from aiohttp import web
 
 from benchroute.config import WebhookSpec, load_project, load_suite
@@ -201,9 +200,6 @@ def test_a_due_schedule_runs_uncached_and_its_gate_failure_reaches_the_receiver(
     assert body["details"]["failures"][0]["threshold"] == "min_pass_rate"
 
 
-@pytest.mark.skipif(
-    not hasattr(Store, "add_alert_delivery"), reason="needs the store's alert_deliveries table"
-)
 def test_dead_letter_is_a_row_in_the_store(tmp_path: Path) -> None:
     store = Store(f"sqlite:///{tmp_path / 'store.db'}")
 

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from benchroute.store import Store
 from benchroute.testing import FakeServer
 from tests.conftest import BENCHROUTE, run_cli, write_project, write_suite
 
@@ -113,7 +112,6 @@ def test_version_change_triggers_exactly_one_uncached_run(tmp_path: Path, fake: 
         assert _rows(db, f"select trigger from runs where id = '{latest}'") == [("version-change",)]
 
 
-@pytest.mark.skipif(not hasattr(Store, "series"), reason="needs the store's time-series API (Store.series)")
 def test_drift_after_the_triggered_run_names_the_new_version(tmp_path: Path, fake: FakeServer) -> None:
     project, lines, _ = _watch_through_a_version_change(tmp_path, fake)
     assert any("model version m-2026-06" in line for line in lines), lines

@@ -148,7 +148,7 @@ def test_an_m002_database_upgrades_to_nullable_costs(store_url: str) -> None:
     from benchroute.store._schema import migrations as migrations_table
 
     engine = sqlalchemy.create_engine(store_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    old = [(name, migrate) for name, migrate in MIGRATIONS if name != "m003_honest_figures"]
+    old = [(name, migrate) for name, migrate in MIGRATIONS if name < "m003"]
     with engine.begin() as conn:
         migrations_table.create(conn)
         for name, migrate in old:

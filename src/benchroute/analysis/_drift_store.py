@@ -145,9 +145,7 @@ def drift_for_suite(
     if not base:
         report.notes.append(f"run {latest_id} is the first run of suite {suite!r}: nothing to compare yet")
     if record_flags and report.flagged():
-        add_flags = getattr(store, "add_drift_flags", None)
-        if add_flags is not None:
-            add_flags([f.to_json() | {"run_id": latest_id} for f in report.flagged()])
+        store.add_drift_flags([f.to_json() | {"run_id": latest_id} for f in report.flagged()])
     return report
 
 

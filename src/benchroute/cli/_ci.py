@@ -8,10 +8,9 @@ flagged; 2 bad usage or configuration; 3 the run could not complete; 130 interru
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -33,32 +32,19 @@ from ._app import (
     write_output,
 )
 
-# Where CI systems name the branch being built (a pull request's source branch first).
-BRANCH_ENV = ("GITHUB_HEAD_REF", "GITHUB_REF_NAME", "CI_COMMIT_REF_NAME", "BUILDKITE_BRANCH",
-              "CIRCLE_BRANCH", "GIT_BRANCH", "BRANCH_NAME")  # fmt: skip
+if TYPE_CHECKING:
+    from ..config import ProjectConfig
+    from ..store import Store
+
+# A pipeline started by the CI's own scheduler is recorded as a scheduled run.
+SCHEDULED_ENV = {"GITHUB_EVENT_NAME": "schedule", "CI_PIPELINE_SOURCE": "schedule",
+                 "BUILDKITE_SOURCE": "schedule"}  # fmt: skip
 
 
-def ci_branch(explicit: str | None, env: dict[str, str] | None = None) -> str | None:
-    """``--branch``, else the first non-empty CI variable of BRANCH_ENV (``origin/`` cut)."""
-    if explicit:
-        return explicit
+def ci_trigger(env: dict[str, str] | None = None) -> str:
+    """``schedule`` when the CI's scheduler started the pipeline, else ``ci``."""
     env = dict(os.environ) if env is None else env
-    for name in BRANCH_ENV:
-        value = env.get(name, "").strip()
-        if value:
-            return value.removeprefix("origin/")
-    return None
-
-
-def _options(**fields: Any) -> Any:
-    from ..runner import RunOptions
-
-    known = (
-        {f.name for f in dataclasses.fields(RunOptions)} if dataclasses.is_dataclass(RunOptions) else set()
-    )
-    if not known:
-        known = set(getattr(RunOptions, "model_fields", {}))
-    return RunOptions(**{k: v for k, v in fields.items() if k in known or k not in ("trigger", "branch")})
+    return "schedule" if any(env.get(k) == v for k, v in SCHEDULED_ENV.items()) else "ci"
 
 
 @app.command()
@@ -86,7 +72,7 @@ def ci(
     """Run suites for a CI pipeline: JUnit, Markdown summary, gates, drift against main."""
     from .._eventloop import run as run_loop
     from ..reports import render_junit, render_markdown
-    from ..runner import Runner
+    from ..runner import Runner, RunOptions, detect_branch
     from ._progress import ProgressDisplay
 
     env_summary = os.environ.get("GITHUB_STEP_SUMMARY")
@@ -96,11 +82,11 @@ def ci(
         prepare_output(summary_path, "Markdown summary")
         files, config = _expand_suites(list(suites), config)
         project, store = _open(config, db)
-        name = ci_branch(branch)
-        options = _options(
+        name = detect_branch(project.root, branch)
+        options = RunOptions(
             concurrency=concurrency or project.concurrency,
             models=[m.strip() for m in models.split(",") if m.strip()] if models else None,
-            trigger="ci",
+            trigger=ci_trigger(),
             branch=name,
         )
         check_model_option(options.models, project)
@@ -124,7 +110,9 @@ def ci(
     markdown = render_markdown(record, outcome.results)
     drift_flagged = False
     if not no_drift and outcome.status == "completed":
-        section, drift_flagged = _drift_section(store, [s.name for s in specs], main_branch, project)
+        section, drift_flagged = _drift_section(
+            store, outcome.run_id, [s.name for s in specs], main_branch, project
+        )
         markdown += "\n" + section
     try:
         write_output(junit, render_junit(record, outcome.results), "JUnit XML")
@@ -145,27 +133,35 @@ def ci(
         raise typer.Exit(1)
 
 
-def _drift_section(store: Any, suites: list[str], main_branch: str, project: Any) -> tuple[str, bool]:
-    """Markdown of the drift of each suite's latest run against ``main_branch``'s last run."""
+def _drift_section(
+    store: Store, run_id: str, suites: list[str], main_branch: str, project: ProjectConfig
+) -> tuple[str, bool]:
+    """Markdown of the drift of each suite's new run against ``main_branch``'s last run."""
     from ..analysis import drift_for_suite
     from ..reports import drift_markdown, drift_summary
 
     parts = ["## Drift against " + main_branch, ""]
     flagged = False
-    if not (hasattr(store, "series") and hasattr(store, "latest_runs")):
-        note = "not tested: this store has no time-series query API (upgrade benchroute)"
-        err_console.print(f"drift: {note}", highlight=False)
-        return "\n".join([*parts, f"- {note}"]) + "\n", False
     for suite in suites:
+        on_main = [r for r in store.latest_runs(suite, n=2, branch=main_branch) if r.id != run_id]
+        if not on_main:
+            note = f"not tested: branch {main_branch!r} has no finished run of this suite yet"
+            parts.append(f"- {suite}: {note}")
+            err_console.print(f"drift {suite}: {note}", highlight=False, markup=False)
+            continue
         try:
             report = drift_for_suite(
                 store, suite, baseline="previous", branch=main_branch, settings=project.drift
             )
-        except BenchrouteError as exc:  # e.g. main has no run of this suite yet
+        except BenchrouteError as exc:
             parts.append(f"- {suite}: not tested ({exc})")
             err_console.print(f"drift {suite}: not tested ({escape(str(exc))})", highlight=False)
             continue
         flagged = flagged or bool(report.flagged())
         parts.append(drift_markdown(report))
-        console.print(f"drift {suite}: {drift_summary(report)}", highlight=False, markup=False)
+        console.print(
+            f"drift {suite} against {main_branch} run {on_main[0].id}: {drift_summary(report)}",
+            highlight=False,
+            markup=False,
+        )
     return "\n".join(parts) + "\n", flagged

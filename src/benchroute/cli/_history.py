@@ -9,14 +9,45 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from .._errors import BenchrouteError
 from ._app import ConfigOption, DbOption, WideOption, _open, app, console, err_console, fail
 
+if TYPE_CHECKING:
+    from ..store import Store
+
 DEFAULT_METRICS = ("pass_rate", "cost_per_success", "p95_ms")
+# The run_metrics aggregates every run has (a scorer's mean value is ``score:<scorer>``).
+RUN_METRICS = ("pass_rate", "error_rate", "refusal_rate", "cost_per_success", "cost_total",
+               "p50_ms", "p95_ms", "tokens_out")  # fmt: skip
+
+
+def metric_name(text: str) -> str:
+    """A ``--metric`` as stored: a run metric, ``score:<scorer>``, or a bare scorer name."""
+    return text if text in RUN_METRICS or text.startswith("score:") else f"score:{text}"
+
+
+def _check_metrics(store: Any, suite: str, model: str | None, asked: list[str], points: list[Any]) -> None:
+    """One line naming a ``--metric`` the suite's runs have no figure of, with the ones they
+    have (read only when something is missing)."""
+    found = {point.metric for point in points}
+    missing = [text for text in asked if metric_name(text) not in found]
+    if not missing:
+        return
+    stored = sorted({point.metric for point in store.series(suite, model=model, limit_runs=1)})
+    if not stored:
+        return  # no run at all: the caller says so
+    what = ", ".join(repr(text) for text in missing)
+    message = f"suite {suite!r} has no figure of {what}"
+    if found:  # print the others, say what is missing
+        err_console.print(f"note: {message}", highlight=False, markup=False)
+        return
+    if any(metric_name(text) in stored for text in missing):
+        return  # stored, only not in the --since range: the caller says so
+    raise BenchrouteError(message, hint="stored metrics: " + ", ".join(stored))
 
 
 def parse_since(text: str | None, now: datetime | None = None) -> datetime | None:
@@ -35,15 +66,6 @@ def parse_since(text: str | None, now: datetime | None = None) -> datetime | Non
             hint="e.g. --since 14d or --since 2026-11-01",
         ) from None
     return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
-def _series(store: Any, suite: str, model: str | None, metrics: list[str] | None, since: Any) -> Any:
-    if not hasattr(store, "series"):
-        raise BenchrouteError(
-            "this store has no time-series query API yet",
-            hint="upgrade benchroute and run any command once to migrate the store",
-        )
-    return store.series(suite, model=model, metrics=metrics, since=since)
 
 
 @app.command()
@@ -71,8 +93,10 @@ def history(
             raise BenchrouteError(f"--format {output_format!r}: expected table, json or csv")
         start = parse_since(since)
         _project, store = _open(config, db)
-        metrics = list(metric or DEFAULT_METRICS)
-        points = _series(store, suite, model, metrics, start)
+        asked = list(metric or DEFAULT_METRICS)
+        points = store.series(suite, model=model, metrics=[metric_name(m) for m in asked], since=start)
+        if metric:
+            _check_metrics(store, suite, model, asked, points)
         if not points:
             raise BenchrouteError(
                 f"no stored runs of suite {suite!r}"
@@ -93,11 +117,12 @@ def history(
     )
 
     if output_format == "json":
-        console.print_json(json.dumps(history_json(points)))
+        typer.echo(json.dumps(history_json(points), indent=2))
     elif output_format == "csv":
         typer.echo(history_csv(points), nl=False)
     else:
-        print_fitted(console, history_table(points), HISTORY_DROP_ORDER, wide=wide, keep={"metric"})
+        keep = {"run", "started", *(point.metric for point in points)}
+        print_fitted(console, history_table(points), HISTORY_DROP_ORDER, wide=wide, keep=keep)
         for line in history_chart(points, width=min(100, console.width)):
             console.print(line, markup=False, highlight=False, soft_wrap=True)
         err_console.print("* = served model changed since the previous run", highlight=False)
@@ -124,7 +149,7 @@ def metrics(
         names = list(suite) if suite else _suite_names(store)
 
         def render() -> str:
-            return openmetrics_text([p for s in names for p in _series(store, s, None, None, None)])
+            return openmetrics_text([point for name in names for point in store.series(name)])
 
         text = render()
     except BenchrouteError as exc:
@@ -136,7 +161,7 @@ def metrics(
     _serve(host, serve, render)
 
 
-def _suite_names(store: Any) -> list[str]:
+def _suite_names(store: Store) -> list[str]:
     names: list[str] = []
     for run, _count in store.list_runs(limit=1000):
         for name in run.suites:

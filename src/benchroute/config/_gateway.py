@@ -10,6 +10,10 @@
       breaker: {window_s: 30, failure_rate: 0.5, min_requests: 5, open_s: 10}
       log_payloads: false           # store request and response bodies in the request log
       listen: {host: 127.0.0.1, port: 8000}
+      auth: auto                    # auto: keys required once any key exists; keys; none
+      keys_refresh_s: 2             # how often keys and spend are re-read from the store
+      metrics: true                 # GET /metrics (Prometheus; needs prometheus-client)
+      otlp_endpoint: null           # e.g. http://127.0.0.1:4318: OpenTelemetry spans (otel extra)
 
 The candidates are model names defined under ``models:``; an alias is tried in order, the
 next candidate taking over on a connection error, a timeout, a 429, a 5xx or a stream that
@@ -67,10 +71,24 @@ class GatewaySpec(BaseModel):
     )
     listen: GatewayListenSpec = Field(default_factory=GatewayListenSpec)
     auth: Literal["auto", "keys", "none"] = Field(
-        default="auto", description="auto: keys required once any key exists; keys; none (open)"
+        default="auto",
+        description="auto: keys required once the store holds any key (revoked ones too); "
+        "keys: always required; none: open",
     )
+    keys_refresh_s: float = Field(
+        default=2.0,
+        gt=0,
+        le=3600,
+        description="seconds between re-reading keys (new, revoked) and settling spend in the store",
+    )
+    metrics: bool = Field(default=True, description="serve Prometheus metrics on GET /metrics")
     otlp_endpoint: str | None = Field(
-        default=None, description="OpenTelemetry collector (OTLP/HTTP) for spans; none: no tracing"
+        default=None,
+        description="OpenTelemetry collector (OTLP/HTTP, e.g. http://127.0.0.1:4318) for spans; "
+        "none: no tracing",
+    )
+    otlp_service_name: str = Field(
+        default="benchroute-gateway", min_length=1, description="the spans' service.name"
     )
 
     def candidates(self, model_names: list[str]) -> dict[str, list[str]]:

@@ -156,6 +156,25 @@ class ModelSpec(_Strict):
                         )
         return data
 
+    @property
+    def endpoint_id(self) -> str:
+        """The endpoint's stable id: what it is, not what it is called. A hash of the provider
+        kind, base URL, model id and params, so one model under two aliases (or renamed
+        between runs) is one series in the store, and the gateway's receipts and request log
+        name the same endpoint the benchmarks scored."""
+        canonical = json.dumps(
+            {
+                "provider": self.provider,
+                "base_url": self.base_url,
+                "model": self.model,
+                "params": self.params,
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+            default=str,
+        )
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
 
 # Settings of the local kind that used to be ModelSpec fields, with their old defaults.
 _LOCAL_SETTINGS = {"threads": 1, "context_size": 2048}
@@ -238,6 +257,21 @@ class Case(_Strict):
         default=None, description="retrieved passages for RAG cases; cited as [1], [2], ..."
     )
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("messages", mode="before")
+    @classmethod
+    def _messages_from_requests(cls, value: Any) -> Any:
+        """A suite written in Python may build its messages as ``Message`` objects (the
+        request's type): they are checked as the suite file's strict messages are."""
+        if isinstance(value, list):
+            return [
+                m.model_dump(exclude_none=True)
+                if isinstance(m, Message) and not isinstance(m, CaseMessage)
+                else m
+                for m in value
+            ]
+        return value
+
     # Conversation tier (see _conversation.py): a script of turns or a simulated user, and
     # assertions on the whole conversation.
     turns: list[Turn] | None = None

@@ -167,8 +167,8 @@ class Gateway:
         self.writer = RequestLogWriter(_batch_writer(log), max_queued=spec.log_queue)
         self.writer.start()
         self._auth = await _hooks.make_auth(spec, self.store)
-        self._metrics = _hooks.make_metrics()
-        self._tracer = _hooks.make_tracer(spec.otlp_endpoint)
+        self._metrics = _hooks.make_metrics(spec, self._aliases, self.writer)
+        self._tracer = _hooks.make_tracer(spec, self._endpoints)
         # Everything loaded so far lives as long as the process: keep the collector from
         # walking it again on every full collection.
         gc.collect()
@@ -183,6 +183,7 @@ class Gateway:
         if self.writer is not None:
             await asyncio.to_thread(self.writer.close)
         await _hooks.close(self._auth)
+        await _hooks.close(self._tracer)
         if self._context is not None:
             await self._context.aclose()
         if self.store is not None:
@@ -295,7 +296,7 @@ class Gateway:
                 raise GatewayError(400, "invalid_json", "the body must be a JSON object")
             endpoints = self._route(alias)
             if self._auth is not None:
-                ctx = await self._auth.admit(_headers(scope), receipt.alias, len(raw) // 4)
+                ctx = self._auth.admit(scope["headers"], receipt.alias, len(raw) // 4)
             request = _request(payload)
             if stream:
                 options = payload.get("stream_options")
@@ -351,17 +352,10 @@ class Gateway:
         errors: list[ProviderError] = []
         retry_in: list[float] = []
         for endpoint in endpoints:
-            budget = min(endpoint.timeout_s, deadline.remaining())
-            if budget <= 0:
-                receipt.skipped(endpoint, "deadline")
+            admitted = _admit(endpoint, deadline, receipt, retry_in)
+            if admitted is None:
                 continue
-            breaker = endpoint.breaker
-            state = breaker.state
-            if not breaker.allow():
-                wait = breaker.retry_in()
-                retry_in.append(wait if wait is not None else 1.0)
-                receipt.skipped(endpoint, "breaker_open", breaker=state, retry_in_s=wait)
-                continue
+            budget, state = admitted
             started = time.perf_counter()
             try:
                 async with asyncio.timeout(budget):
@@ -375,7 +369,7 @@ class Gateway:
             except Exception as exc:  # an adapter bug must not take the gateway down
                 error = ProviderError(f"model {endpoint.name!r}: {type(exc).__name__}", kind="server_error")
             else:
-                breaker.record_success()
+                endpoint.breaker.record_success()
                 self._breaker_changed(endpoint, state)
                 receipt.tried(endpoint, state, started)
                 receipt.served = endpoint
@@ -423,17 +417,10 @@ class Gateway:
         errors: list[ProviderError] = []
         retry_in: list[float] = []
         for endpoint in endpoints:
-            budget = min(endpoint.timeout_s, deadline.remaining())
-            if budget <= 0:
-                receipt.skipped(endpoint, "deadline")
+            admitted = _admit(endpoint, deadline, receipt, retry_in)
+            if admitted is None:
                 continue
-            breaker = endpoint.breaker
-            state = breaker.state
-            if not breaker.allow():
-                wait = breaker.retry_in()
-                retry_in.append(wait if wait is not None else 1.0)
-                receipt.skipped(endpoint, "breaker_open", breaker=state, retry_in_s=wait)
-                continue
+            budget, state = admitted
             started = time.perf_counter()
             chunks: AsyncIterator[StreamChunk] = (
                 endpoint.provider.stream(request)  # type: ignore[attr-defined]
@@ -603,7 +590,7 @@ class Gateway:
                 raise GatewayError(400, "invalid_json", "the body must be a JSON object")
             endpoints = self._route(alias)
             if self._auth is not None:
-                ctx = await self._auth.admit(_headers(scope), receipt.alias, len(raw) // 4)
+                ctx = self._auth.admit(scope["headers"], receipt.alias, len(raw) // 4)
             endpoint, reply, body = await self._embed(endpoints, payload, receipt)
             usage = reply.get("usage")
             tokens = usage.get("prompt_tokens") if isinstance(usage, dict) else None
@@ -632,17 +619,10 @@ class Gateway:
             if embed is None:
                 receipt.skipped(endpoint, "no_embeddings_api")
                 continue
-            budget = min(endpoint.timeout_s, deadline.remaining())
-            if budget <= 0:
-                receipt.skipped(endpoint, "deadline")
+            admitted = _admit(endpoint, deadline, receipt, retry_in)
+            if admitted is None:
                 continue
-            breaker = endpoint.breaker
-            state = breaker.state
-            if not breaker.allow():
-                wait = breaker.retry_in()
-                retry_in.append(wait if wait is not None else 1.0)
-                receipt.skipped(endpoint, "breaker_open", breaker=state, retry_in_s=wait)
-                continue
+            budget, state = admitted
             started = time.perf_counter()
             try:
                 async with asyncio.timeout(budget):
@@ -656,7 +636,7 @@ class Gateway:
             except Exception as exc:
                 error = ProviderError(f"model {endpoint.name!r}: {type(exc).__name__}", kind="server_error")
             else:
-                breaker.record_success()
+                endpoint.breaker.record_success()
                 self._breaker_changed(endpoint, state)
                 receipt.tried(endpoint, state, started)
                 receipt.served = endpoint
@@ -748,11 +728,12 @@ class Gateway:
                 usage.output_tokens if usage is not None else None,
                 receipt.cost_usd,
             )
-            if writer is not None:
-                metrics.set_log_queue(writer.depth)
         if ctx is not None and self._auth is not None:
             tokens = usage.total_tokens if usage is not None else 0
             self._auth.settle(ctx, tokens, receipt.cost_usd)
+        tracer = self._tracer
+        if tracer is not None:
+            tracer.record(receipt, latency_ms, ttft_ms, getattr(receipt, "operation", "chat"))
 
 
 def _text(raw: bytes) -> str:
@@ -813,8 +794,23 @@ async def _read_body(receive: Receive) -> bytes | None:
             return b"".join(parts)
 
 
-def _headers(scope: Scope) -> dict[str, str]:
-    return {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
+def _admit(
+    endpoint: Endpoint, deadline: Deadline, receipt: Receipt, retry_in: list[float]
+) -> tuple[float, str] | None:
+    """The attempt's time budget and its breaker's state before it — or None, recorded in
+    the receipt as skipped, when the deadline is spent or the breaker is open."""
+    budget = min(endpoint.timeout_s, deadline.remaining())
+    if budget <= 0:
+        receipt.skipped(endpoint, "deadline")
+        return None
+    breaker = endpoint.breaker
+    state = breaker.state
+    if not breaker.allow():
+        wait = breaker.retry_in()
+        retry_in.append(wait if wait is not None else 1.0)
+        receipt.skipped(endpoint, "breaker_open", breaker=state, retry_in_s=wait)
+        return None
+    return budget, state
 
 
 async def _close(chunks: AsyncIterator[StreamChunk]) -> None:

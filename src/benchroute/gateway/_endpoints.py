@@ -9,8 +9,6 @@ log and the benchmark results name the same endpoint the same way.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -24,13 +22,7 @@ if TYPE_CHECKING:
 
 def endpoint_id(spec: ModelSpec) -> str:
     """The stable id of a model endpoint (see the module doc)."""
-    canonical = json.dumps(
-        {"provider": spec.provider, "base_url": spec.base_url, "model": spec.model, "params": spec.params},
-        sort_keys=True,
-        separators=(",", ":"),
-        default=str,
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+    return spec.endpoint_id
 
 
 @dataclass(slots=True, eq=False)

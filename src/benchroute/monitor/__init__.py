@@ -5,13 +5,14 @@
 delivery (a dead letter when it never arrived).
 """
 
-from ._alerts import Alert, AlertSender, Delivery, redact_url, render_payload
+from ._alerts import Alert, AlertSender, Delivery, DeliveryLog, redact_url, render_payload
 from ._watch import Schedule, VersionSeen, Watcher, WatchResult, observe_version
 
 __all__ = [
     "Alert",
     "AlertSender",
     "Delivery",
+    "DeliveryLog",
     "Schedule",
     "VersionSeen",
     "WatchResult",

@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -92,17 +92,21 @@ def render_payload(alert: Alert, fmt: str) -> dict[str, Any]:
 Sleep = Callable[[float], Awaitable[None]]
 
 
-class AlertSender:
-    """Delivers alerts to the configured webhooks; records each delivery in ``store``.
+class DeliveryLog(Protocol):
+    """Where deliveries are recorded: :class:`benchroute.store.Store` (its
+    ``alert_deliveries`` table), or anything with the same method."""
 
-    The store records a delivery with ``store.add_alert_delivery(row)`` when it has that
-    method; otherwise (an older store) the dead letters are only returned and logged.
-    """
+    def add_alert_delivery(self, row: dict[str, Any]) -> None: ...
+
+
+class AlertSender:
+    """Delivers alerts to the configured webhooks; records each delivery (delivered or dead)
+    with ``store.add_alert_delivery`` (no store: deliveries are only returned and logged)."""
 
     def __init__(
         self,
         webhooks: list[WebhookSpec],
-        store: Any = None,
+        store: DeliveryLog | None = None,
         *,
         log: Callable[[str], None] | None = None,
         sleep: Sleep = asyncio.sleep,
@@ -165,10 +169,9 @@ class AlertSender:
         )
 
     def _record(self, delivery: Delivery) -> None:
-        add = getattr(self.store, "add_alert_delivery", None)
-        if add is None:
+        if self.store is None:
             return
-        add(
+        self.store.add_alert_delivery(
             {
                 "id": delivery.id,
                 "created_ts": delivery.created_ts,

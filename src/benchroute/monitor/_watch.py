@@ -27,6 +27,7 @@ from .._errors import BenchrouteError
 from ..config import ModelSpec, ProjectConfig, SuiteSpec
 from ..providers import CompletionRequest, Message, ProviderContext, ProviderError, Secrets, create_provider
 from ..runner import Runner, RunOptions, RunOutcome
+from ..store import Store
 from ._alerts import Alert, AlertSender
 
 __all__ = ["Schedule", "VersionSeen", "WatchResult", "Watcher", "observe_version"]
@@ -131,7 +132,7 @@ class Watcher:
     def __init__(
         self,
         project: ProjectConfig,
-        store: Any,
+        store: Store,
         *,
         suites: list[SuiteSpec],
         models: list[str],
@@ -196,17 +197,11 @@ class Watcher:
 
     def _seed_from_store(self) -> None:
         """Start from the version the newest stored run of a watch suite saw, so a change made
-        while no watch was running is still noticed (stores with the series API)."""
-        series = getattr(self.store, "series", None)
-        if series is None:
-            return
+        while no watch was running is still noticed."""
         for name in self.models:
             newest: Any = None
             for suite in self.suites:
-                try:
-                    points = series(suite.name, model=name, metrics=["pass_rate"])
-                except BenchrouteError:
-                    continue
+                points = self.store.series(suite.name, model=name, metrics=["pass_rate"], limit_runs=1)
                 seen = [p for p in points if p.served_model or p.system_fingerprint]
                 if seen and (newest is None or seen[-1].started_at > newest.started_at):
                     newest = seen[-1]
@@ -323,15 +318,14 @@ class Watcher:
     ) -> None:
         from ..analysis import drift_for_suite
 
-        if not hasattr(self.store, "series"):  # a store without the time-series API
-            self._say(f"drift {suite}: not available with this store (no series API)")
-            return
         try:
-            report = await asyncio.to_thread(drift_for_suite, self.store, suite, model=model)
+            report = await asyncio.to_thread(
+                drift_for_suite, self.store, suite, model=model, settings=self.project.drift
+            )
         except BenchrouteError as exc:
             self._say(f"drift {suite}: {exc}")
             return
-        for change in getattr(report, "version_changes", []):
+        for change in report.version_changes:
             self._say(
                 f"drift {suite}: since run {change.run_id}, model version {change.after} "
                 f"(was {change.before})"
@@ -356,7 +350,7 @@ class Watcher:
                 model=model,
                 run_id=run_id,
                 trigger=trigger,
-                details=report.to_json() if hasattr(report, "to_json") else {},
+                details=report.to_json(),
             )
         )
 
@@ -374,11 +368,8 @@ class Watcher:
 
 
 def _run_options(project: ProjectConfig, trigger: str, models: list[str] | None) -> RunOptions:
-    """Never the response cache; ``trigger`` when this runner records one."""
-    values: dict[str, Any] = {"concurrency": project.concurrency, "use_cache": False, "models": models}
-    if "trigger" in {f.name for f in dataclasses.fields(RunOptions)}:
-        values["trigger"] = trigger
-    return RunOptions(**values)
+    """A triggered or scheduled run: never the response cache (the runner enforces it too)."""
+    return RunOptions(concurrency=project.concurrency, use_cache=False, models=models, trigger=trigger)
 
 
 def _iso(ts: float) -> str:

@@ -21,6 +21,7 @@ thread and hands each OpenAI-shaped chunk to the event loop as it is produced.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import importlib
 import importlib.util
@@ -92,6 +93,18 @@ EMBEDDED_MODELS: dict[str, EmbeddedModel] = {
 
 _models: dict[tuple[str, int, int, str | None], tuple[Any, threading.Lock]] = {}
 _models_lock = threading.Lock()
+
+
+@atexit.register
+def _close_models() -> None:
+    """Free the loaded models while llama-cpp-python's module globals still exist: freed
+    later, by the interpreter's teardown, its finalizer fails with "'NoneType' object is not
+    callable" on stderr."""
+    with _models_lock:
+        for llama, _lock in _models.values():
+            with contextlib.suppress(Exception):
+                llama.close()
+        _models.clear()
 
 
 def model_cache_dir() -> Path:

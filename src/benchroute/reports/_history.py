@@ -31,7 +31,10 @@ def _fmt(metric: str, value: float | None) -> str:
     if metric.endswith("_ms"):
         return f"{value:,.0f} ms"
     if metric.startswith("cost"):
-        return f"${value:.4g}"
+        if value == 0 or abs(value) >= 0.01:
+            return f"${value:.4f}"
+        # three significant digits, never in e-notation: $0.0000325
+        return f"${value:.{2 - math.floor(math.log10(abs(value)))}f}"
     return f"{value:.3g}"
 
 
@@ -52,30 +55,54 @@ def group_series(points: Iterable[Any]) -> dict[tuple[str, str, str], list[Any]]
     return groups
 
 
+def _rows(points: Sequence[Any]) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """One row per (suite, model, run) in time order: that run's point of each metric."""
+    rows: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for point in sorted(points, key=lambda p: (p.suite, p.model, p.started_at)):
+        rows.setdefault((point.suite, point.model, point.run_id), {})[point.metric] = point
+    return rows
+
+
 def history_table(points: Sequence[Any]) -> Table:
-    table = Table(title="history", title_justify="left")
-    for name in ("model", "metric", "run", "started", "value", "n", "version", "fingerprint"):
-        table.add_column(name, justify="right" if name in ("value", "n") else "left")
-    table.add_column("price in/out")
-    table.add_column("trigger")
-    for (_suite, model, metric), series in group_series(points).items():
-        previous_version: str | None = None
-        for point in series:
-            version = point.served_model or UNKNOWN
-            mark = "*" if previous_version is not None and version != previous_version else ""
-            previous_version = version
-            table.add_row(
-                model,
-                metric,
-                point.run_id[:12],
-                point.started_at.strftime("%Y-%m-%d %H:%M"),
-                _fmt(metric, point.value),
-                str(point.n),
-                version + mark,
-                point.system_fingerprint or UNKNOWN,
-                _price(point),
-                point.trigger or UNKNOWN,
-            )
+    """One row per model x run (oldest first), one column per metric, then what identifies
+    the point: the served version (``*``: changed since the model's previous run), its
+    ``system_fingerprint``, the price ($ per Mtok in/out) and the trigger."""
+    metrics = list(dict.fromkeys(p.metric for p in points))
+    models = list(dict.fromkeys(p.model for p in points))
+    years = {p.started_at.year for p in points}
+    when = "%m-%d %H:%M" if len(years) == 1 else "%Y-%m-%d %H:%M"
+    title = "history" + (f" ({years.pop()}, UTC)" if len(years) == 1 else " (UTC)")
+    table = Table(title=title, title_justify="left")
+    if len(models) > 1:
+        table.add_column("model")
+    table.add_column("run")
+    table.add_column("started")
+    for metric in metrics:
+        table.add_column(metric, justify="right")
+    for name in ("n", "version", "fingerprint", "price in/out", "trigger"):
+        table.add_column(name, justify="right" if name == "n" else "left")
+    rows = _rows(points)
+    previous: dict[str, str] = {}
+    keys = list(rows)
+    for index, key in enumerate(keys):
+        _suite, model, run_id = key
+        by_metric = rows[key]
+        first = next(iter(by_metric.values()))
+        version = first.served_model or UNKNOWN
+        mark = "*" if model in previous and previous[model] != version else ""
+        previous[model] = version
+        cells = [model] if len(models) > 1 else []
+        cells += [run_id[:8], first.started_at.strftime(when)]
+        cells += [_fmt(m, by_metric[m].value) if m in by_metric else "" for m in metrics]
+        cells += [
+            str(max(p.n for p in by_metric.values())),
+            version + mark,
+            first.system_fingerprint or UNKNOWN,
+            _price(first),
+            first.trigger or UNKNOWN,
+        ]
+        last_of_model = index + 1 == len(keys) or keys[index + 1][1] != model
+        table.add_row(*cells, end_section=last_of_model and len(models) > 1)
     return table
 
 
@@ -99,7 +126,7 @@ def history_chart(points: Sequence[Any], width: int = 100) -> list[str]:
         versions = [p.served_model for p in series][-chart_room:]
         marks = "".join("^" if i and versions[i] != versions[i - 1] else " " for i in range(len(versions)))
         if marks.strip():
-            lines.append((" " * (len(label) + 1) + marks + "  ^ served model changed")[:width])
+            lines.append((" " * (len(label) + 1) + marks.rstrip() + "  (^ served model changed)")[:width])
     return lines
 
 

@@ -13,6 +13,7 @@ from .._lazy import lazy_attributes
 from ._context import CachedReply, ExecutionContext, ModelCall, Reservation, add_costs
 from ._limits import RateLimiter, TokenBucket
 from ._prompting import PromptBuilder, cache_key, estimate_tokens
+from ._provenance import TRIGGERS, case_hash, detect_branch, detect_git_sha, suite_fingerprint
 from ._runner import Progress, Runner, RunOptions, RunOutcome, plan, select_models
 from ._scoring import Scoring, SuiteScorer
 from ._tiers import ItemEstimate, Tier, TierExecutor, WorkItem, tier_for
@@ -25,6 +26,7 @@ __getattr__ = lazy_attributes(
 )
 
 __all__ = [
+    "TRIGGERS",
     "CachedReply",
     "EstimateLine",
     "ExecutionContext",
@@ -46,9 +48,13 @@ __all__ = [
     "WorkItem",
     "add_costs",
     "cache_key",
+    "case_hash",
+    "detect_branch",
+    "detect_git_sha",
     "estimate_run",
     "estimate_tokens",
     "plan",
     "select_models",
+    "suite_fingerprint",
     "tier_for",
 ]

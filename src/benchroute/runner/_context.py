@@ -56,6 +56,7 @@ from ..scorers import ScoringContext
 from ..store import SCORER_ERROR_KIND, Result, Store
 from ._limits import RateLimiter
 from ._prompting import PromptBuilder, cache_key, estimate_tokens
+from ._provenance import case_hash, endpoint_id, suite_fingerprint
 from ._scoring import Scoring, SuiteScorer
 
 if TYPE_CHECKING:
@@ -188,6 +189,8 @@ class ExecutionContext:
         self._scorers: dict[str, SuiteScorer] = {}
         self._scoring_contexts: dict[str, ScoringContext] = {}
         self._cached: _CachedReplies | None = None
+        self._fingerprints: dict[str, str] = {}  # suite name -> suite_fingerprint
+        self._case_hashes: dict[tuple[str, str], str] = {}  # (suite, case id) -> case_hash
 
     # models, prompts, scorers -----------------------------------------------------------
     def model(self, name: str) -> ModelSpec:
@@ -427,9 +430,18 @@ class ExecutionContext:
         latency (``usage`` overrides its usage, or stands alone for a reply-less load);
         ``scoring`` the scores; a scorer that failed makes it an error of kind
         ``SCORER_ERROR_KIND`` (no score, not passed; the other scorers' scores are kept); a
-        provider ``error`` keeps its own kind. ``cost_usd`` None means unknown."""
+        provider ``error`` keeps its own kind. ``cost_usd`` None means unknown. The result
+        names its endpoint, suite fingerprint and case hash (see ``_provenance``)."""
         from ._runner import now_iso
 
+        suite = item.suite
+        fingerprint = self._fingerprints.get(suite.name)
+        if fingerprint is None:
+            fingerprint = self._fingerprints[suite.name] = suite_fingerprint(suite)
+        content = self._case_hashes.get((suite.name, item.case.id))
+        if content is None:
+            content = self._case_hashes[(suite.name, item.case.id)] = case_hash(item.case)
+        spec = self.find_model(item.model)
         result = Result(
             run_id=self.run_id,
             suite=item.suite.name,
@@ -446,6 +458,9 @@ class ExecutionContext:
             cached=cached,
             created_at=now_iso(),
             details=details,
+            endpoint_id=endpoint_id(spec) if spec is not None else None,
+            suite_fingerprint=fingerprint,
+            case_hash=content,
         )
         if completion is not None:
             result.output = completion.text
@@ -459,6 +474,8 @@ class ExecutionContext:
             result.input_tokens = usage.input_tokens
             result.output_tokens = usage.output_tokens
             result.cached_input_tokens = usage.cached_input_tokens
+            result.cache_write_tokens = usage.cache_write_tokens
+            result.reasoning_tokens = usage.reasoning_tokens
         if scoring is not None:
             result.scores, result.score, result.passed = scoring.scores, scoring.value, scoring.passed
             if scoring.errors:

@@ -37,6 +37,7 @@ from ..providers import PriceBook, ProviderContext, Secrets
 from ..scorers import import_plugins
 from ..store import Result, RunRecord, Store
 from ._context import ExecutionContext
+from ._provenance import TRIGGERS, detect_branch, detect_git_sha, host_name
 from ._tiers import Tier, WorkItem, tier_for
 
 if TYPE_CHECKING:  # cost caps only: loaded when --max-cost is given
@@ -56,6 +57,11 @@ class RunOptions:
     # Stop sending requests before the run's cost (a resumed run's earlier results included)
     # would pass this many USD; the run then ends "budget_stopped".
     max_cost_usd: float | None = None
+    # Why the run happened: manual | ci | schedule | version-change. Every trigger but
+    # manual measures the endpoint as it is now, so it never uses the response cache.
+    trigger: str = "manual"
+    # The branch being built (default: the CI's variable, else the project's git checkout).
+    branch: str | None = None
 
 
 @dataclass
@@ -234,6 +240,13 @@ class Runner:
         self.project = project
         self.store = store
         self.options = options or RunOptions()
+        if self.options.trigger not in TRIGGERS:
+            raise ConfigError(
+                f"unknown run trigger {self.options.trigger!r}",
+                hint=f"one of: {', '.join(TRIGGERS)}",
+            )
+        if self.options.trigger != "manual":
+            self.options.use_cache = False  # a triggered run measures the endpoint as it is now
         self.secrets = secrets or Secrets()
         self.progress = Progress()
         self._on_progress = on_progress
@@ -257,6 +270,10 @@ class Runner:
             package_version=__version__,
             prices=prices.snapshot(),
             started_at=now_iso(),
+            trigger=self.options.trigger,
+            git_sha=detect_git_sha(self.project.root),
+            branch=detect_branch(self.project.root, self.options.branch),
+            host=host_name(),
         )
         try:
             self.store.create_run(record)

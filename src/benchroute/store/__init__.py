@@ -4,13 +4,17 @@ from ._migrations import MIGRATIONS
 from ._records import SCORER_ERROR_KIND, Result, ResultKey, RunRecord
 from ._requests import REQUEST_COLUMNS, GatewayKey, RequestLog
 from ._samples import LOAD_CASE_ID, LoadOutcome, LoadSample, is_load_result
+from ._series import CASE_METRICS, SERIES_METRICS, CaseOutcome, SeriesPoint
 from ._store import QuarantinedCase, Store, StoreError
 
 __all__ = [
+    "CASE_METRICS",
     "LOAD_CASE_ID",
     "MIGRATIONS",
     "REQUEST_COLUMNS",
     "SCORER_ERROR_KIND",
+    "SERIES_METRICS",
+    "CaseOutcome",
     "GatewayKey",
     "LoadOutcome",
     "LoadSample",
@@ -19,6 +23,7 @@ __all__ = [
     "Result",
     "ResultKey",
     "RunRecord",
+    "SeriesPoint",
     "Store",
     "StoreError",
     "is_load_result",

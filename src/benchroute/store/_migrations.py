@@ -7,8 +7,11 @@ one (``m002_...``) and update ``_schema.py`` to match.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -23,6 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
     inspect,
     select,
+    text,
 )
 
 from . import _schema
@@ -195,10 +199,251 @@ def m003_honest_figures(conn: Connection) -> None:
     conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_results_run_id ON results (run_id)")
 
 
+def _m004_tables(metadata: MetaData) -> list[Table]:
+    """The tables m004 adds, frozen here as m004 creates them."""
+    return [
+        Table(
+            "endpoints",
+            metadata,
+            Column("id", String(16), primary_key=True),
+            Column("provider", String(40), nullable=False),
+            Column("base_url", Text),
+            Column("model", String(200), nullable=False),
+            Column("params", Text, nullable=False),
+            Column("first_seen_ts", Float, nullable=False),
+        ),
+        Table(
+            "price_snapshots",
+            metadata,
+            Column("id", String(16), primary_key=True),
+            Column("created_ts", Float, nullable=False),
+            Column("prices", Text, nullable=False),
+        ),
+        Table(
+            "scores",
+            metadata,
+            Column("id", Integer, primary_key=True, autoincrement=True),
+            Column("result_id", Integer, nullable=False),
+            Column("run_id", String(32), nullable=False),
+            Column("suite", String(200), nullable=False),
+            Column("model", String(200), nullable=False),
+            Column("name", String(200), nullable=False),
+            Column("value", Float),
+            Column("passed", Boolean),
+            Column("refused", Boolean),
+            Column("error", Boolean, nullable=False),
+        ),
+        Table(
+            "run_metrics",
+            metadata,
+            Column("run_id", String(32), primary_key=True),
+            Column("suite", String(200), primary_key=True),
+            Column("model", String(200), primary_key=True),
+            Column("metric", String(200), primary_key=True),
+            Column("endpoint_id", String(16)),
+            Column("value", Float),
+            Column("n", Integer, nullable=False),
+            Column("served_model", String(200)),
+            Column("system_fingerprint", String(200)),
+            Column("suite_fingerprint", String(64)),
+        ),
+        Table(
+            "drift_flags",
+            metadata,
+            Column("id", Integer, primary_key=True, autoincrement=True),
+            Column("created_ts", Float, nullable=False),
+            Column("run_id", String(32), nullable=False),
+            Column("suite", String(200), nullable=False),
+            Column("model", String(200), nullable=False),
+            Column("endpoint_id", String(16)),
+            Column("metric", String(200), nullable=False),
+            Column("finding", Text, nullable=False),
+        ),
+        Table(
+            "alert_deliveries",
+            metadata,
+            Column("id", String(32), primary_key=True),
+            Column("created_ts", Float, nullable=False),
+            Column("target", Text, nullable=False),
+            Column("kind", String(40), nullable=False),
+            Column("payload", Text, nullable=False),
+            Column("status", String(20), nullable=False),
+            Column("attempts", Integer, nullable=False),
+            Column("last_error", Text),
+        ),
+    ]
+
+
+_M004_COLUMNS = {
+    "runs": [
+        ("trigger", "VARCHAR(20) NOT NULL DEFAULT 'manual'"),
+        ("git_sha", "VARCHAR(64)"),
+        ("branch", "VARCHAR(200)"),
+        ("host", "VARCHAR(200)"),
+        ("started_ts", "FLOAT"),
+        ("finished_ts", "FLOAT"),
+        ("price_snapshot_id", "VARCHAR(16)"),
+        ("metrics_ts", "FLOAT"),
+    ],
+    "results": [
+        ("endpoint_id", "VARCHAR(16)"),
+        ("suite_fingerprint", "VARCHAR(64)"),
+        ("case_hash", "VARCHAR(64)"),
+        ("cache_write_tokens", "INTEGER NOT NULL DEFAULT 0"),
+        ("reasoning_tokens", "INTEGER NOT NULL DEFAULT 0"),
+        ("created_ts", "FLOAT"),
+    ],
+}
+
+_M004_INDEXES = [
+    ("ix_runs_started_ts", "runs", "started_ts"),
+    ("ix_results_suite_model_time", "results", "suite, model, created_ts"),
+    ("ix_results_suite_endpoint_time", "results", "suite, endpoint_id, created_ts"),
+    ("ix_scores_run_suite_model_name", "scores", "run_id, suite, model, name"),
+    ("ix_scores_result_id", "scores", "result_id"),
+    ("ix_run_metrics_suite_model_metric", "run_metrics", "suite, model, metric"),
+    ("ix_run_metrics_suite_endpoint", "run_metrics", "suite, endpoint_id"),
+    ("ix_drift_flags_suite_time", "drift_flags", "suite, created_ts"),
+    ("ix_drift_flags_endpoint", "drift_flags", "endpoint_id"),
+    ("ix_alert_deliveries_status", "alert_deliveries", "status"),
+]
+
+
+def iso_to_epoch(text: str | None) -> float | None:
+    """Epoch seconds of a stored ISO timestamp (UTC when it names no zone); None if unreadable."""
+    if not text:
+        return None
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
+
+
+def score_rows(result_id: int, run_id: str, suite: str, model: str, scores: Any) -> list[dict[str, Any]]:
+    """The ``scores`` rows of one result's stored score list (``Score.to_json()`` items)."""
+    rows: list[dict[str, Any]] = []
+    for item in scores if isinstance(scores, list) else []:
+        if not isinstance(item, dict) or not item.get("scorer"):
+            continue
+        details = item.get("details") if isinstance(item.get("details"), dict) else {}
+        refused = details.get("refused") if isinstance(details, dict) else None
+        value = item.get("value")
+        rows.append(
+            {
+                "result_id": result_id,
+                "run_id": run_id,
+                "suite": suite,
+                "model": model,
+                "name": str(item["scorer"])[:200],
+                "value": float(value)
+                if isinstance(value, int | float) and not isinstance(value, bool)
+                else None,
+                "passed": item.get("passed") if isinstance(item.get("passed"), bool) else None,
+                "refused": refused if isinstance(refused, bool) else None,
+                "error": item.get("kind") == "error",
+            }
+        )
+    return rows
+
+
+def prices_id(prices_json: str) -> str:
+    return hashlib.sha256(prices_json.encode()).hexdigest()[:16]
+
+
+def m004_time_series(conn: Connection) -> None:
+    """The store as a time series: endpoints, versioned price snapshots, queryable scores,
+    per-run aggregates (``run_metrics``), drift flags and alert deliveries; runs gain their
+    trigger, git SHA, branch, host and epoch timestamps; results their endpoint, suite
+    fingerprint, case hash, the rest of the usage and an epoch timestamp; indexes on
+    (suite, model/endpoint, time).
+
+    Existing rows are kept and backfilled: epoch times from the ISO strings, one price
+    snapshot per distinct price set, the scores table from each result's JSON scores (in
+    batches). ``run_metrics`` of old runs are computed on their first query. Idempotent on a
+    cut-short state: columns, tables and indexes are added only when missing.
+    """
+    inspector = inspect(conn)
+    for table, columns in _M004_COLUMNS.items():
+        have = {c["name"] for c in inspector.get_columns(table)}
+        for name, ddl in columns:
+            if name not in have:
+                conn.exec_driver_sql(f'ALTER TABLE {table} ADD COLUMN "{name}" {ddl}')
+    metadata = MetaData()
+    fresh_scores = not inspector.has_table("scores")
+    for table_def in _m004_tables(metadata):
+        table_def.create(conn, checkfirst=True)
+    for index, on, keys in _M004_INDEXES:
+        conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {index} ON {on} ({keys})")
+    now = datetime.now(UTC).timestamp()
+    runs = conn.exec_driver_sql(
+        "SELECT id, started_at, finished_at, prices FROM runs WHERE started_ts IS NULL"
+    ).all()
+    snapshots: set[str] = set(conn.exec_driver_sql("SELECT id FROM price_snapshots").scalars())
+    for run_id, started_at, finished_at, prices in runs:
+        snapshot = prices_id(prices)
+        if snapshot not in snapshots:
+            conn.execute(
+                insert_stmt("price_snapshots"),
+                {"id": snapshot, "created_ts": iso_to_epoch(started_at) or now, "prices": prices},
+            )
+            snapshots.add(snapshot)
+        conn.execute(
+            update_run_stmt(),
+            {
+                "rid": run_id,
+                "started_ts": iso_to_epoch(started_at) or now,
+                "finished_ts": iso_to_epoch(finished_at),
+                "price_snapshot_id": snapshot,
+            },
+        )
+    # Results: each takes its own creation time (its run's start when unreadable).
+    rows = conn.exec_driver_sql("SELECT id, created_at FROM results WHERE created_ts IS NULL").all()
+    for start in range(0, len(rows), 5000):
+        batch = [
+            {"rid": rid, "ts": iso_to_epoch(created) or now} for rid, created in rows[start : start + 5000]
+        ]
+        conn.execute(text("UPDATE results SET created_ts = :ts WHERE id = :rid"), batch)
+    if fresh_scores or not conn.exec_driver_sql("SELECT 1 FROM scores LIMIT 1").first():
+        last = 0
+        while True:
+            chunk = conn.exec_driver_sql(
+                f"SELECT id, run_id, suite, model, scores FROM results WHERE id > {int(last)} "
+                "ORDER BY id LIMIT 5000"
+            ).all()
+            if not chunk:
+                break
+            out: list[dict[str, Any]] = []
+            for rid, run_id, suite, model, scores in chunk:
+                try:
+                    parsed = json.loads(scores)
+                except (TypeError, ValueError):
+                    parsed = []
+                out.extend(score_rows(rid, run_id, suite, model, parsed))
+            if out:
+                conn.execute(insert_stmt("scores"), out)
+            last = chunk[-1][0]
+
+
+def insert_stmt(table: str) -> Any:
+    for candidate in _m004_tables(MetaData()):
+        if candidate.name == table:
+            return candidate.insert()
+    raise KeyError(table)
+
+
+def update_run_stmt() -> Any:
+    return text(
+        "UPDATE runs SET started_ts = :started_ts, finished_ts = :finished_ts, "
+        "price_snapshot_id = :price_snapshot_id WHERE id = :rid"
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("m001_initial", m001_initial),
     ("m002_details_load_quarantine", m002_details_load_quarantine),
     ("m003_honest_figures", m003_honest_figures),
+    ("m004_time_series", m004_time_series),
 ]
 
 

@@ -47,6 +47,17 @@ class Result:
     created_at: str = ""
     # Conversation transcripts and other per-result structure (JSON-able); None when unused.
     details: dict[str, Any] | None = None
+    # m004: what makes results comparable across runs. endpoint_id: the model's endpoint
+    # (``ModelSpec.endpoint_id``: provider kind, base URL, model id, params), so one model
+    # under two aliases is one series; suite_fingerprint: the suite spec that shaped the
+    # result (cases, scorers, prompt template); case_hash: this case's content, so a changed
+    # case is reported as a suite change, not as drift.
+    endpoint_id: str | None = None
+    suite_fingerprint: str | None = None
+    case_hash: str | None = None
+    # The rest of the usage (nested in input/output tokens), so old results can be re-priced.
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
 
     @property
     def key(self) -> ResultKey:
@@ -66,3 +77,8 @@ class RunRecord:
     status: str = "running"
     finished_at: str | None = None
     error: str | None = None
+    # m004: why the run happened (manual, ci, schedule, version-change) and from where.
+    trigger: str = "manual"
+    git_sha: str | None = None
+    branch: str | None = None
+    host: str | None = None

@@ -40,6 +40,16 @@ runs = Table(
     Column("finished_at", String(40)),
     Column("status", String(20), nullable=False),  # running, completed, failed, interrupted
     Column("error", Text),
+    # m004: provenance and real timestamps (epoch seconds) for the time series.
+    Column("trigger", String(20), nullable=False, server_default="manual"),
+    Column("git_sha", String(64)),
+    Column("branch", String(200)),
+    Column("host", String(200)),
+    Column("started_ts", Float),
+    Column("finished_ts", Float),
+    Column("price_snapshot_id", String(16)),
+    Column("metrics_ts", Float),  # when run_metrics were computed (NULL: not yet)
+    Index("ix_runs_started_ts", "started_ts"),
 )
 
 results = Table(
@@ -71,7 +81,16 @@ results = Table(
     Column("created_at", String(40), nullable=False),
     Column("details", Text),  # JSON (m002): transcripts, per-turn figures; None for single replies
     Column("e2e_latency_ms", Float),  # m003: what the caller waited, retries and waits included
+    # m004
+    Column("endpoint_id", String(16)),
+    Column("suite_fingerprint", String(64)),
+    Column("case_hash", String(64)),
+    Column("cache_write_tokens", Integer, nullable=False, server_default="0"),
+    Column("reasoning_tokens", Integer, nullable=False, server_default="0"),
+    Column("created_ts", Float),
     UniqueConstraint("run_id", "suite", "case_id", "model", "repeat", name="uq_result_key"),
+    Index("ix_results_suite_model_time", "suite", "model", "created_ts"),
+    Index("ix_results_suite_endpoint_time", "suite", "endpoint_id", "created_ts"),
 )
 
 response_cache = Table(
@@ -108,6 +127,91 @@ quarantine = Table(
     Column("case_id", String(200), primary_key=True),
     Column("reason", Text, nullable=False),
     Column("created_at", String(40), nullable=False),
+)
+
+
+# --- m004_time_series ------------------------------------------------------------------------
+
+endpoints = Table(
+    "endpoints",
+    metadata,
+    Column("id", String(16), primary_key=True),  # ModelSpec.endpoint_id
+    Column("provider", String(40), nullable=False),
+    Column("base_url", Text),
+    Column("model", String(200), nullable=False),
+    Column("params", Text, nullable=False),  # JSON
+    Column("first_seen_ts", Float, nullable=False),
+)
+
+price_snapshots = Table(
+    "price_snapshots",
+    metadata,
+    Column("id", String(16), primary_key=True),  # hash of the prices JSON
+    Column("created_ts", Float, nullable=False),
+    Column("prices", Text, nullable=False),  # JSON: model name -> how it was priced
+)
+
+scores = Table(
+    "scores",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("result_id", Integer, nullable=False),
+    Column("run_id", String(32), nullable=False),
+    Column("suite", String(200), nullable=False),
+    Column("model", String(200), nullable=False),
+    Column("name", String(200), nullable=False),  # the scorer
+    Column("value", Float),
+    Column("passed", Boolean),
+    Column("refused", Boolean),  # refusal scorers: whether the reply was a refusal
+    Column("error", Boolean, nullable=False),  # the scorer (or its judge) failed
+    Index("ix_scores_run_suite_model_name", "run_id", "suite", "model", "name"),
+    Index("ix_scores_result_id", "result_id"),
+)
+
+run_metrics = Table(
+    "run_metrics",
+    metadata,
+    Column("run_id", String(32), primary_key=True),
+    Column("suite", String(200), primary_key=True),
+    Column("model", String(200), primary_key=True),
+    Column("metric", String(200), primary_key=True),
+    Column("endpoint_id", String(16)),
+    Column("value", Float),  # NULL: unknown (e.g. a cost with an unpriced result)
+    Column("n", Integer, nullable=False),
+    Column("served_model", String(200)),
+    Column("system_fingerprint", String(200)),
+    Column("suite_fingerprint", String(64)),
+    Index("ix_run_metrics_suite_model_metric", "suite", "model", "metric"),
+    Index("ix_run_metrics_suite_endpoint", "suite", "endpoint_id"),
+)
+
+drift_flags = Table(
+    "drift_flags",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created_ts", Float, nullable=False),
+    Column("run_id", String(32), nullable=False),
+    Column("suite", String(200), nullable=False),
+    Column("model", String(200), nullable=False),
+    Column("endpoint_id", String(16)),
+    Column("metric", String(200), nullable=False),
+    Column("finding", Text, nullable=False),  # JSON: the DriftFinding
+    Index("ix_drift_flags_suite_time", "suite", "created_ts"),
+    Index("ix_drift_flags_endpoint", "endpoint_id"),
+)
+
+alert_deliveries = Table(
+    "alert_deliveries",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("created_ts", Float, nullable=False),
+    Column("target", Text, nullable=False),  # scheme://host/…, never the secret path
+    Column("kind", String(40), nullable=False),
+    Column("payload", Text, nullable=False),  # JSON
+    Column("status", String(20), nullable=False),  # delivered, dead
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text),
+    Index("ix_alert_deliveries_status", "status"),
 )
 
 

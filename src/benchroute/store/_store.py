@@ -20,11 +20,21 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
 from .._errors import BenchrouteError
 from . import _schema
-from ._migrations import apply_migrations
+from ._migrations import apply_migrations, iso_to_epoch, prices_id, score_rows
 from ._records import Result, ResultKey, RunRecord
 from ._samples import LoadSample
+from ._series import (
+    FINISHED,
+    CaseOutcome,
+    SeriesPoint,
+    case_outcomes_query,
+    compute_run_metrics,
+    ensure_run_metrics,
+    series_query,
+)
 
-_RESULT_COLUMNS = [c.name for c in _schema.results.columns if c.name != "id"]
+_RESULT_COLUMNS = [c.name for c in _schema.results.columns if c.name not in ("id", "created_ts")]
+_WRITE_COLUMNS = [*_RESULT_COLUMNS, "created_ts"]
 
 
 def _sqlite_insert_ignoring_duplicates(table: str, columns: list[str]) -> str:
@@ -33,7 +43,7 @@ def _sqlite_insert_ignoring_duplicates(table: str, columns: list[str]) -> str:
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) ON CONFLICT DO NOTHING"
 
 
-_SQLITE_INSERT_RESULT = _sqlite_insert_ignoring_duplicates(_schema.results.name, _RESULT_COLUMNS)
+_SQLITE_INSERT_RESULT = _sqlite_insert_ignoring_duplicates(_schema.results.name, _WRITE_COLUMNS)
 
 
 class StoreError(BenchrouteError):
@@ -135,16 +145,33 @@ class Store:
 
     # runs -------------------------------------------------------------------------------
     def create_run(self, run: RunRecord) -> None:
+        prices = json.dumps(run.prices)
+        snapshot = prices_id(prices)
+        now = datetime.now(UTC).timestamp()
         with self.engine.begin() as conn:
+            conn.execute(
+                self._insert_ignoring_duplicates(_schema.price_snapshots).values(
+                    id=snapshot, created_ts=now, prices=prices
+                )
+            )
+            endpoints = _endpoint_rows(run.config, now)
+            if endpoints:
+                conn.execute(self._insert_ignoring_duplicates(_schema.endpoints), endpoints)
             conn.execute(
                 _schema.runs.insert().values(
                     id=run.id,
                     suites=json.dumps(run.suites),
                     config=json.dumps(run.config),
                     package_version=run.package_version,
-                    prices=json.dumps(run.prices),
+                    prices=prices,
                     started_at=run.started_at,
                     status=run.status,
+                    trigger=run.trigger,
+                    git_sha=run.git_sha,
+                    branch=run.branch,
+                    host=run.host,
+                    started_ts=iso_to_epoch(run.started_at) or now,
+                    price_snapshot_id=snapshot,
                 )
             )
 
@@ -158,11 +185,28 @@ class Store:
         prices: dict[str, Any] | None = None,
     ) -> None:
         """Record how a run ended (and, with ``prices``, replace its price snapshot)."""
-        values: dict[str, Any] = {"status": status, "finished_at": finished_at, "error": error}
-        if prices is not None:
-            values["prices"] = json.dumps(prices)
+        values: dict[str, Any] = {
+            "status": status,
+            "finished_at": finished_at,
+            "error": error,
+            "finished_ts": iso_to_epoch(finished_at),
+            "metrics_ts": None,
+        }
         with self.engine.begin() as conn:
+            if prices is not None:
+                values["prices"] = json.dumps(prices)
+                values["price_snapshot_id"] = prices_id(values["prices"])
+                conn.execute(
+                    self._insert_ignoring_duplicates(_schema.price_snapshots).values(
+                        id=values["price_snapshot_id"],
+                        created_ts=datetime.now(UTC).timestamp(),
+                        prices=values["prices"],
+                    )
+                )
             conn.execute(update(_schema.runs).where(_schema.runs.c.id == run_id).values(**values))
+            if status in FINISHED:
+                # The run's aggregates, in SQL, once: every series and drift check reads these.
+                compute_run_metrics(conn, run_id)
 
     def get_run(self, run_id: str) -> RunRecord:
         """A run by id or unique id prefix."""
@@ -193,16 +237,34 @@ class Store:
     # results ----------------------------------------------------------------------------
     def add_results(self, results: Iterable[Result]) -> int:
         """Insert results, ignoring any whose key is already stored. Returns rows given."""
-        rows = [_result_to_row(r) for r in results]
+        given = list(results)
+        rows = [_result_to_row(r) for r in given]
         if not rows:
             return 0
+        table = _schema.results
         with self.engine.begin() as conn:
+            before = conn.execute(select(func.max(table.c.id))).scalar() or 0
             if self.engine.dialect.name == "sqlite":
                 # The driver binds plain tuples in C: ~15 us of CPU less per result than
                 # SQLAlchemy's per-row parameter processing, on the path of every request.
                 conn.exec_driver_sql(_SQLITE_INSERT_RESULT, [tuple(row.values()) for row in rows])
             else:
-                conn.execute(self._insert_ignoring_duplicates(_schema.results), rows)
+                conn.execute(self._insert_ignoring_duplicates(table), rows)
+            # The scores of the rows this call stored (not of duplicates it ignored), queryable.
+            by_key = {r.key: r for r in given}
+            run_ids = sorted({r.run_id for r in given})
+            fresh = conn.execute(
+                select(
+                    table.c.id, table.c.run_id, table.c.suite, table.c.case_id, table.c.model, table.c.repeat
+                ).where(table.c.id > before, table.c.run_id.in_(run_ids))
+            ).all()
+            score_out: list[dict[str, Any]] = []
+            for rid, run_id, suite, case_id, model, repeat in fresh:
+                result = by_key.get((suite, case_id, model, repeat))
+                if result is not None and result.run_id == run_id:
+                    score_out.extend(score_rows(rid, run_id, suite, model, result.scores))
+            if score_out:
+                conn.execute(_schema.scores.insert(), score_out)
         return len(rows)
 
     def done_keys(self, run_id: str) -> set[ResultKey]:
@@ -347,6 +409,133 @@ class Store:
         with self.engine.connect() as conn:
             return [LoadSample(*row) for row in conn.execute(query)]
 
+    # time series (m004) -------------------------------------------------------------------
+    def series(
+        self,
+        suite: str,
+        *,
+        model: str | None = None,
+        metrics: list[str] | None = None,
+        since: datetime | None = None,
+        branch: str | None = None,
+        limit_runs: int | None = None,
+    ) -> list[SeriesPoint]:
+        """The metrics of ``suite`` per finished run x model, in time order, from the per-run
+        aggregates (``run_metrics``): never a scan of the result rows. ``metrics``: names of
+        :data:`SERIES_METRICS` or ``score:<scorer>`` (default: every one stored);
+        ``limit_runs``: the newest N runs only; ``branch``: runs recorded on that branch."""
+        with self.engine.begin() as conn:
+            ensure_run_metrics(conn)
+            return series_query(
+                conn, suite, model=model, metrics=metrics, since=since, branch=branch, limit_runs=limit_runs
+            )
+
+    def latest_runs(
+        self, suite: str, *, model: str | None = None, n: int = 2, branch: str | None = None
+    ) -> list[RunRecord]:
+        """The newest ``n`` finished runs with results of ``suite`` (of ``model``), newest first."""
+        runs, metrics = _schema.runs, _schema.run_metrics
+        having = select(metrics.c.run_id).where(metrics.c.suite == suite)
+        if model is not None:
+            having = having.where(metrics.c.model == model)
+        query = select(runs).where(runs.c.id.in_(having), runs.c.status != "running")
+        if branch is not None:
+            query = query.where(runs.c.branch == branch)
+        query = query.order_by(runs.c.started_ts.desc()).limit(n)
+        with self.engine.begin() as conn:
+            ensure_run_metrics(conn)
+            return [_run_from_row(row._mapping) for row in conn.execute(query)]
+
+    def case_outcomes(self, run_id: str, suite: str, model: str, metric: str = "pass") -> list[CaseOutcome]:
+        """Each result's outcome of one run x suite x model, for a paired drift test.
+        ``metric``: pass, refusal, latency_ms, tokens_out, cost_usd or score:<scorer>."""
+        with self.engine.connect() as conn:
+            return case_outcomes_query(conn, run_id, suite, model, metric)
+
+    def add_drift_flags(self, rows: list[dict[str, Any]]) -> int:
+        """Record flagged drift findings (``DriftFinding.to_json()`` plus ``run_id``)."""
+        now = datetime.now(UTC).timestamp()
+        values = [
+            {
+                "created_ts": now,
+                "run_id": str(row.get("run_id") or ""),
+                "suite": str(row.get("suite") or ""),
+                "model": str(row.get("model") or ""),
+                "endpoint_id": row.get("endpoint_id"),
+                "metric": str(row.get("metric") or ""),
+                "finding": json.dumps(row, default=str),
+            }
+            for row in rows
+        ]
+        if values:
+            with self.engine.begin() as conn:
+                conn.execute(_schema.drift_flags.insert(), values)
+        return len(values)
+
+    def drift_flags(
+        self, *, suite: str | None = None, endpoint_id: str | None = None, since: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        """Recorded drift flags, oldest first, each the finding with ``created_ts``."""
+        table = _schema.drift_flags
+        query = select(table.c.created_ts, table.c.finding).order_by(table.c.created_ts, table.c.id)
+        if suite is not None:
+            query = query.where(table.c.suite == suite)
+        if endpoint_id is not None:
+            query = query.where(table.c.endpoint_id == endpoint_id)
+        if since is not None:
+            query = query.where(table.c.created_ts >= since.timestamp())
+        with self.engine.connect() as conn:
+            return [json.loads(finding) | {"created_ts": ts} for ts, finding in conn.execute(query)]
+
+    def add_alert_delivery(self, row: dict[str, Any]) -> None:
+        """Record one alert delivery (delivered, or dead after its retries)."""
+        values = {
+            "id": str(row["id"]),
+            "created_ts": float(row.get("created_ts") or datetime.now(UTC).timestamp()),
+            "target": str(row.get("target") or ""),
+            "kind": str(row.get("kind") or ""),
+            "payload": json.dumps(row.get("payload"), default=str),
+            "status": str(row.get("status") or ""),
+            "attempts": int(row.get("attempts") or 0),
+            "last_error": row.get("last_error"),
+        }
+        with self.engine.begin() as conn:
+            conn.execute(self._insert_ignoring_duplicates(_schema.alert_deliveries).values(**values))
+
+    def alert_deliveries(self, *, status: str | None = None) -> list[dict[str, Any]]:
+        """Recorded alert deliveries, oldest first (``status``: delivered or dead)."""
+        table = _schema.alert_deliveries
+        query = select(table).order_by(table.c.created_ts)
+        if status is not None:
+            query = query.where(table.c.status == status)
+        with self.engine.connect() as conn:
+            rows = [dict(row._mapping) for row in conn.execute(query)]
+        for row in rows:
+            row["payload"] = json.loads(row["payload"])
+        return rows
+
+
+def _endpoint_rows(config: dict[str, Any], now: float) -> list[dict[str, Any]]:
+    """The endpoints of a run's model snapshot (``config["models"]``), keyed by their id."""
+    from ..config import ModelSpec
+
+    models = config.get("models") if isinstance(config, dict) else None
+    rows: dict[str, dict[str, Any]] = {}
+    for dump in (models or {}).values() if isinstance(models, dict) else []:
+        try:
+            spec = ModelSpec.model_validate(dump)
+        except Exception:  # an old or hand-made snapshot: no endpoint row, the run still stores
+            continue
+        rows[spec.endpoint_id] = {
+            "id": spec.endpoint_id,
+            "provider": spec.provider,
+            "base_url": spec.base_url,
+            "model": spec.model,
+            "params": json.dumps(spec.params, sort_keys=True, default=str),
+            "first_seen_ts": now,
+        }
+    return list(rows.values())
+
 
 def _run_from_row(row: Any) -> RunRecord:
     return RunRecord(
@@ -359,6 +548,10 @@ def _run_from_row(row: Any) -> RunRecord:
         status=row["status"],
         finished_at=row["finished_at"],
         error=row["error"],
+        trigger=row["trigger"] or "manual",
+        git_sha=row["git_sha"],
+        branch=row["branch"],
+        host=row["host"],
     )
 
 
@@ -367,6 +560,7 @@ def _result_to_row(result: Result) -> dict[str, Any]:
     row["messages"] = json.dumps(result.messages)
     row["scores"] = json.dumps(result.scores)
     row["details"] = json.dumps(result.details) if result.details is not None else None
+    row["created_ts"] = iso_to_epoch(result.created_at) or datetime.now(UTC).timestamp()
     return row
 
 
