@@ -15,7 +15,7 @@ from benchroute.analysis import (
     detect_drift,
     find_change_point,
 )
-from benchroute.analysis._drift import (
+from benchroute.analysis._drift_stats import (
     mcnemar_exact,
     newcombe_paired,
     newcombe_unpaired,

@@ -3,9 +3,10 @@
 Each *version* is what a provider could serve behind one fixed model name: another set of
 weights (SmolLM2-135M-Instruct → Gemma 3 270M) or the same weights behind a changed
 provider-side system prompt. Every case of ``cases.jsonl`` is generated ``--samples`` times
-per version (temperature 0.7 unless the version says otherwise) with seeds 0..samples-1, scored by benchroute's ``contains``
-scorer (case-insensitive unless the case says ``case_sensitive``), and written one line per
-generation to ``generations.jsonl``: version, served model file, case id and content hash,
+per version (temperature 0.7 unless the version says otherwise) with seeds 0..samples-1,
+scored by benchroute's ``contains`` scorer (case-insensitive unless the case says
+``case_sensitive``), and written one line per generation to ``generations.jsonl``: version,
+served model file, case id and content hash,
 sample, pass/fail, latency, tokens in/out, the output text.
 
 Each version runs in its own subprocess (llama.cpp runs in-process; a crash loses one

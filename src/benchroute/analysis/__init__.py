@@ -29,10 +29,10 @@ if TYPE_CHECKING:
         Outcome,
         RunOutcomes,
         VersionChange,
-        benjamini_hochberg,
         detect_drift,
     )
     from ._drift_sim import SimulatedHistory, first_alarm, history_inputs, simulate_history
+    from ._drift_stats import benjamini_hochberg
     from ._drift_store import drift_for_suite
     from ._flaky import FlakyCase, exclude_quarantined, flaky_cases
     from ._gate import GateFailure, GateReport, evaluate_gates
@@ -61,7 +61,7 @@ _LAZY = {
     "Outcome": "_drift",
     "RunOutcomes": "_drift",
     "VersionChange": "_drift",
-    "benjamini_hochberg": "_drift",
+    "benjamini_hochberg": "_drift_stats",
     "detect_drift": "_drift",
     "SimulatedHistory": "_drift_sim",
     "first_alarm": "_drift_sim",

@@ -29,6 +29,18 @@ two-sample t statistic over the candidate split, noise estimated from the runs t
 (pooled within-segment variance), calibrated by permuting the runs' order (exact under
 "no change": the runs are then exchangeable). It needs at least ``MIN_CONTINUOUS_RUNS``
 runs, below which no split can be told apart from noise by permutation.
+
+Small p-values. A Monte Carlo p-value cannot go below ``1 / (draws + 1)`` (0.0005 with the
+default 2000), and a drift check puts every metric × model into one Benjamini–Hochberg
+procedure: with a dozen tests that floor alone would keep a real change from ever reaching
+``q < 0.003``. When no draw reached the observed scan, the p-value is the smaller of that
+floor and the Bonferroni bound over the ``T - 1`` candidate splits (the χ²₁ tail of twice
+the log-likelihood ratio, or the t tail of the largest t). That bound is conservative, and
+the exact Monte Carlo value is kept whenever a draw did reach the scan, so the test keeps its
+level at every alpha.
+
+The effect's interval is Newcombe's hybrid score interval of the two segments' pooled rates
+(binomial), or Welch's t interval of the difference of the segments' means (continuous).
 """
 
 from __future__ import annotations
@@ -40,6 +52,8 @@ from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
+
+from ._drift_stats import newcombe_unpaired
 
 # Permutation calibration needs enough orderings to reach small p-values.
 MIN_CONTINUOUS_RUNS = 6
@@ -73,6 +87,7 @@ class ChangePoint:
     method: str  # "binomial GLR scan" or "Gaussian scan (permutation)"
     dispersion: float = 1.0  # run-to-run noise over binomial, estimated before the change
     draws: int = 0  # Monte Carlo draws used for the p-value
+    effect_ci: tuple[float, float] | None = None  # interval of after - before
 
     @property
     def effect(self) -> float:
@@ -121,9 +136,10 @@ class _Draw(Protocol):
 
 
 def _sequential_p(
-    observed: float, draw: _Draw, resamples: int, rng: np.random.Generator
+    observed: float, draw: _Draw, resamples: int, rng: np.random.Generator, bound: float
 ) -> tuple[float, int]:
-    """Besag–Clifford sequential Monte Carlo p-value: (1 + exceedances) / (1 + draws)."""
+    """Besag–Clifford sequential Monte Carlo p-value, (1 + exceedances) / (1 + draws); when
+    no draw reached ``observed``, the smaller of that and ``bound`` (see the module doc)."""
     exceed = 0
     drawn = 0
     tolerance = 1e-9 * max(1.0, abs(observed))
@@ -134,22 +150,54 @@ def _sequential_p(
         drawn += size
         if exceed >= _ENOUGH_EXCEEDANCES:
             return exceed / drawn, drawn
-    return (1 + exceed) / (1 + drawn), drawn
+    p_value = (1 + exceed) / (1 + drawn)
+    return (min(p_value, bound) if exceed == 0 else p_value), drawn
+
+
+def _change_point(
+    points: Sequence[SeriesValue],
+    series: Sequence[SeriesValue],
+    split: int,
+    segments: tuple[float, float],
+    statistic: float,
+    p_value: float,
+    method: str,
+    *,
+    draws: int,
+    effect_ci: tuple[float, float] | None,
+    dispersion: float = 1.0,
+) -> ChangePoint:
+    return ChangePoint(
+        run_id=points[split].run_id,
+        index=series.index(points[split]),
+        before=segments[0],
+        after=segments[1],
+        statistic=statistic,
+        p_value=p_value,
+        runs_before=split,
+        runs_after=len(points) - split,
+        method=method,
+        dispersion=dispersion,
+        draws=draws,
+        effect_ci=effect_ci,
+    )
 
 
 def binomial_change_point(
-    series: Sequence[SeriesValue], *, resamples: int = 2000, seed: int = 0
+    series: Sequence[SeriesValue], *, resamples: int = 2000, seed: int = 0, confidence: float = 0.95
 ) -> ChangePoint | None:
     """The most likely change in a rate series, with its exact conditional p-value.
 
     Runs without a figure (``value`` None or ``n`` 0) are left out. None when fewer than two
     runs remain or no run had an event and none lacked one (nothing can have changed).
     """
+    from scipy import stats
+
     points = [p for p in series if p.value is not None and p.n > 0]
     if len(points) < 2:
         return None
     trials = np.array([p.n for p in points], dtype=np.float64)
-    counts = np.array([round(float(p.value) * p.n) for p in points], dtype=np.float64)  # type: ignore[arg-type]
+    counts = np.array([round(float(p.value or 0.0) * p.n) for p in points], dtype=np.float64)
     total = int(counts.sum())
     if total == 0 or total == int(trials.sum()):
         return None
@@ -164,21 +212,21 @@ def binomial_change_point(
         result: NDArray[np.float64] = _binomial_scan(sampled, trials).max(axis=1)
         return result
 
-    p_value, drawn = _sequential_p(observed, draw, resamples, np.random.default_rng(seed))
-    before = float(counts[:split].sum() / trials[:split].sum())
-    after = float(counts[split:].sum() / trials[split:].sum())
-    return ChangePoint(
-        run_id=points[split].run_id,
-        index=series.index(points[split]),
-        before=before,
-        after=after,
-        statistic=observed,
-        p_value=p_value,
-        runs_before=split,
-        runs_after=len(points) - split,
-        method="binomial GLR scan",
-        dispersion=dispersion,
+    bound = min(1.0, (len(points) - 1) * float(stats.chi2.sf(2 * observed, 1)))
+    p_value, drawn = _sequential_p(observed, draw, resamples, np.random.default_rng(seed), bound)
+    k_old, n_old = int(counts[:split].sum()), int(trials[:split].sum())
+    k_new, n_new = int(counts[split:].sum()), int(trials[split:].sum())
+    return _change_point(
+        points,
+        series,
+        split,
+        (k_old / n_old, k_new / n_new),
+        observed,
+        p_value,
+        "binomial GLR scan",
         draws=drawn,
+        effect_ci=newcombe_unpaired(k_new, n_new, k_old, n_old, confidence),
+        dispersion=dispersion,
     )
 
 
@@ -205,13 +253,15 @@ def _gaussian_scan(values: NDArray[np.float64]) -> NDArray[np.float64]:
 
 
 def gaussian_change_point(
-    series: Sequence[SeriesValue], *, resamples: int = 2000, seed: int = 0
+    series: Sequence[SeriesValue], *, resamples: int = 2000, seed: int = 0, confidence: float = 0.95
 ) -> ChangePoint | None:
     """The most likely shift in the mean of a continuous series, with a permutation p-value.
 
     None with fewer than ``MIN_CONTINUOUS_RUNS`` runs that have a figure, or when every run
     has the same figure.
     """
+    from scipy import stats
+
     points = [p for p in series if p.value is not None and math.isfinite(p.value)]
     if len(points) < MIN_CONTINUOUS_RUNS:
         return None
@@ -227,30 +277,40 @@ def gaussian_change_point(
         result: NDArray[np.float64] = _gaussian_scan(shuffled).max(axis=1)
         return result
 
-    p_value, drawn = _sequential_p(observed, draw, resamples, np.random.default_rng(seed))
-    return ChangePoint(
-        run_id=points[split].run_id,
-        index=series.index(points[split]),
-        before=float(values[:split].mean()),
-        after=float(values[split:].mean()),
-        statistic=observed,
-        p_value=p_value,
-        runs_before=split,
-        runs_after=len(points) - split,
-        method="Gaussian scan (permutation)",
+    bound = min(1.0, (len(points) - 1) * 2 * float(stats.t.sf(observed, len(points) - 2)))
+    p_value, drawn = _sequential_p(observed, draw, resamples, np.random.default_rng(seed), bound)
+    before, after = values[:split], values[split:]
+    effect_ci: tuple[float, float] | None = None
+    if len(before) >= 2 and len(after) >= 2 and (np.ptp(before) > 0 or np.ptp(after) > 0):
+        welch = stats.ttest_ind(after, before, equal_var=False).confidence_interval(confidence)
+        effect_ci = float(welch.low), float(welch.high)
+    return _change_point(
+        points,
+        series,
+        split,
+        (float(before.mean()), float(after.mean())),
+        observed,
+        p_value,
+        "Gaussian scan (permutation)",
         draws=drawn,
+        effect_ci=effect_ci,
     )
 
 
 def find_change_point(
-    series: Sequence[SeriesValue], *, binary: bool = True, resamples: int = 2000, seed: int = 0
+    series: Sequence[SeriesValue],
+    *,
+    binary: bool = True,
+    resamples: int = 2000,
+    seed: int = 0,
+    confidence: float = 0.95,
 ) -> ChangePoint | None:
     """The run where ``series`` (oldest first) most likely changed regime, or None.
 
     ``binary``: the values are rates over ``n`` trials (binomial scan, exact conditional
     calibration); otherwise continuous figures (Gaussian scan, permutation calibration).
-    Whether the change is real is the caller's call on ``p_value`` (and the effect).
+    Whether the change is real is the caller's call on ``p_value`` (and the effect);
+    ``effect_ci`` is the ``confidence`` interval of ``after - before``.
     """
-    if binary:
-        return binomial_change_point(series, resamples=resamples, seed=seed)
-    return gaussian_change_point(series, resamples=resamples, seed=seed)
+    scan = binomial_change_point if binary else gaussian_change_point
+    return scan(series, resamples=resamples, seed=seed, confidence=confidence)

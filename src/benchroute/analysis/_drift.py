@@ -51,6 +51,13 @@ from typing import Any, Protocol
 
 from ..config import DriftSpec
 from ._changepoint import ChangePoint, SeriesValue, find_change_point
+from ._drift_stats import (
+    benjamini_hochberg,
+    fisher_exact,
+    mcnemar_exact,
+    newcombe_paired,
+    newcombe_unpaired,
+)
 
 BINARY_METRICS = frozenset({"pass_rate", "error_rate", "refusal_rate"})
 # Metrics where a higher figure is better; the rest are better lower.
@@ -191,92 +198,10 @@ class DriftReport:
 # --- small statistics --------------------------------------------------------------------
 
 
-def benjamini_hochberg(p_values: Sequence[float]) -> list[float]:
-    """Benjamini–Hochberg adjusted p-values (q-values), in the order given."""
-    count = len(p_values)
-    order = sorted(range(count), key=lambda i: p_values[i])
-    adjusted = [1.0] * count
-    running = 1.0
-    for rank in range(count, 0, -1):
-        index = order[rank - 1]
-        running = min(running, p_values[index] * count / rank)
-        adjusted[index] = min(1.0, running)
-    return adjusted
-
-
 def _z(confidence: float) -> float:
     from scipy import stats
 
     return float(stats.norm.ppf(0.5 + confidence / 2))
-
-
-def wilson_interval(events: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval of a proportion ((0, 1) when there are no trials)."""
-    if trials == 0:
-        return 0.0, 1.0
-    z = _z(confidence)
-    p = events / trials
-    denominator = 1 + z * z / trials
-    centre = (p + z * z / (2 * trials)) / denominator
-    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
-def newcombe_unpaired(
-    events_new: int, trials_new: int, events_old: int, trials_old: int, confidence: float = 0.95
-) -> tuple[float, float]:
-    """Newcombe's hybrid score interval (method 10) for p_new - p_old, independent samples."""
-    p_new, p_old = events_new / trials_new, events_old / trials_old
-    low_new, high_new = wilson_interval(events_new, trials_new, confidence)
-    low_old, high_old = wilson_interval(events_old, trials_old, confidence)
-    difference = p_new - p_old
-    low = difference - math.sqrt((p_new - low_new) ** 2 + (high_old - p_old) ** 2)
-    high = difference + math.sqrt((high_new - p_new) ** 2 + (p_old - low_old) ** 2)
-    return max(-1.0, low), min(1.0, high)
-
-
-def newcombe_paired(
-    both: int, old_only: int, new_only: int, neither: int, confidence: float = 0.95
-) -> tuple[float, float]:
-    """Newcombe's score interval (1998, method 10) for p_new - p_old on paired outcomes.
-
-    ``old_only``: pairs with the event in the baseline only; ``new_only``: in the latest only.
-    """
-    n = both + old_only + new_only + neither
-    p_old, p_new = (both + old_only) / n, (both + new_only) / n
-    low_old, high_old = wilson_interval(both + old_only, n, confidence)
-    low_new, high_new = wilson_interval(both + new_only, n, confidence)
-    margins = (both + old_only) * (new_only + neither) * (both + new_only) * (old_only + neither)
-    cross = both * neither - old_only * new_only
-    if margins == 0:
-        phi = 0.0
-    else:  # Newcombe's continuity adjustment of the correlation
-        adjusted = max(cross - n / 2, 0) if cross > 0 else cross
-        phi = adjusted / math.sqrt(margins)
-    difference = p_new - p_old
-    d_low_new, d_high_new = p_new - low_new, high_new - p_new
-    d_low_old, d_high_old = p_old - low_old, high_old - p_old
-    low = difference - math.sqrt(max(d_low_new**2 - 2 * phi * d_low_new * d_high_old + d_high_old**2, 0.0))
-    high = difference + math.sqrt(max(d_high_new**2 - 2 * phi * d_high_new * d_low_old + d_low_old**2, 0.0))
-    return max(-1.0, low), min(1.0, high)
-
-
-def mcnemar_exact(old_only: int, new_only: int) -> float:
-    """Two-sided exact (binomial) McNemar p-value from the discordant counts."""
-    from scipy import stats
-
-    discordant = old_only + new_only
-    if discordant == 0:
-        return 1.0
-    return min(1.0, 2.0 * float(stats.binom.cdf(min(old_only, new_only), discordant, 0.5)))
-
-
-def fisher_exact(events_new: int, trials_new: int, events_old: int, trials_old: int) -> float:
-    """Two-sided Fisher exact p-value of two proportions."""
-    from scipy import stats
-
-    table = [[events_new, trials_new - events_new], [events_old, trials_old - events_old]]
-    return float(stats.fisher_exact(table).pvalue)
 
 
 # --- per-metric tests ----------------------------------------------------------------------

@@ -301,7 +301,7 @@ def series_query(
     )
     cache: dict[str, Any] = {}
     points = []
-    for row in conn.execute(query, params):
+    for row in conn.execute(query, params).all():
         price_in, price_out = _prices(row[13], row[3], cache)
         points.append(
             SeriesPoint(
@@ -333,7 +333,7 @@ def case_outcomes_query(
     if metric == "pass":
         rows = conn.execute(
             text(f"SELECT r.case_id, r.case_hash, r.repeat, r.passed, r.error {base} ORDER BY r.id"), params
-        )
+        ).all()
         return [CaseOutcome(c, h, rep, None if err is not None else bool(p)) for c, h, rep, p, err in rows]
     if metric in ("latency_ms", "tokens_out", "cost_usd"):
         column = {
@@ -347,7 +347,7 @@ def case_outcomes_query(
                 f"{base} ORDER BY r.id"
             ),
             params,
-        )
+        ).all()
         # A reply whose scorer failed has no pass/fail, but its latency, tokens and cost are real.
         return [
             CaseOutcome(
@@ -375,7 +375,7 @@ def case_outcomes_query(
                 "GROUP BY r.id, r.case_id, r.case_hash, r.repeat, r.passed, r.error ORDER BY r.id"
             ),
             params,
-        )
+        ).all()
         out = []
         for c, h, rep, p, err, value, score_passed in rows:
             if metric == "refusal":
