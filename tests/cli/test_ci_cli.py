@@ -31,7 +31,14 @@ def _completions(fake: FakeServer) -> int:
 def _setup(tmp_path: Path, fake: FakeServer) -> tuple[Path, Path]:
     fake.add_version("m", "v1", served_model="m-2026-01", answers=V1)
     fake.add_version("m", "v2", served_model="m-2026-06", answers=V2)
-    project = write_project(tmp_path, {"m": {"provider": "openai", "base_url": fake.base_url, "model": "m"}})
+    # The fake server answers in about a millisecond, so its latency is the loaded test
+    # machine's noise (2 ms against 6 ms is a 3x "drift"): these tests are about which run is
+    # the baseline, so only a change in what the model answers counts here.
+    project = write_project(
+        tmp_path,
+        {"m": {"provider": "openai", "base_url": fake.base_url, "model": "m"}},
+        drift={"min_effect": {"latency_ms": 1000.0}},
+    )
     return project, write_suite(tmp_path, "qa", CASES)
 
 
