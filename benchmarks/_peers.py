@@ -226,6 +226,27 @@ class Direct(Gateway):
         pass
 
 
+class Bare(Gateway):
+    """``_bare_proxy.py``: benchroute's server and client stack with nothing in between — the
+    floor any gateway built on it can reach on this machine (see that file's doc)."""
+
+    name = "bare"
+    version = "uvicorn+aiohttp"
+
+    def headers(self) -> dict[str, str]:
+        return {}
+
+    def command(self) -> tuple[list[str], dict[str, str]]:
+        script = Path(__file__).with_name("_bare_proxy.py")
+        argv = [str(MAIN_PYTHON), str(script), "--upstream", self.upstream, "--key", BENCH_KEY]
+        return argv, {**src_env(), **closed_port_proxy_env()}
+
+    def _find_url(self) -> None:
+        found = re.search(r"serving on (http://[0-9.:]+)", _tail(self.log_path, 100_000))
+        if found:
+            self.url = found.group(1)
+
+
 class Benchroute(Gateway):
     """``benchroute gateway serve --config benchroute.yaml --port 0`` (this checkout)."""
 

@@ -9,6 +9,10 @@ the time to the first content chunk (TTFT). Rows:
 - ``direct``: the load generator straight to the upstream — the measured ceiling of this
   machine (load generator, upstream and gateway share its cores: at high concurrency the
   direct row's throughput is the most any gateway could show here);
+- ``bare``: ``benchmarks/_bare_proxy.py`` — benchroute's stack (uvicorn, uvloop, httptools,
+  one aiohttp session) forwarding bytes with no work in between: the floor of any gateway on
+  that stack here (one more process, two more loopback hops); benchroute minus bare is the
+  cost of benchroute's own work;
 - ``benchroute``: ``benchroute gateway serve --config …`` from this checkout, one worker,
   alias ``bench`` -> one OpenAI-compatible candidate, request log on (SQLite, its default);
 - ``litellm``: the LiteLLM proxy ``litellm[proxy]==1.108.7`` in one process
@@ -60,6 +64,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _fakeserver import FakeServerProcess
 from _peers import (
     BENCH_KEY,
+    Bare,
     Benchroute,
     Direct,
     Gateway,
@@ -73,7 +78,7 @@ from _peers import (
     wait_idle,
 )
 
-ALL_TARGETS = ("direct", "benchroute", "litellm", "portkey")
+ALL_TARGETS = ("direct", "bare", "benchroute", "litellm", "portkey")
 PEERS = ("litellm", "portkey")
 RESULTS_FILE = Path(__file__).resolve().parent / "results" / "gateway_overhead.json"
 UPSTREAM_LATENCY_S = 0.02
@@ -105,6 +110,7 @@ def parse_args() -> argparse.Namespace:
 def make_gateways(args: argparse.Namespace, workdir: Path, upstream: str) -> list[Gateway]:
     made: dict[str, Gateway] = {
         "direct": Direct(workdir / "direct", upstream),
+        "bare": Bare(workdir / "bare", upstream),
         "benchroute": Benchroute(workdir / "benchroute", upstream),
         "litellm": LiteLLM(
             workdir / "litellm", upstream, find_links=args.pip_find_links, otel_sdk=args.litellm_otel_sdk
@@ -360,6 +366,35 @@ def print_targets(
                     below = below and br["added_p50_ms"] < cell["added_p50_ms"]
     if any(p in names for p in PEERS):
         show("added p50 below every peer at every concurrency and mode", None, below)
+    print_floor(args, summary, names)
+
+
+def print_floor(
+    args: argparse.Namespace, summary: dict[tuple[str, int, str], dict[str, Any]], names: list[str]
+) -> None:
+    """The same figures for the ``bare`` row: what the stack alone costs on this machine."""
+    if "bare" not in names or "benchroute" not in names:
+        return
+    print()
+    print("the stack's floor (bare pass-through, same run) against benchroute:")
+    print(f"  {'figure':<50} {'bare':>8} {'benchroute':>11} {'own work':>9}")
+    top = max(args.levels)
+    cells = [
+        ("added p50 at concurrency 1, ms", ("json", 1), "added_p50_ms"),
+        ("gateway CPU per request at concurrency 1, ms", ("json", 1), "cpu_ms_per_request"),
+        (f"gateway CPU per request at concurrency {top}, ms", ("json", top), "cpu_ms_per_request"),
+        ("streaming TTFT added p50 at concurrency 1, ms", ("stream", 1), "added_p50_ms"),
+        (f"added p99 at concurrency {top}, ms", ("json", top), "added_p99_ms"),
+        (f"throughput at concurrency {top}, req/s", ("json", top), "throughput"),
+    ]
+    for label, (mode, level), key in cells:
+        bare = summary.get((mode, level, "bare"))
+        br = summary.get((mode, level, "benchroute"))
+        if bare is None or br is None:
+            continue
+        b, r = bare[key], br[key]
+        own = None if b is None or r is None else r - b
+        print(f"  {label:<50} {_fmt(b, 2):>8} {_fmt(r, 2):>11} {_fmt(own, 2):>9}")
 
 
 def _le(value: float | None, bound: float) -> bool | None:

@@ -337,6 +337,26 @@ def test_stream_cut_before_the_first_content_frame_fails_over(upstream: FakeServ
         assert _receipt(gw, raw.headers)["candidates"][0]["outcome"] == "failed"
 
 
+def test_chunks_sent_before_an_upstream_pause_are_not_held_back(upstream: FakeServer, tmp_path: Path) -> None:
+    # The gateway writes chunks that arrived together in one write; a chunk must never wait
+    # for the upstream's next one. The upstream pauses 2 s after its second content frame:
+    # the text before the pause reaches the client long before the pause ends.
+    upstream.fault("hang", model="gpt-primary", count=1, after_chunks=2, hang_seconds=2.0)
+    models = {"primary": openai_model(upstream.base_url, "gpt-primary", timeout=10)}
+    with _gateway(tmp_path, models, {"support": ["primary"]}) as gw:
+        started = time.monotonic()
+        arrivals: list[tuple[float, str]] = []
+        for chunk in gw.client().chat.completions.create(model="support", messages=ASK, stream=True):
+            text = chunk.choices[0].delta.content if chunk.choices else None
+            if text:
+                arrivals.append((time.monotonic() - started, text))
+    assert "".join(text for _, text in arrivals) == ASK[0]["content"]
+    before = [at for at, _ in arrivals if at < 1.0]
+    after = [at for at, _ in arrivals if at >= 2.0]
+    assert len(before) >= 2, arrivals  # both frames sent before the pause came through at once
+    assert len(before) + len(after) == len(arrivals), arrivals
+
+
 def test_stream_stalling_after_content_ends_with_an_error(upstream: FakeServer, tmp_path: Path) -> None:
     upstream.fault("hang", model="gpt-primary", count=1, after_chunks=1, hang_seconds=10)
     models = _pair(upstream, timeout=0.5)

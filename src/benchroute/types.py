@@ -280,9 +280,11 @@ class StreamChunk:
     - ``finish_reason``: the first choice's, when this chunk ends it (OpenAI's vocabulary).
     - ``usage``: the token counts, on the usage chunk that closes every stream (``choices`` is
       empty there; the adapters always ask for it, so drop it if the client did not).
+    - ``pending``: more chunks of the stream had already arrived with this one, so a forwarder
+      may hold it and send them together (one write instead of several; nothing waits).
     """
 
-    __slots__ = ("_data", "_raw", "content", "finish_reason", "usage")
+    __slots__ = ("_data", "_raw", "content", "finish_reason", "pending", "usage")
 
     def __init__(
         self,
@@ -292,9 +294,11 @@ class StreamChunk:
         content: bool | None = None,
         finish_reason: str | None = None,
         usage: Usage | None = None,
+        pending: bool = False,
     ) -> None:
         if raw is None and data is None:
             raise ValueError("a StreamChunk needs its raw bytes or its data")
+        self.pending = pending
         self._raw = raw
         self._data = data
         if content is None:

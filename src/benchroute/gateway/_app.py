@@ -500,12 +500,17 @@ class Gateway:
         )
         receipt.status = 200
         usage = None
+        # Chunks that arrived together (``pending``) leave together: one write, not several.
+        held: list[bytes] = []
         for chunk in head:
             if chunk.usage is not None:
                 usage = chunk.usage
                 if not include_usage and not chunk.data.get("choices"):
                     continue
-            await send({"type": "http.response.body", "body": chunk.sse(), "more_body": True})
+            held.append(chunk.sse())
+        if held:
+            await send({"type": "http.response.body", "body": b"".join(held), "more_body": True})
+            held.clear()
         error: ProviderError | None = None
         if not ended:
             idle = endpoint.timeout_s
@@ -519,8 +524,12 @@ class Gateway:
                     if chunk.usage is not None:
                         usage = chunk.usage
                         if not include_usage and not chunk.data.get("choices"):
+                            if held and not chunk.pending:
+                                await _send_held(send, held)
                             continue
-                    await send({"type": "http.response.body", "body": chunk.sse(), "more_body": True})
+                    held.append(chunk.sse())
+                    if not chunk.pending:
+                        await _send_held(send, held)
             except TimeoutError:
                 error = ProviderError(
                     f"model {endpoint.name!r}: the stream stalled for {idle:g} s", kind="timeout"
@@ -534,6 +543,8 @@ class Gateway:
                 raise
             except Exception as exc:
                 error = ProviderError(f"model {endpoint.name!r}: {type(exc).__name__}", kind="server_error")
+        if held:  # the stream ended (or broke) right after chunks that were held
+            await _send_held(send, held)
         receipt.usage = usage
         if usage is not None:
             receipt.cost_usd = endpoint.cost(usage, (time.perf_counter() - receipt.started) * 1000)
@@ -757,6 +768,12 @@ def _receipt_headers(endpoint: Endpoint, receipt: Receipt) -> list[tuple[bytes, 
         _POLICY,
         (b"x-benchroute-receipt", receipt.id.encode()),
     ]
+
+
+async def _send_held(send: Send, held: list[bytes]) -> None:
+    body = held[0] if len(held) == 1 else b"".join(held)
+    held.clear()
+    await send({"type": "http.response.body", "body": body, "more_body": True})
 
 
 def _length(body: bytes) -> tuple[bytes, bytes]:

@@ -1,12 +1,13 @@
 """The request log: rows queued by the request path, written in batches by one thread.
 
-A request never waits for the database: it appends its row (a dict) to an in-memory deque
-— an atomic operation, no lock — and goes on. A writer thread wakes every ``flush_s`` (or
-as soon as a batch's worth is waiting), takes everything queued and inserts it in one
-transaction. Memory is bounded: when ``max_queued`` rows are waiting (the database is
-slower than the traffic), :meth:`RequestLogWriter.put` makes the request wait for room
-instead of dropping its row — the log is lossless by construction, and the wait shows up
-as latency, which is the honest signal of an overloaded store.
+A request never waits for the database: it appends its row (a dict) to an in-memory deque —
+an atomic operation, no lock — and goes on. A writer thread sleeps while nothing is queued;
+the first row wakes it, it lets a batch gather for ``flush_s`` (or until a batch's worth is
+waiting), takes everything queued and inserts it in one transaction. Memory is bounded: when
+``max_queued`` rows are waiting (the database is slower than the traffic),
+:meth:`RequestLogWriter.put` makes the request wait for room instead of dropping its row —
+the log is lossless by construction, and the wait shows up as latency, which is the honest
+signal of an overloaded store.
 
 :meth:`RequestLogWriter.close` (the server's shutdown, after its last request was
 answered) drains the queue before it returns. A failed write is retried with backoff and
@@ -58,8 +59,10 @@ class RequestLogWriter:
         if len(self._rows) >= self.max_queued:
             self._wake.set()
             return False
-        self._rows.append(row)
-        if len(self._rows) >= _BATCH:
+        rows = self._rows
+        rows.append(row)
+        queued = len(rows)
+        if queued == 1 or queued >= _BATCH:  # the first row wakes an idle writer
             self._wake.set()
         return True
 
@@ -82,8 +85,14 @@ class RequestLogWriter:
 
     def _run(self) -> None:
         while True:
-            self._wake.wait(self._flush_s)
-            self._wake.clear()
+            if not self._rows and not self._closing:
+                # Idle: no timer ticks while nothing is queued; the first row wakes the
+                # thread, which then lets a batch gather for up to flush_s.
+                self._wake.wait()
+                self._wake.clear()
+                if not self._closing:
+                    self._wake.wait(self._flush_s)
+                    self._wake.clear()
             closing = self._closing
             while self._rows:
                 if not self._drain_once() and closing:

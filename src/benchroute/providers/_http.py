@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
+import orjson
 import yarl
 
 from ._types import ErrorKind, ProviderError
@@ -149,7 +150,8 @@ async def post_json(
     """
     try:
         target = _parsed_url(url)
-        async with session.post(target, data=json.dumps(payload).encode(), headers=headers) as response:
+        data = orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS)
+        async with session.post(target, data=data, headers=headers) as response:
             if not 200 <= response.status < 300:
                 raise http_error(response.status, await response.read(), response.headers, where)
             yield response

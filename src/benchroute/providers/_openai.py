@@ -59,6 +59,19 @@ def request_body(model: str, request: CompletionRequest, defaults: dict[str, Any
     return body
 
 
+async def _line_batches(response: aiohttp.ClientResponse) -> AsyncIterator[list[bytes]]:
+    """The body's lines, a list per read: each read's complete lines (a line cut by the read
+    waits for the next); a last line without its newline comes at the end."""
+    rest = b""
+    async for received in response.content.iter_any():
+        lines = (rest + received).split(b"\n")
+        rest = lines.pop()
+        if lines:
+            yield lines
+    if rest:
+        yield [rest]
+
+
 def _streaming(body: dict[str, Any]) -> dict[str, Any]:
     # Usage is always asked for: a gateway bills and logs from it (and drops the usage chunk
     # for a client that did not ask). Other stream options the defaults set are kept.
@@ -132,29 +145,32 @@ class OpenAIProvider:
         body = _streaming(request_body(self.spec.model, request, self.spec.params))
         where = self._where
         async with post_json(self._context.session, self._url, body, self._headers, where) as response:
-            async for line in response.content:
-                if not line.startswith(b"data:"):
-                    continue
-                data = line[5:].strip()
-                if data == b"[DONE]":
-                    return
-                if not data:
-                    continue
-                usage = None
-                parsed: dict[str, Any] | None = None
-                if _ERROR.search(data) is not None or _USAGE.search(data) is not None:
-                    parsed = loads_object(data, where)
-                    _raise_stream_error(parsed, where)
-                    raw_usage = parsed.get("usage")
-                    if isinstance(raw_usage, dict):
-                        usage = parse_usage(raw_usage)
-                finish = _FINISH.search(data)
-                yield StreamChunk(
-                    raw=data,
-                    data=parsed,
-                    finish_reason=finish.group(1).decode() if finish is not None else None,
-                    usage=usage,
-                )
+            # Whatever arrived in one read is split into its events here (rather than a
+            # readline per event), so the chunks that came together are marked ``pending``
+            # and a gateway forwards them in one write.
+            async for lines in _line_batches(response):
+                events = [line[5:].strip() for line in lines if line.startswith(b"data:")]
+                events = [data for data in events if data]
+                last = len(events) - 1
+                for i, data in enumerate(events):
+                    if data == b"[DONE]":
+                        return
+                    usage = None
+                    parsed: dict[str, Any] | None = None
+                    if _ERROR.search(data) is not None or _USAGE.search(data) is not None:
+                        parsed = loads_object(data, where)
+                        _raise_stream_error(parsed, where)
+                        raw_usage = parsed.get("usage")
+                        if isinstance(raw_usage, dict):
+                            usage = parse_usage(raw_usage)
+                    finish = _FINISH.search(data)
+                    yield StreamChunk(
+                        raw=data,
+                        data=parsed,
+                        finish_reason=finish.group(1).decode() if finish is not None else None,
+                        usage=usage,
+                        pending=i < last,
+                    )
         raise ProviderError(f"{where}: the stream ended before [DONE] (cut mid-reply)", kind="server_error")
 
     def load_sender(
