@@ -530,7 +530,10 @@ def run_load(
     after = tree.cpu_seconds() if tree is not None else None
     if proc.returncode != 0:
         raise SystemExit(f"load generator exited {proc.returncode}: {out[-500:]}")
-    data = json.loads(out)
+    first, _, rest = out.partition("\n")
+    if rest.strip():  # the figures are the first line; anything after it is reported
+        log(f"load generator also printed: {rest.strip()[:300]!r}")
+    data = json.loads(first)
     load = Load(**data)
     if before is not None and after is not None:
         load.gateway_cpu_s = after - before

@@ -16,12 +16,16 @@ noise-only histories of the same length and suite size with any flag.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import time
+from pathlib import Path
+from typing import Any
 
 from benchroute.analysis import first_alarm, simulate_history
 from benchroute.config import DriftSpec
 
+RESULTS = Path(__file__).resolve().parent / "results"
 CHANGE_AT = 8
 RUNS = 18
 SIZES = (50, 200, 1000)
@@ -46,14 +50,21 @@ def main() -> None:
     args = parser.parse_args()
     settings = DriftSpec()
     started = time.perf_counter()
-    print(
+    lines: list[str] = []
+    rows: list[dict[str, Any]] = []
+
+    def say(text: str) -> None:
+        lines.append(text)
+        print(text, flush=True)
+
+    say(
         f"drift power: {args.histories} histories per row, {RUNS} runs, change at run {CHANGE_AT}, "
         f"alpha {settings.alpha:g}, run noise {args.run_noise:g}"
     )
     header = f"{'metric':<13}{'before':>7}{'after':>7}{'effect':>8}{'cases':>7}{'detected':>10}"
     header += f"{'delay p50':>11}{'delay p90':>11}{'early':>8}{'noise FA':>10}"
-    print(header)
-    print("-" * len(header))
+    say(header)
+    say("-" * len(header))
     noise_rates: dict[tuple[str, float, int], float] = {}
     for metric, before, after in SCENARIOS:
         for cases in SIZES:
@@ -98,11 +109,28 @@ def main() -> None:
             n = args.histories
             p50 = f"{statistics.median(delays):.1f}" if delays else "—"
             p90 = f"{_quantile(delays, 0.9):.0f}" if delays else "—"
-            print(
+            rows.append({
+                "metric": metric, "before": before, "after": after, "cases": cases, "histories": n,
+                "detected": len(delays) / n, "delay_p50": statistics.median(delays) if delays else None,
+                "delay_p90": _quantile(delays, 0.9) if delays else None, "early": early / n,
+                "noise_false_alarm": noise_rates[key],
+            })  # fmt: skip
+            say(
                 f"{metric:<13}{before:>7.2f}{after:>7.2f}{after - before:>+8.2f}{cases:>7}"
                 f"{len(delays) / n:>10.0%}{p50:>11}{p90:>11}{early / n:>8.0%}{noise_rates[key]:>10.0%}"
             )
-    print(f"({time.perf_counter() - started:.0f} s)")
+    say(f"({time.perf_counter() - started:.0f} s)")
+    settings_json = {
+        "runs": RUNS,
+        "change_at": CHANGE_AT,
+        "alpha": settings.alpha,
+        "run_noise": args.run_noise,
+    }
+    (RESULTS / "drift_power.txt").write_text("\n".join(lines) + "\n")
+    (RESULTS / "drift_power.json").write_text(
+        json.dumps({"settings": settings_json, "rows": rows}, indent=2) + "\n"
+    )
+    print("saved benchmarks/results/drift_power.txt and .json")
 
 
 if __name__ == "__main__":

@@ -26,7 +26,8 @@ every row of the suite (``ix_run_metrics_suite_model_metric``); ``runs`` (500 ro
 whole each time it is read. ``EXPLAIN QUERY PLAN`` of every distinct statement is printed so
 the index used can be checked (no ``SCAN results`` / ``SCAN scores``).
 
-Run: ``.venv/bin/python benchmarks/store_scale.py [--db /tmp/store_scale.db] [--keep]``
+Run: ``.venv/bin/python benchmarks/store_scale.py [--db /tmp/store_scale.db] [--keep]``; the output
+is saved to benchmarks/results/store_scale.txt, ending with each command's time and rows scanned
 (about 2-4 minutes here; the file is ~0.6 GB and is reused with ``--keep`` when complete).
 """
 
@@ -37,6 +38,7 @@ import json
 import random
 import re
 import sqlite3
+import statistics
 import subprocess
 import sys
 import time
@@ -51,6 +53,7 @@ from sqlalchemy import Engine, event
 from benchroute.store import RunRecord, Store
 
 RUNS, CASES, REPEATS, MODELS = 500, 500, 2, ("alpha", "beta")
+REPEAT_CLI = 5  # each subprocess is timed this many times (2 shared cores: one run is noisy)
 SUITE = "scale"
 PER_RUN = CASES * REPEATS * len(MODELS)
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -58,7 +61,12 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent / "benchroute"
 
 
+_LINES: list[str] = []  # everything printed, saved to benchmarks/results/store_scale.txt
+RESULT = ROOT / "benchmarks" / "results" / "store_scale.txt"
+
+
 def _say(text: str) -> None:
+    _LINES.append(text)
     print(text, flush=True)
 
 
@@ -283,12 +291,16 @@ def _store_time() -> Iterator[list[float]]:
             setattr(Store, name, method)
 
 
+_READ: dict[str, dict[str, int]] = {}  # rows read by each timed call, by label
+
+
 def _timed(label: str, counter: Counter, call: Callable[[], Any]) -> float:
     with traced() as tracer:
         t0 = time.perf_counter()
         out = call()
         elapsed = time.perf_counter() - t0
     read = counter.rows(tracer)
+    _READ[label] = read
     size = f"{len(out):,} items" if isinstance(out, list) else ""
     _say(
         f"{label:<44} {elapsed * 1000:8.1f} ms  {len(tracer.statements):3d} SELECTs  rows read: "
@@ -314,15 +326,19 @@ def measure(path: Path) -> bool:
          f"{len(counter.run_ids)} runs, {path.stat().st_size / 1e6:,.0f} MB")  # fmt: skip
     times: dict[str, float] = {}
 
-    _say("\n# subprocesses (cold: interpreter start and imports included)")
+    _say(f"\n# subprocesses (interpreter start and imports included; median of {REPEAT_CLI} runs)")
     for command in (["history", SUITE], ["history", SUITE, "--format", "csv"], ["drift", SUITE]):
         argv = [str(BIN), *command, "--db", str(path), "--config", str(project)]
-        t0 = time.perf_counter()
-        done = subprocess.run(argv, capture_output=True, text=True, cwd=folder, check=False)
-        elapsed = time.perf_counter() - t0
+        took = []
+        for _ in range(REPEAT_CLI):
+            t0 = time.perf_counter()
+            done = subprocess.run(argv, capture_output=True, text=True, cwd=folder, check=False)
+            took.append(time.perf_counter() - t0)
+        elapsed = statistics.median(took)
         times["cli " + " ".join(command)] = elapsed
         _say(
-            f"$ benchroute {' '.join(command)} --db {path}   exit {done.returncode}, {elapsed * 1000:.0f} ms"
+            f"$ benchroute {' '.join(command)} --db {path}   exit {done.returncode}, {elapsed * 1000:.0f} ms "
+            f"(median of {REPEAT_CLI}; {min(took) * 1000:.0f}-{max(took) * 1000:.0f} ms)"
         )
         shown = (done.stdout or done.stderr).rstrip().splitlines()
         for line in shown[:14]:
@@ -375,6 +391,15 @@ def measure(path: Path) -> bool:
         if any(re.match(r"SCAN (r|s|results|scores)\b", p) for p in plan)
     ]
     _say(f"\nfull scans of results/scores: {len(scans)}")
+    _say("\n# per command (subprocess wall time; rows read by the same command, traced in-process)")
+    for command in ("history", "drift"):
+        read = _READ[f"benchroute {command} {SUITE} (in-process)"]
+        rows = sum(read.values())
+        _say(
+            f"benchroute {command} {SUITE}: {times['cli ' + command + ' ' + SUITE] * 1000:.0f} ms (median), "
+            f"rows scanned {rows:,} (results {read['results']:,}, scores {read['scores']:,}, "
+            f"run_metrics {read['run_metrics']:,}, runs {read['runs']:,})"
+        )
     slowest = max(times.items(), key=lambda kv: kv[1])
     ok = all(v < 1.0 for v in times.values())
     _say(f"slowest: {slowest[0]} {slowest[1] * 1000:.0f} ms; every figure under 1 s: {'yes' if ok else 'NO'}")
@@ -408,7 +433,10 @@ def main() -> int:
         t0 = time.perf_counter()
         fill(path)
         _say(f"filled in {time.perf_counter() - t0:.0f} s")
-    return 0 if measure(path) else 1
+    ok = measure(path)
+    RESULT.write_text("\n".join(_LINES) + "\n")
+    print(f"saved {RESULT.relative_to(ROOT)}")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

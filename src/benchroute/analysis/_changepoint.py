@@ -53,7 +53,7 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from ._drift_stats import newcombe_unpaired
+from ._drift_stats import chi2_1_sf, newcombe_unpaired, t_sf, welch_interval
 
 # Permutation calibration needs enough orderings to reach small p-values.
 MIN_CONTINUOUS_RUNS = 6
@@ -191,8 +191,6 @@ def binomial_change_point(
     Runs without a figure (``value`` None or ``n`` 0) are left out. None when fewer than two
     runs remain or no run had an event and none lacked one (nothing can have changed).
     """
-    from scipy import stats
-
     points = [p for p in series if p.value is not None and p.n > 0]
     if len(points) < 2:
         return None
@@ -212,7 +210,7 @@ def binomial_change_point(
         result: NDArray[np.float64] = _binomial_scan(sampled, trials).max(axis=1)
         return result
 
-    bound = min(1.0, (len(points) - 1) * float(stats.chi2.sf(2 * observed, 1)))
+    bound = min(1.0, (len(points) - 1) * chi2_1_sf(2 * observed))
     p_value, drawn = _sequential_p(observed, draw, resamples, np.random.default_rng(seed), bound)
     k_old, n_old = int(counts[:split].sum()), int(trials[:split].sum())
     k_new, n_new = int(counts[split:].sum()), int(trials[split:].sum())
@@ -260,8 +258,6 @@ def gaussian_change_point(
     None with fewer than ``MIN_CONTINUOUS_RUNS`` runs that have a figure, or when every run
     has the same figure.
     """
-    from scipy import stats
-
     points = [p for p in series if p.value is not None and math.isfinite(p.value)]
     if len(points) < MIN_CONTINUOUS_RUNS:
         return None
@@ -277,13 +273,12 @@ def gaussian_change_point(
         result: NDArray[np.float64] = _gaussian_scan(shuffled).max(axis=1)
         return result
 
-    bound = min(1.0, (len(points) - 1) * 2 * float(stats.t.sf(observed, len(points) - 2)))
+    bound = min(1.0, (len(points) - 1) * 2 * t_sf(observed, len(points) - 2))
     p_value, drawn = _sequential_p(observed, draw, resamples, np.random.default_rng(seed), bound)
     before, after = values[:split], values[split:]
     effect_ci: tuple[float, float] | None = None
     if len(before) >= 2 and len(after) >= 2 and (np.ptp(before) > 0 or np.ptp(after) > 0):
-        welch = stats.ttest_ind(after, before, equal_var=False).confidence_interval(confidence)
-        effect_ci = float(welch.low), float(welch.high)
+        effect_ci = welch_interval(after, before, confidence)
     return _change_point(
         points,
         series,

@@ -53,10 +53,15 @@ from ..config import DriftSpec
 from ._changepoint import ChangePoint, SeriesValue, find_change_point
 from ._drift_stats import (
     benjamini_hochberg,
+    bootstrap_medians,
     fisher_exact,
+    mann_whitney_p,
     mcnemar_exact,
+    median,
     newcombe_paired,
     newcombe_unpaired,
+    quantiles,
+    z_value,
 )
 
 BINARY_METRICS = frozenset({"pass_rate", "error_rate", "refusal_rate"})
@@ -199,9 +204,7 @@ class DriftReport:
 
 
 def _z(confidence: float) -> float:
-    from scipy import stats
-
-    return float(stats.norm.ppf(0.5 + confidence / 2))
+    return z_value(confidence)
 
 
 # --- per-metric tests ----------------------------------------------------------------------
@@ -290,7 +293,6 @@ def _test_continuous(
     seed: int,
 ) -> _Tested | None:
     import numpy as np
-    from scipy import stats
 
     new = np.array([o.value for o in latest if o.value is not None and math.isfinite(o.value)])
     old = np.array(
@@ -298,28 +300,26 @@ def _test_continuous(
     )
     if len(new) < 2 or len(old) < 2:
         return None
-    if np.all(new == new[0]) and np.all(old == new[0]):
-        p_value = 1.0
-    else:
-        p_value = float(stats.mannwhitneyu(new, old, alternative="two-sided").pvalue)
+    p_value = 1.0 if np.all(new == new[0]) and np.all(old == new[0]) else mann_whitney_p(new, old)
     rng = np.random.default_rng(seed)
-    new_draws = new[rng.integers(0, len(new), size=(resamples, len(new)))]
-    old_draws = old[rng.integers(0, len(old), size=(resamples, len(old)))]
     tail = (1 - confidence) / 2
     if relative:
-        centre_new, centre_old = float(np.median(new)), float(np.median(old))
+        centre_new, centre_old = median(new), median(old)
         if centre_old <= 0:
             return None  # a relative change from 0 has no size
         effect = centre_new / centre_old - 1
-        medians_old = np.median(old_draws, axis=1)
-        ratios = np.median(new_draws, axis=1) / np.where(medians_old > 0, medians_old, np.nan) - 1
+        medians_new = bootstrap_medians(new, resamples, rng)
+        medians_old = bootstrap_medians(old, resamples, rng)
+        ratios = medians_new / np.where(medians_old > 0, medians_old, np.nan) - 1
         ratios = ratios[np.isfinite(ratios)]
-        interval = (float(np.quantile(ratios, tail)), float(np.quantile(ratios, 1 - tail)))
+        interval = quantiles(ratios, tail, 1 - tail)
     else:
         centre_new, centre_old = float(new.mean()), float(old.mean())
         effect = centre_new - centre_old
+        new_draws = new[rng.integers(0, len(new), size=(resamples, len(new)))]
+        old_draws = old[rng.integers(0, len(old), size=(resamples, len(old)))]
         differences = new_draws.mean(axis=1) - old_draws.mean(axis=1)
-        interval = (float(np.quantile(differences, tail)), float(np.quantile(differences, 1 - tail)))
+        interval = quantiles(differences, tail, 1 - tail)
     return _Tested(
         baseline_value=centre_old,
         latest_value=centre_new,
@@ -370,12 +370,11 @@ def _case_changes(
     new_hashes: dict[str, set[str | None]] = defaultdict(set)
     for o in latest.outcomes:
         new_hashes[o.case_id].add(o.case_hash)
-    changed = sorted(
-        case
-        for case in new_hashes.keys() & old_hashes.keys()
-        if {h for h in new_hashes[case] if h} - {h for h in old_hashes[case] if h}
-        and {h for h in old_hashes[case] if h}
-    )
+    changed = []
+    for case in sorted(new_hashes.keys() & old_hashes.keys()):
+        old_known = old_hashes[case] - {None, ""}
+        if old_known and (new_hashes[case] - {None, ""}) - old_known:
+            changed.append(case)
     added = sorted(new_hashes.keys() - old_hashes.keys())
     removed = sorted(old_hashes.keys() - new_hashes.keys())
     common = (new_hashes.keys() & old_hashes.keys()) - set(changed)

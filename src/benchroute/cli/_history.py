@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from ..store import Store
 
 DEFAULT_METRICS = ("pass_rate", "cost_per_success", "p95_ms")
+DEFAULT_LAST = 20  # table rows per model by default (a 1,000-run table is not read; --all)
 # The run_metrics aggregates every run has (a scorer's mean value is ``score:<scorer>``).
 RUN_METRICS = ("pass_rate", "error_rate", "refusal_rate", "cost_per_success", "cost_total",
                "p50_ms", "p95_ms", "tokens_out")  # fmt: skip
@@ -82,6 +83,16 @@ def history(
     ] = None,
     since: Annotated[str | None, typer.Option("--since", help="7d, 12h, 2w or an ISO date.")] = None,
     output_format: Annotated[str, typer.Option("--format", help="table | json | csv")] = "table",
+    last: Annotated[
+        int,
+        typer.Option(
+            "--last",
+            min=1,
+            help="Table rows: each model's newest N runs (the chart, json "
+            "and csv always cover the whole series).",
+        ),
+    ] = DEFAULT_LAST,
+    show_all: Annotated[bool, typer.Option("--all", help="A table row for every run.")] = False,
     config: ConfigOption = None,
     db: DbOption = None,
     wide: WideOption = False,
@@ -122,10 +133,19 @@ def history(
         typer.echo(history_csv(points), nl=False)
     else:
         keep = {"run", "started", *(point.metric for point in points)}
-        print_fitted(console, history_table(points), HISTORY_DROP_ORDER, wide=wide, keep=keep)
+        shown = None if show_all else last
+        table = history_table(points, last=shown)
+        print_fitted(console, table, HISTORY_DROP_ORDER, wide=wide, keep=keep)
         for line in history_chart(points, width=min(100, console.width)):
             console.print(line, markup=False, highlight=False, soft_wrap=True)
         err_console.print("* = served model changed since the previous run", highlight=False)
+        runs = len({(point.model, point.run_id) for point in points})
+        if shown is not None and table.row_count < runs:
+            err_console.print(
+                f"table: {table.row_count} of {runs} rows (each model's newest {shown} runs); "
+                "--all or --last N for more",
+                highlight=False,
+            )
 
 
 @app.command()

@@ -28,6 +28,7 @@ LEADERBOARD_DROP_ORDER = (
     "p95",
 )
 LATENCY_DROP_ORDER = ("TTFT p95", "mean", "std", "p99", "CV", "n", "TTFT p50", "p95")
+_SLACK = 4  # cells of edge padding a drop may move (see _Widths)
 KEEP = frozenset({"#", "model", "tier", "suite", "group", "pass rate", "case", "name", "id"})
 # A ranking is read for its order and its frontier marks; the figures behind the utility go first.
 RANKING_DROP_ORDER = ("retry rate", "efficiency", "p95", "cost / success", "utility")
@@ -42,6 +43,26 @@ def natural_width(table: Table, console: Console) -> int:
     """The width the table takes when nothing is cut or wrapped."""
     options = console.options.update(width=10_000)
     return Measurement.get(console, options, table).maximum
+
+
+class _Widths:
+    """Each column's natural width, measured once (rich's per-column measure; rich is
+    pinned): after columns are dropped, the table's natural width is their sum plus the
+    borders, give or take the edge padding that moves to another column — so a drop is
+    judged by the sum, and only a table within a few cells of the limit is measured again."""
+
+    def __init__(self, table: Table, console: Console) -> None:
+        options = console.options.update(width=10_000)
+        self.table = table
+        self.of = {id(c): table._measure_column(console, options, c).maximum for c in table.columns}
+
+    def total(self) -> int:
+        return sum(self.of[id(c)] for c in self.table.columns) + self.table._extra_width
+
+    def fits(self, console: Console, limit: int) -> bool:
+        if self.total() > limit + _SLACK:
+            return False
+        return natural_width(self.table, console) <= limit
 
 
 def fit_table(
@@ -68,7 +89,8 @@ def fit_table(
     if wide:
         return table
     limit = width or console.width
-    if natural_width(table, console) <= limit:
+    widths = _Widths(table, console)
+    if widths.fits(console, limit):
         return table
     headers = [str(c.header) for c in table.columns]
     order = [h for h in drop_order if h in headers and h not in kept]
@@ -78,9 +100,9 @@ def fit_table(
         index = next(i for i, c in enumerate(table.columns) if str(c.header) == header)
         del table.columns[index]
         hidden.append(header)
-        if natural_width(table, console) <= limit:
+        if widths.fits(console, limit):
             break
-    if natural_width(table, console) > limit:
+    if not widths.fits(console, limit):
         for column in table.columns:
             column.overflow = "fold"
     if hidden:

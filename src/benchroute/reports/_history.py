@@ -63,10 +63,13 @@ def _rows(points: Sequence[Any]) -> dict[tuple[str, str, str], dict[str, Any]]:
     return rows
 
 
-def history_table(points: Sequence[Any]) -> Table:
+def history_table(points: Sequence[Any], last: int | None = None) -> Table:
     """One row per model x run (oldest first), one column per metric, then what identifies
     the point: the served version (``*``: changed since the model's previous run), its
-    ``system_fingerprint``, the price ($ per Mtok in/out) and the trigger."""
+    ``system_fingerprint``, the price ($ per Mtok in/out) and the trigger.
+
+    ``last``: only each model's newest ``last`` runs get a row (None: every run); the ``*``
+    of the first row shown still compares with the run before it."""
     metrics = list(dict.fromkeys(p.metric for p in points))
     models = list(dict.fromkeys(p.model for p in points))
     years = {p.started_at.year for p in points}
@@ -83,14 +86,21 @@ def history_table(points: Sequence[Any]) -> Table:
         table.add_column(name, justify="right" if name == "n" else "left")
     rows = _rows(points)
     previous: dict[str, str] = {}
-    keys = list(rows)
-    for index, key in enumerate(keys):
+    every = list(rows)
+    remaining = {model: sum(1 for key in every if key[1] == model) for _s, model, _r in every}
+    keys = []
+    for key in every:  # the version of every run, shown or not, for the ``*`` marks
+        model = key[1]
+        version = next(iter(rows[key].values())).served_model or UNKNOWN
+        changed = model in previous and previous[model] != version
+        previous[model] = version
+        remaining[model] -= 1
+        if last is None or remaining[model] < last:
+            keys.append((key, version, "*" if changed else ""))
+    for index, (key, version, mark) in enumerate(keys):
         _suite, model, run_id = key
         by_metric = rows[key]
         first = next(iter(by_metric.values()))
-        version = first.served_model or UNKNOWN
-        mark = "*" if model in previous and previous[model] != version else ""
-        previous[model] = version
         cells = [model] if len(models) > 1 else []
         cells += [run_id[:8], first.started_at.strftime(when)]
         cells += [_fmt(m, by_metric[m].value) if m in by_metric else "" for m in metrics]
@@ -101,7 +111,7 @@ def history_table(points: Sequence[Any]) -> Table:
             _price(first),
             first.trigger or UNKNOWN,
         ]
-        last_of_model = index + 1 == len(keys) or keys[index + 1][1] != model
+        last_of_model = index + 1 == len(keys) or keys[index + 1][0][1] != model
         table.add_row(*cells, end_section=last_of_model and len(models) > 1)
     return table
 
