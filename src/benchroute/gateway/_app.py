@@ -543,8 +543,9 @@ class Gateway:
                 raise
             except Exception as exc:
                 error = ProviderError(f"model {endpoint.name!r}: {type(exc).__name__}", kind="server_error")
-        if held:  # the stream ended (or broke) right after chunks that were held
-            await _send_held(send, held)
+        # Chunks still held (the stream ended, or broke, right after them) go out with the
+        # stream's last write.
+        rest = b"".join(held)
         receipt.usage = usage
         if usage is not None:
             receipt.cost_usd = endpoint.cost(usage, (time.perf_counter() - receipt.started) * 1000)
@@ -552,7 +553,7 @@ class Gateway:
             endpoint.breaker.record_success()
             self._breaker_changed(endpoint, state)
             call.done = True
-            await send({"type": "http.response.body", "body": _DONE, "more_body": False})
+            await send({"type": "http.response.body", "body": rest + _DONE, "more_body": False})
             return
         # Content was sent: no failover. The client learns the answer is incomplete from a
         # finish_reason of "error" and an SSE error event, never from a silent end.
@@ -571,7 +572,8 @@ class Gateway:
             "choices": [{"index": 0, "delta": {}, "finish_reason": "error"}],
         }
         tail = (
-            b"data: "
+            rest
+            + b"data: "
             + orjson.dumps(finish)
             + b"\n\nevent: error\ndata: "
             + orjson.dumps({"error": {"message": message, "type": "upstream_error", "code": "stream_cut"}})

@@ -85,12 +85,14 @@ class RequestLogWriter:
 
     def _run(self) -> None:
         while True:
-            if not self._rows and not self._closing:
-                # Idle: no timer ticks while nothing is queued; the first row wakes the
-                # thread, which then lets a batch gather for up to flush_s.
-                self._wake.wait()
+            if not self._closing:
+                if not self._rows:
+                    # Idle: no timer ticks while nothing is queued; the first row wakes us.
+                    self._wake.wait()
                 self._wake.clear()
-                if not self._closing:
+                # Let a batch gather (put_nowait wakes us early at a batch's worth, and
+                # close() at once).
+                if not self._closing and len(self._rows) < _BATCH:
                     self._wake.wait(self._flush_s)
                     self._wake.clear()
             closing = self._closing

@@ -62,14 +62,21 @@ def request_body(model: str, request: CompletionRequest, defaults: dict[str, Any
 async def _line_batches(response: aiohttp.ClientResponse) -> AsyncIterator[list[bytes]]:
     """The body's lines, a list per read: each read's complete lines (a line cut by the read
     waits for the next); a last line without its newline comes at the end."""
-    rest = b""
+    pieces: list[bytes] = []  # a line still being received, in pieces (no quadratic joins)
     async for received in response.content.iter_any():
-        lines = (rest + received).split(b"\n")
+        if b"\n" not in received:
+            pieces.append(received)
+            continue
+        lines = received.split(b"\n")
+        if pieces:
+            lines[0] = b"".join([*pieces, lines[0]])
+            pieces.clear()
         rest = lines.pop()
-        if lines:
-            yield lines
-    if rest:
-        yield [rest]
+        if rest:
+            pieces.append(rest)
+        yield lines
+    if pieces:
+        yield [b"".join(pieces)]
 
 
 def _streaming(body: dict[str, Any]) -> dict[str, Any]:
