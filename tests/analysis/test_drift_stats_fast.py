@@ -80,6 +80,20 @@ def test_bootstrap_medians_have_the_resampled_medians_distribution(n: int) -> No
         assert stats.ks_2samp(direct, shifted).pvalue < 0.001
 
 
+@pytest.mark.parametrize("n", [2, 9, 400])
+def test_bootstrap_means_have_the_resampled_means_distribution(n: int) -> None:
+    values = np.round(np.random.default_rng(n).lognormal(2.5, 0.6, n))  # token counts repeat
+    draws = 20_000
+    direct = values[np.random.default_rng(1).integers(0, n, (draws, n))].mean(axis=1)
+    exact = ds.bootstrap_means(values, draws, np.random.default_rng(2))
+    assert stats.ks_2samp(direct, exact).pvalue > 0.001
+    # resampling from the wrong weights (each distinct value alike) is told apart
+    distinct = np.unique(values)
+    if len(distinct) > 2:
+        even = np.random.default_rng(3).multinomial(n, np.full(len(distinct), 1 / len(distinct)), draws)
+        assert stats.ks_2samp(direct, even @ distinct / n).pvalue < 0.001
+
+
 @pytest.mark.parametrize("df", [1.0, 2.5, 7.0, 48.3, 2000.0])
 def test_t_quantile_and_incomplete_beta_match_scipy(df: float) -> None:
     from scipy import special

@@ -53,6 +53,7 @@ from ..config import DriftSpec
 from ._changepoint import ChangePoint, SeriesValue, find_change_point
 from ._drift_stats import (
     benjamini_hochberg,
+    bootstrap_means,
     bootstrap_medians,
     fisher_exact,
     mann_whitney_p,
@@ -316,9 +317,7 @@ def _test_continuous(
     else:
         centre_new, centre_old = float(new.mean()), float(old.mean())
         effect = centre_new - centre_old
-        new_draws = new[rng.integers(0, len(new), size=(resamples, len(new)))]
-        old_draws = old[rng.integers(0, len(old), size=(resamples, len(old)))]
-        differences = new_draws.mean(axis=1) - old_draws.mean(axis=1)
+        differences = bootstrap_means(new, resamples, rng) - bootstrap_means(old, resamples, rng)
         interval = quantiles(differences, tail, 1 - tail)
     return _Tested(
         baseline_value=centre_old,

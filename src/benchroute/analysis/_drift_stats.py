@@ -291,3 +291,20 @@ def bootstrap_medians(
     second = ordered[np.minimum((n * high).astype(np.int64), n - 1)]
     result: NDArray[np.float64] = (first + second) / 2
     return result
+
+
+def bootstrap_means(
+    values: NDArray[np.float64], resamples: int, rng: np.random.Generator
+) -> NDArray[np.float64]:
+    """``resamples`` draws of the mean of a bootstrap resample of ``values``: how often each
+    distinct value is drawn is multinomial, so a resample's mean is those counts times the
+    distinct values — the same distribution as ``values[rng.integers(0, n, (R, n))].mean(1)``
+    at ``R x distinct`` cost instead of ``R x n`` (token counts repeat a lot;
+    tests/analysis/test_drift_stats_fast.py compares the two)."""
+    distinct, counts = np.unique(values, return_counts=True)
+    n = len(values)
+    if len(distinct) == 1:
+        return np.full(resamples, float(distinct[0]))
+    draws = rng.multinomial(n, counts / n, size=resamples)
+    result: NDArray[np.float64] = draws @ distinct / n
+    return result
