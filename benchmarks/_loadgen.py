@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import time
 from typing import Any
@@ -182,7 +183,11 @@ def main() -> None:
     args = parser.parse_args()
     if uvloop is not None:
         uvloop.install()
-    print(json.dumps(asyncio.run(Generator(args).main())), flush=True)
+    result = json.dumps(asyncio.run(Generator(args).main()))
+    # The event loop may leave stdout non-blocking; a figures line over the pipe's 64 KiB
+    # would then be cut short. Write it blocking, in full.
+    os.set_blocking(sys.stdout.fileno(), True)
+    print(result, flush=True)
 
 
 if __name__ == "__main__":
