@@ -150,7 +150,10 @@ async def post_json(
     """
     try:
         target = _parsed_url(url)
-        data = orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS)
+        try:
+            data = orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS)
+        except TypeError:  # text orjson refuses (a lone surrogate): json escapes it as \uXXXX
+            data = json.dumps(payload).encode()
         async with session.post(target, data=data, headers=headers) as response:
             if not 200 <= response.status < 300:
                 raise http_error(response.status, await response.read(), response.headers, where)
