@@ -16,8 +16,9 @@ Then, each timed on the filled file:
 - ``benchroute history scale --db FILE`` and ``benchroute drift scale --db FILE``, as
   subprocesses (what a user waits for, interpreter start and imports included) and in-process
   through typer's ``CliRunner`` (second call: the query time without the start-up);
-- ``Store.series`` (every metric; and the newest 20 runs) and ``Store.case_outcomes`` of the
-  latest run (pass, refusal), called directly.
+- ``Store.series`` (every metric; and the newest 20 runs), ``Store.case_outcomes`` of the
+  latest run (pass, refusal, latency) and ``Store.case_outcomes_many`` (both models x five
+  metrics in one call, as ``drift`` reads a run), called directly.
 
 "Rows read" counts the rows of the index ranges each SELECT's plan searches: for a statement
 on ``results``/``scores``, every row of the run(s) it names (``ix_results_run_id``,
@@ -270,7 +271,10 @@ class Counter:
 def _store_time() -> Iterator[list[float]]:
     """Seconds spent inside the Store's query methods while the block runs."""
     spent = [0.0]
-    saved = {name: getattr(Store, name) for name in ("series", "latest_runs", "case_outcomes")}
+    saved = {
+        name: getattr(Store, name)
+        for name in ("series", "latest_runs", "case_outcomes", "case_outcomes_many")
+    }
 
     def wrap(method: Callable[..., Any]) -> Callable[..., Any]:
         def timed(*args: Any, **kwargs: Any) -> Any:
@@ -301,6 +305,8 @@ def _timed(label: str, counter: Counter, call: Callable[[], Any]) -> float:
         elapsed = time.perf_counter() - t0
     read = counter.rows(tracer)
     _READ[label] = read
+    if isinstance(out, dict):
+        out = [item for items in out.values() for item in items]
     size = f"{len(out):,} items" if isinstance(out, list) else ""
     _say(
         f"{label:<44} {elapsed * 1000:8.1f} ms  {len(tracer.statements):3d} SELECTs  rows read: "
@@ -378,6 +384,12 @@ def measure(path: Path) -> bool:
             counter,
             lambda m=metric: store.case_outcomes(latest, SUITE, "beta", metric=m),
         )
+    pairs = [(m, x) for m in MODELS for x in ("pass", "refusal", "latency_ms", "tokens_out", "cost_usd")]
+    times["case many"] = _timed(
+        f"Store.case_outcomes_many({latest}, 2 models x 5)",
+        counter,
+        lambda: store.case_outcomes_many(latest, SUITE, pairs),
+    )
     store.close()
 
     _say("\n# EXPLAIN QUERY PLAN of every distinct SELECT above")

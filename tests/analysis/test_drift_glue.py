@@ -75,6 +75,11 @@ class _StubStore:
         passes = self.passes[run_id]
         return [Outcome(f"c{i}", i < passes, case_hash=f"h{i}") for i in range(200)]
 
+    def case_outcomes_many(
+        self, run_id: str, suite: str, wanted: list[tuple[str, str]]
+    ) -> dict[tuple[str, str], list[Outcome]]:
+        return {(model, metric): self.case_outcomes(run_id, suite, model, metric) for model, metric in wanted}
+
     def add_drift_flags(self, rows: list[dict[str, Any]]) -> None:
         self.flags.extend(rows)
 

@@ -593,4 +593,11 @@ def test_case_outcomes_for_each_metric(store_url: str) -> None:
     assert get("score:exact") == [("a", True, 1.0), ("b", False, 0.0)]
     with pytest.raises(ValueError, match="unknown case metric"):
         store.case_outcomes("co", "s", "m", metric="nope")
+    # Read together (one statement over results, one over scores), each pair is what it is alone;
+    # a model without results in the run has none.
+    metrics = ["pass", "latency_ms", "tokens_out", "cost_usd", "refusal", "score:exact", "score:absent"]
+    many = store.case_outcomes_many("co", "s", [("m", x) for x in metrics] + [("other", "pass")])
+    assert many[("other", "pass")] == [] and many[("m", "score:absent")] == []
+    for metric in metrics:
+        assert many[("m", metric)] == store.case_outcomes("co", "s", "m", metric=metric), metric
     store.close()

@@ -362,13 +362,13 @@ def _case_changes(
     latest: RunOutcomes, baseline: list[RunOutcomes]
 ) -> tuple[set[str], list[str], list[str], list[str]]:
     """Case ids comparable on both sides, and the changed / added / removed ones."""
+    # Distinct (case, content) pairs first: repeats and window runs repeat them many times.
     old_hashes: dict[str, set[str | None]] = defaultdict(set)
-    for run in baseline:
-        for o in run.outcomes:
-            old_hashes[o.case_id].add(o.case_hash)
+    for case, case_hash in {(o.case_id, o.case_hash) for run in baseline for o in run.outcomes}:
+        old_hashes[case].add(case_hash)
     new_hashes: dict[str, set[str | None]] = defaultdict(set)
-    for o in latest.outcomes:
-        new_hashes[o.case_id].add(o.case_hash)
+    for case, case_hash in {(o.case_id, o.case_hash) for o in latest.outcomes}:
+        new_hashes[case].add(case_hash)
     changed = []
     for case in sorted(new_hashes.keys() & old_hashes.keys()):
         old_known = old_hashes[case] - {None, ""}

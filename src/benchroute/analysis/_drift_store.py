@@ -1,7 +1,7 @@
 """``drift_for_suite``: a drift check of a suite's latest run, with its data from the store.
 
 It uses the store's query API only (``Store.latest_runs``, ``Store.series``,
-``Store.case_outcomes``): per-run figures come from the ``run_metrics`` aggregates, and only
+``Store.case_outcomes_many``): per-run figures come from the ``run_metrics`` aggregates, and only
 the per-case outcomes of the latest and baseline runs are read.
 """
 
@@ -76,6 +76,7 @@ def drift_for_suite(
     base: list[RunOutcomes] = []
     series: dict[tuple[str, str], list[SeriesValue]] = {}
     baseline_label = mode
+    planned: list[tuple[bool, Any, str, str]] = []  # (latest?, point, drift metric, case metric)
     for (model_name, series_metric), run_points in sorted(by_key.items()):
         names = _metric_names(series_metric)
         if names is None:
@@ -131,8 +132,16 @@ def drift_for_suite(
             baseline_label = f"window {size}"
         else:
             chosen = earlier[-1:]
-        latest.append(_outcomes(store, suite, newest, drift_metric, case_metric))
-        base.extend(_outcomes(store, suite, p, drift_metric, case_metric) for p in chosen)
+        planned.append((True, newest, drift_metric, case_metric))
+        planned.extend((False, p, drift_metric, case_metric) for p in chosen)
+    # Each run's outcomes are read once for every model and metric that needs them.
+    needed: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for _, point, _, case_metric in planned:
+        needed[point.run_id].append((point.model, case_metric))
+    read = {run_id: store.case_outcomes_many(run_id, suite, pairs) for run_id, pairs in needed.items()}
+    for is_latest, point, drift_metric, case_metric in planned:
+        outcomes = read[point.run_id][(point.model, case_metric)]
+        (latest if is_latest else base).append(_outcomes(suite, point, drift_metric, outcomes))
     if not latest:
         raise BenchrouteError(
             f"the latest run {latest_id} of suite {suite!r} has no metric to test"
@@ -149,12 +158,12 @@ def drift_for_suite(
     return report
 
 
-def _outcomes(store: Any, suite: str, point: Any, drift_metric: str, case_metric: str) -> RunOutcomes:
+def _outcomes(suite: str, point: Any, drift_metric: str, outcomes: list[Any]) -> RunOutcomes:
     return RunOutcomes(
         run_id=point.run_id,
         model=point.model,
         metric=drift_metric,
-        outcomes=store.case_outcomes(point.run_id, suite, point.model, metric=case_metric),
+        outcomes=outcomes,
         suite=suite,
         endpoint_id=point.endpoint_id,
         started_at=point.started_at,

@@ -48,8 +48,9 @@ def natural_width(table: Table, console: Console) -> int:
 class _Widths:
     """Each column's natural width, measured once (rich's per-column measure; rich is
     pinned): after columns are dropped, the table's natural width is their sum plus the
-    borders, give or take the edge padding that moves to another column — so a drop is
-    judged by the sum, and only a table within a few cells of the limit is measured again."""
+    borders, give or take the edge padding that moves to another column when the table does
+    not pad its edges — so a drop is judged by the sum, and only such a table within a few
+    cells of the limit is measured again."""
 
     def __init__(self, table: Table, console: Console) -> None:
         options = console.options.update(width=10_000)
@@ -60,9 +61,13 @@ class _Widths:
         return sum(self.of[id(c)] for c in self.table.columns) + self.table._extra_width
 
     def fits(self, console: Console, limit: int) -> bool:
+        table = self.table
+        if table.pad_edge and not table.collapse_padding:
+            # Every cell's padding is the same wherever its column stands: the sum is exact.
+            return self.total() <= limit
         if self.total() > limit + _SLACK:
             return False
-        return natural_width(self.table, console) <= limit
+        return natural_width(table, console) <= limit
 
 
 def fit_table(
@@ -99,6 +104,8 @@ def fit_table(
     for header in order if droppable else []:
         index = next(i for i, c in enumerate(table.columns) if str(c.header) == header)
         del table.columns[index]
+        for position, column in enumerate(table.columns):
+            column._index = position  # rich pads the first and last column by their index
         hidden.append(header)
         if widths.fits(console, limit):
             break

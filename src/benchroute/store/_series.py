@@ -325,67 +325,120 @@ def series_query(
     return points
 
 
+def _check_case_metric(metric: str) -> None:
+    if metric not in CASE_METRICS and not (metric.startswith("score:") and len(metric) > len("score:")):
+        raise ValueError(
+            f"unknown case metric {metric!r}: expected one of {', '.join(CASE_METRICS)}, score:<name>"
+        )
+
+
+_RESULT_COLUMNS = {
+    "latency_ms": 7,  # COALESCE(r.e2e_latency_ms, r.latency_ms)
+    "tokens_out": 8,
+    "cost_usd": 9,
+}
+
+
 def case_outcomes_query(
     conn: Connection, run_id: str, suite: str, model: str, metric: str
 ) -> list[CaseOutcome]:
-    params = {"run": run_id, "suite": suite, "model": model}
-    base = f"FROM results r WHERE r.run_id = :run AND r.suite = :suite AND r.model = :model AND {_NOT_LOAD}"
-    if metric == "pass":
-        rows = conn.execute(
-            text(f"SELECT r.case_id, r.case_hash, r.repeat, r.passed, r.error {base} ORDER BY r.id"), params
-        ).all()
-        return [CaseOutcome(c, h, rep, None if err is not None else bool(p)) for c, h, rep, p, err in rows]
-    if metric in ("latency_ms", "tokens_out", "cost_usd"):
-        column = {
-            "latency_ms": "COALESCE(r.e2e_latency_ms, r.latency_ms)",
-            "tokens_out": "r.output_tokens",
-            "cost_usd": "r.cost_usd",
-        }[metric]
+    return case_outcomes_many_query(conn, run_id, suite, [(model, metric)])[(model, metric)]
+
+
+def case_outcomes_many_query(
+    conn: Connection, run_id: str, suite: str, wanted: list[tuple[str, str]]
+) -> dict[tuple[str, str], list[CaseOutcome]]:
+    """Each (model, metric) of ``wanted``'s case outcomes in one run x suite, from at most two
+    statements: one over the run's results, one over their scores (refusal, score:<name>)."""
+    for _, metric in wanted:
+        _check_case_metric(metric)
+    out: dict[tuple[str, str], list[CaseOutcome]] = {key: [] for key in wanted}
+    models = sorted({m for m, _ in wanted})
+    params: dict[str, Any] = {"run": run_id, "suite": suite}
+    params |= {f"m{i}": m for i, m in enumerate(models)}
+    in_models = ", ".join(f":m{i}" for i in range(len(models)))
+    where = f"r.run_id = :run AND r.suite = :suite AND r.model IN ({in_models}) AND {_NOT_LOAD}"
+    plain = [key for key in wanted if key[1] in ("pass", *_RESULT_COLUMNS)]
+    if plain:
+        by_model: dict[str, list[tuple[str, str]]] = {}
+        for key in plain:
+            by_model.setdefault(key[0], []).append(key)
         rows = conn.execute(
             text(
-                f"SELECT r.case_id, r.case_hash, r.repeat, r.passed, r.error, r.error_kind, {column} "
-                f"{base} ORDER BY r.id"
+                "SELECT r.model, r.case_id, r.case_hash, r.repeat, r.passed, r.error, r.error_kind, "
+                "COALESCE(r.e2e_latency_ms, r.latency_ms), r.output_tokens, r.cost_usd "
+                f"FROM results r WHERE {where} ORDER BY r.id"
             ),
             params,
         ).all()
-        # A reply whose scorer failed has no pass/fail, but its latency, tokens and cost are real.
-        return [
-            CaseOutcome(
-                c,
-                h,
-                rep,
-                None if err is not None else bool(p),
-                None if err is not None and kind != SCORER_ERROR_KIND else (None if v is None else float(v)),
-            )
-            for c, h, rep, p, err, kind, v in rows
-        ]
-    if metric == "refusal" or metric.startswith("score:"):
-        if metric == "refusal":
-            pick = "MAX(CASE WHEN s.refused THEN 1.0 ELSE 0.0 END)"
-            cond = "s.refused IS NOT NULL AND NOT s.error"
-        else:
-            pick = "AVG(s.value)"
-            cond = "s.name = :name AND NOT s.error"
-            params["name"] = metric.removeprefix("score:")
+        for row in rows:
+            model_name, case, case_hash, repeat, passed, err, kind = row[:7]
+            outcome = None if err is not None else bool(passed)
+            # A reply whose scorer failed has no pass/fail, but its latency, tokens and cost are real.
+            answered = err is None or kind == SCORER_ERROR_KIND
+            for key in by_model.get(model_name, ()):
+                if key[1] == "pass":
+                    out[key].append(CaseOutcome(case, case_hash, repeat, outcome))
+                else:
+                    v = row[_RESULT_COLUMNS[key[1]]] if answered else None
+                    out[key].append(
+                        CaseOutcome(case, case_hash, repeat, outcome, None if v is None else float(v))
+                    )
+    scored = [key for key in wanted if key[1] == "refusal" or key[1].startswith("score:")]
+    if scored:
+        names = sorted({key[1].removeprefix("score:") for key in scored if key[1] != "refusal"})
+        refusal = any(key[1] == "refusal" for key in scored)
+        conds = []
+        if refusal:
+            conds.append("s.refused IS NOT NULL")
+        if names:
+            params |= {f"n{i}": n for i, n in enumerate(names)}
+            conds.append(f"s.name IN ({', '.join(f':n{i}' for i in range(len(names)))})")
         rows = conn.execute(
             text(
-                f"SELECT r.case_id, r.case_hash, r.repeat, r.passed, r.error, {pick}, "
-                f"MIN({_b('s.passed')}) FROM results r JOIN scores s ON s.result_id = r.id AND {cond} "
-                f"WHERE r.run_id = :run AND r.suite = :suite AND r.model = :model AND {_NOT_LOAD} "
-                "GROUP BY r.id, r.case_id, r.case_hash, r.repeat, r.passed, r.error ORDER BY r.id"
+                "SELECT r.id, r.model, r.case_id, r.case_hash, r.repeat, r.passed, r.error, "
+                f"s.name, s.value, s.refused, {_b('s.passed')} FROM results r JOIN scores s "
+                f"ON s.result_id = r.id AND NOT s.error AND ({' OR '.join(conds)}) "
+                f"WHERE {where} ORDER BY r.id"
             ),
             params,
         ).all()
-        out = []
-        for c, h, rep, p, err, value, score_passed in rows:
-            if metric == "refusal":
-                out.append(CaseOutcome(c, h, rep, None if value is None else value >= 0.5, value))
-            else:
-                passed = (
-                    None if err is not None else (bool(score_passed) if score_passed is not None else bool(p))
-                )
-                out.append(CaseOutcome(c, h, rep, passed, None if value is None else float(value)))
-        return out
-    raise ValueError(
-        f"unknown case metric {metric!r}: expected one of {', '.join(CASE_METRICS)}, score:<name>"
-    )
+        # Per result: the refusal (any refusal scorer said so) and each scorer's mean and
+        # pass (every one of its rows passed); results with no such score are left out.
+        current: int | None = None
+        head: tuple[Any, ...] = ()
+        refused: float | None = None
+        values: dict[str, list[float | None]] = {}
+        passes: dict[str, float] = {}
+
+        def flush() -> None:
+            model_name, case, case_hash, repeat, err = head
+            for key in scored:
+                if key[0] != model_name:
+                    continue
+                if key[1] == "refusal":
+                    if refused is not None:
+                        out[key].append(CaseOutcome(case, case_hash, repeat, refused >= 0.5, refused))
+                    continue
+                name = key[1].removeprefix("score:")
+                if name not in passes:
+                    continue
+                vals = [v for v in values[name] if v is not None]
+                mean = sum(vals) / len(vals) if vals else None
+                outcome = None if err is not None else bool(passes[name])
+                out[key].append(CaseOutcome(case, case_hash, repeat, outcome, mean))
+
+        for rid, model_name, case, case_hash, repeat, _passed, err, name, value, is_refused, s_passed in rows:
+            if rid != current:
+                if current is not None:
+                    flush()
+                current, head = rid, (model_name, case, case_hash, repeat, err)
+                refused, values, passes = None, {}, {}
+            if is_refused is not None:
+                refused = max(refused or 0.0, 1.0 if is_refused else 0.0)
+            if name in names:
+                values.setdefault(name, []).append(None if value is None else float(value))
+                passes[name] = min(passes.get(name, 1.0), float(s_passed))
+        if current is not None:
+            flush()
+    return out

@@ -27,6 +27,7 @@ from ._series import (
     FINISHED,
     CaseOutcome,
     SeriesPoint,
+    case_outcomes_many_query,
     case_outcomes_query,
     compute_run_metrics,
     ensure_run_metrics,
@@ -451,6 +452,14 @@ class Store:
         ``metric``: pass, refusal, latency_ms, tokens_out, cost_usd or score:<scorer>."""
         with self.engine.connect() as conn:
             return case_outcomes_query(conn, run_id, suite, model, metric)
+
+    def case_outcomes_many(
+        self, run_id: str, suite: str, wanted: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], list[CaseOutcome]]:
+        """:meth:`case_outcomes` of several (model, metric) pairs of one run x suite, read
+        with at most two statements (the run's results once, their scores once)."""
+        with self.engine.connect() as conn:
+            return case_outcomes_many_query(conn, run_id, suite, list(dict.fromkeys(wanted)))
 
     def add_drift_flags(self, rows: list[dict[str, Any]]) -> int:
         """Record flagged drift findings (``DriftFinding.to_json()`` plus ``run_id``)."""
