@@ -367,3 +367,41 @@ def test_stream_stalling_after_content_ends_with_an_error(upstream: FakeServer, 
                 seen.append(chunk)
         assert seen[-1].choices[0].finish_reason == "error"
         assert upstream.stats()["by_model"].get("gpt-backup", 0) == 0
+
+
+def test_disconnect_without_the_server_extension_is_watched_by_a_task(tmp_path: Path) -> None:
+    """Under an ASGI server other than the gateway's own (no ``benchroute.disconnect``
+    extension in the scope), a watcher task sees ``http.disconnect`` and cancels the call."""
+    from benchroute.config import load_project
+    from benchroute.gateway import Gateway
+
+    silent = _SilentUpstream()
+    config = write_gateway_project(tmp_path, {"slow": openai_model(silent.base_url, "m", timeout=30)})
+    gateway = Gateway(load_project(config))
+    sent: list[dict[str, Any]] = []
+
+    async def run() -> None:
+        await gateway.startup()
+        gone = asyncio.Event()
+        body = b'{"model": "slow", "messages": [{"role": "user", "content": "hi"}]}'
+        messages = [{"type": "http.request", "body": body, "more_body": False}]
+
+        async def receive() -> dict[str, Any]:
+            if messages:
+                return messages.pop()
+            await gone.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "method": "POST", "path": "/v1/chat/completions", "headers": []}
+        call = asyncio.ensure_future(gateway(scope, receive, send))
+        await asyncio.to_thread(silent.accepted.wait, 5)
+        gone.set()
+        await asyncio.wait_for(call, 5)
+        await gateway.shutdown()
+
+    asyncio.run(run())
+    assert silent.closed.wait(5), "the gateway kept the upstream request open"
+    assert sent == []  # nobody to answer: the row says 499

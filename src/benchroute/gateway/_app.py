@@ -10,13 +10,16 @@ bytes as they are when the upstream speaks OpenAI (its stream chunk by chunk, ea
 bytes received). Everything else — the request-log row, the receipt JSON, metrics — is a
 few dict operations; the database is written by the log's own thread (see ``_log``).
 
-A client that goes away cancels the request: a small watcher task waits for the ASGI
-``http.disconnect`` and cancels the handler, which closes the upstream connection.
+A client that goes away cancels the request, which closes the upstream connection: the
+gateway's server calls back when the connection is lost (the ``benchroute.disconnect`` scope
+extension, see ``_server``); under another ASGI server a small watcher task waits for
+``http.disconnect`` instead.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import itertools
 import os
@@ -74,6 +77,17 @@ class _Call:
         self.done = False
         self.disconnected = False
         self.task: asyncio.Task[Any] | None = None
+
+
+DISCONNECT_EXTENSION: Final = "benchroute.disconnect"
+"""A scope extension (a list) of callbacks the server calls when the client's connection is
+lost before the response is complete; without it, a task per request watches ``receive``."""
+
+
+def _on_disconnect(call: _Call) -> None:
+    if not call.done and call.task is not None:
+        call.disconnected = True
+        call.task.cancel()
 
 
 async def _watch_disconnect(receive: Receive, call: _Call) -> None:
@@ -289,7 +303,12 @@ class Gateway:
         receipt = Receipt(rid, alias if isinstance(alias, str) else "", stream, self.spec.deadline_s)
         call = _Call()
         call.task = asyncio.current_task()
-        watcher = asyncio.ensure_future(_watch_disconnect(receive, call))
+        hooks = scope.get("extensions", {}).get(DISCONNECT_EXTENSION)
+        if hooks is not None:
+            hooks.append(functools.partial(_on_disconnect, call))
+            watcher = None
+        else:
+            watcher = asyncio.ensure_future(_watch_disconnect(receive, call))
         ctx = None
         try:
             if not isinstance(payload, dict):
@@ -334,7 +353,8 @@ class Gateway:
             self._finish(receipt, self._aliases.get(receipt.alias, []), started, None, ctx, None)
         finally:
             call.done = True
-            watcher.cancel()
+            if watcher is not None:
+                watcher.cancel()
 
     def _route(self, alias: object) -> list[Endpoint]:
         if not isinstance(alias, str):

@@ -31,10 +31,12 @@ STORE_ENV = "BENCHROUTE_GATEWAY_STORE"
 def _uvicorn_config(app: Any, project: ProjectConfig, **extra: Any) -> Any:
     import uvicorn
 
+    from ._protocol import GatewayHttpToolsProtocol
+
     return uvicorn.Config(
         app,
         loop="uvloop",
-        http="httptools",
+        http=GatewayHttpToolsProtocol,
         ws="none",
         lifespan="on",
         access_log=False,

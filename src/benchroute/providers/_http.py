@@ -120,9 +120,12 @@ def malformed(where: str, detail: str, raw: bytes | str = b"") -> ProviderError:
 
 def loads_object(raw: bytes, where: str) -> dict[str, Any]:
     try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise malformed(where, f"invalid JSON ({exc})", raw) from None
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        try:  # what orjson refuses and json reads: NaN, a lone surrogate escape
+            body = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise malformed(where, f"invalid JSON ({exc})", raw) from None
     if not isinstance(body, dict):
         raise malformed(where, "expected a JSON object", raw)
     return body
