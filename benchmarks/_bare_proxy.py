@@ -68,6 +68,14 @@ class BareProxy:
         await send({"type": "http.response.body", "body": body})
 
 
+def from_environment() -> BareProxy:
+    """The app for another ASGI server (``granian --factory _bare_proxy:from_environment``):
+    upstream and key from ``BARE_UPSTREAM`` and ``BARE_KEY``."""
+    import os
+
+    return BareProxy(os.environ["BARE_UPSTREAM"], os.environ.get("BARE_KEY", ""))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--upstream", required=True)

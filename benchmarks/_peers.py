@@ -32,6 +32,7 @@ from _fakeserver import MAIN_PYTHON, REPO_DIR, src_env
 PEERS_DIR = Path(os.environ.get("BENCHROUTE_PEERS_DIR", Path.home() / ".cache" / "benchroute" / "peers"))
 LITELLM_VERSION = "1.108.7"
 PORTKEY_VERSION = "1.15.2"
+GRANIAN_VERSION = "2.8.9"
 # Portkey 1.15.2 takes any @hono/node-server ^1.3.3; npm resolves 1.19.x today, with which every
 # streamed chat completion answers 500 ("TypeError: immutable" in its updateHeaders: upstream
 # issues Portkey-AI/gateway#1389 and #1550). 1.13.8 is the newest here that streams.
@@ -245,6 +246,55 @@ class Bare(Gateway):
         found = re.search(r"serving on (http://[0-9.:]+)", _tail(self.log_path, 100_000))
         if found:
             self.url = found.group(1)
+
+
+class GranianBare(Gateway):
+    """The same pass-through app as ``bare`` (``_bare_proxy.BareProxy``, one aiohttp session)
+    served by granian (Rust HTTP server, ASGI interface, uvloop, one worker) instead of
+    uvicorn: the measurement behind the gateway's choice of server. granian is installed by
+    this script into its own venv; the app's own imports come from this checkout's venv."""
+
+    name = "bare-granian"
+    version = "granian " + GRANIAN_VERSION
+
+    def __init__(self, workdir: Path, upstream: str, *, find_links: str | None = None) -> None:
+        super().__init__(workdir, upstream)
+        self.find_links = find_links
+        self.venv = PEERS_DIR / f"granian-{GRANIAN_VERSION}"
+
+    def headers(self) -> dict[str, str]:
+        return {}
+
+    def install(self) -> None:
+        python = self.venv / "bin" / "python"
+        if python.exists() and _installed(python, "granian") == GRANIAN_VERSION:
+            return
+        log(f"installing granian=={GRANIAN_VERSION} into {self.venv} (PyPI)")
+        if not python.exists():
+            base = getattr(sys, "_base_executable", sys.executable)
+            subprocess.run([base, "-m", "venv", str(self.venv)], check=True)
+        extra = ["--find-links", self.find_links] if self.find_links else []
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", *extra, f"granian=={GRANIAN_VERSION}"], check=True
+        )
+
+    def command(self) -> tuple[list[str], dict[str, str]]:
+        import sysconfig
+
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        here = str(Path(__file__).resolve().parent)
+        paths = [here, sysconfig.get_paths()["purelib"]]
+        env = {
+            **src_env(),
+            **closed_port_proxy_env(),
+            "BARE_UPSTREAM": self.upstream,
+            "BARE_KEY": BENCH_KEY,
+        }
+        env["PYTHONPATH"] = os.pathsep.join([*paths, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+        argv = [str(self.venv / "bin" / "granian"), "--interface", "asgi", "--factory"]
+        argv += ["--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--loop", "uvloop"]
+        return [*argv, "--no-ws", "--log-level", "warning", "_bare_proxy:from_environment"], env
 
 
 class Benchroute(Gateway):

@@ -68,6 +68,7 @@ from _peers import (
     Benchroute,
     Direct,
     Gateway,
+    GranianBare,
     LiteLLM,
     Load,
     Portkey,
@@ -79,6 +80,7 @@ from _peers import (
 )
 
 ALL_TARGETS = ("direct", "bare", "benchroute", "litellm", "portkey")
+OPTIONAL_TARGETS = ("bare-granian",)  # only when named by --only (the server-choice run)
 PEERS = ("litellm", "portkey")
 RESULTS_FILE = Path(__file__).resolve().parent / "results" / "gateway_overhead.json"
 UPSTREAM_LATENCY_S = 0.02
@@ -86,7 +88,11 @@ UPSTREAM_LATENCY_S = 0.02
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", default=",".join(ALL_TARGETS), help=f"subset of {','.join(ALL_TARGETS)}")
+    parser.add_argument(
+        "--only",
+        default=",".join(ALL_TARGETS),
+        help=f"subset of {','.join(ALL_TARGETS)}, or {','.join(OPTIONAL_TARGETS)}",
+    )
     parser.add_argument("--concurrency", default="1,16,64", help="comma-separated (default 1,16,64)")
     parser.add_argument("--modes", default="json,stream", help="json, stream or both (default both)")
     parser.add_argument("--seconds", type=float, default=5.0, help="measured seconds per cell")
@@ -98,10 +104,11 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--out", type=Path, default=RESULTS_FILE, help="raw-numbers JSON")
     args = parser.parse_args()
-    args.targets = [t for t in ALL_TARGETS if t in args.only.split(",")]
-    unknown = set(args.only.split(",")) - set(ALL_TARGETS)
+    args.targets = [t for t in (*ALL_TARGETS, *OPTIONAL_TARGETS) if t in args.only.split(",")]
+    unknown = set(args.only.split(",")) - {*ALL_TARGETS, *OPTIONAL_TARGETS}
     if unknown or "direct" not in args.targets:
-        parser.error(f"--only takes names from {', '.join(ALL_TARGETS)} and needs direct; got {args.only!r}")
+        known = ", ".join((*ALL_TARGETS, *OPTIONAL_TARGETS))
+        parser.error(f"--only takes names from {known} and needs direct; got {args.only!r}")
     args.levels = [int(c) for c in args.concurrency.split(",")]
     args.mode_list = [m for m in ("json", "stream") if m in args.modes.split(",")]
     return args
@@ -116,6 +123,7 @@ def make_gateways(args: argparse.Namespace, workdir: Path, upstream: str) -> lis
             workdir / "litellm", upstream, find_links=args.pip_find_links, otel_sdk=args.litellm_otel_sdk
         ),
         "portkey": Portkey(workdir / "portkey", upstream),
+        "bare-granian": GranianBare(workdir / "bare-granian", upstream, find_links=args.pip_find_links),
     }
     return [made[name] for name in args.targets]
 
