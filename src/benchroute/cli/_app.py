@@ -6,6 +6,7 @@ Errors a user can cause print as one line (``error: file:line: field: ...``) and
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import gc
 import json
@@ -289,7 +290,7 @@ def run(
 
                 warn_embedded_judge(project, specs, err_console)
                 outcome = run_loop(runner.run(specs))
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, asyncio.CancelledError):  # the latter: cancelled, not by Ctrl-C
             display.stop()
             run_id = display.run_id or "?"
             err_console.print(

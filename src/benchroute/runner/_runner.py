@@ -404,6 +404,11 @@ class Runner:
             except BaseExceptionGroup as failures:
                 # Report the first failure as itself (a ConfigError stays a one-line error).
                 raise failures.exceptions[0] from None
+            if not queue.empty():
+                # The workers return only on an empty queue: work left means they were
+                # cancelled (Ctrl-C) and the cancellation did not reach this task. Never
+                # record such a run as completed.
+                raise asyncio.CancelledError("the run's workers stopped with work left")
             # Then the tiers measured alone (load tests), on the same session, limits and store.
             for item in items:
                 if not ctx.tier(item.suite).concurrent:
