@@ -9,6 +9,8 @@ shows it again.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
@@ -18,6 +20,24 @@ from rich.table import Table
 from .._errors import BenchrouteError
 from ._app import ConfigOption, DbOption, WideOption, _open, console, err_console, fail
 from ._gateway import gateway_app
+
+
+@contextmanager
+def _opened(config: Any, db: Any) -> Iterator[tuple[Any, Any]]:
+    """The project and its store, the store closed after the block; a problem opening it or
+    inside the block is one error line."""
+    try:
+        project, store = _open(config, db)
+    except BenchrouteError as exc:
+        fail(exc)
+        raise
+    try:
+        yield project, store
+    except BenchrouteError as exc:
+        fail(exc)
+    finally:
+        store.close()
+
 
 keys_app = typer.Typer(
     help="Gateway API keys: create (the secret is shown once), list, revoke.", no_args_is_help=True
@@ -61,12 +81,7 @@ def keys_create(
 ) -> None:
     """Create a key and print its secret (once: only its hash is stored)."""
     gateway = _key_functions()
-    try:
-        project, store = _open(config, db)
-    except BenchrouteError as exc:
-        fail(exc)
-        return
-    try:
+    with _opened(config, db) as (project, store):
         served = project.gateway.candidates(list(project.models))
         for name_ in alias or []:
             if served and name_ not in served:
@@ -77,11 +92,6 @@ def keys_create(
         key, secret = gateway.create_key(
             store, name, rpm=rpm, tpm=tpm, budget_usd=budget_usd, aliases=alias or None
         )
-    except BenchrouteError as exc:
-        fail(exc)
-        return
-    finally:
-        store.close()
     typer.echo(secret)
     err_console.print(
         f"created key {key.id} ({escape(key.name)}); the secret above is shown only now: "
@@ -111,15 +121,8 @@ def keys_list(
 ) -> None:
     """The keys: id, name, prefix, limits, spend (never a secret)."""
     gateway = _key_functions()
-    try:
-        _, store = _open(config, db)
-    except BenchrouteError as exc:
-        fail(exc)
-        return
-    try:
+    with _opened(config, db) as (_, store):
         keys = gateway.list_keys(store, include_revoked=revoked)
-    finally:
-        store.close()
     if not keys:
         console.print(
             "no gateway keys (with gateway.auth: auto the gateway is open); "
@@ -162,15 +165,8 @@ def keys_revoke(
 ) -> None:
     """Revoke a key: a running gateway refuses it within gateway.keys_refresh_s."""
     gateway = _key_functions()
-    try:
-        _, store = _open(config, db)
-    except BenchrouteError as exc:
-        fail(exc)
-        return
-    try:
+    with _opened(config, db) as (_, store):
         found = gateway.revoke_key(store, key)
-    finally:
-        store.close()
     if not found:
         fail(
             BenchrouteError(f"no unrevoked key with id or name {key!r}", hint="benchroute gateway keys list")
