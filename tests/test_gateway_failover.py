@@ -405,3 +405,22 @@ def test_disconnect_without_the_server_extension_is_watched_by_a_task(tmp_path: 
     asyncio.run(run())
     assert silent.closed.wait(5), "the gateway kept the upstream request open"
     assert sent == []  # nobody to answer: the row says 499
+
+
+def test_disconnect_with_a_pipelined_request_cancels_the_running_one(tmp_path: Path) -> None:
+    """A client that sent a second request behind the first (HTTP pipelining) and hangs up:
+    the request being answered is cancelled, not only the one waiting its turn."""
+    silent = _SilentUpstream()
+    models = {"slow": openai_model(silent.base_url, "m", timeout=30)}
+    with _gateway(tmp_path, models, {"slow": ["slow"]}) as gw:
+        host, port = gw.base_url.removeprefix("http://").split("/")[0].split(":")
+        body = b'{"model": "slow", "messages": [{"role": "user", "content": "hi"}]}'
+        first = (
+            b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+            + f"content-length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        with socket.create_connection((host, int(port))) as client:
+            client.sendall(first + b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n")
+            assert silent.accepted.wait(5)
+        assert silent.closed.wait(5), "the gateway kept the running request's upstream call open"

@@ -1,5 +1,5 @@
 """fit_table judges a drop by the sum of its column widths: on random tables (markup, wide
-characters, multi-line cells, padded or unpadded edges, every box) the fitted table's natural
+characters, multi-line cells, padded or unpadded edges, every box, a table width) the fitted table's natural
 width is within the limit, and putting back the last dropped column would not fit."""
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ def _table(rng: random.Random) -> Table:
         collapse_padding=rng.random() < 0.2,
         padding=(0, rng.choice([0, 1, 2])),
     )
+    if rng.random() < 0.15:  # a width of the table's own: rich measures it as that width
+        setattr(table, rng.choice(["width", "min_width"]), rng.randint(20, 150))
     columns = rng.randint(2, 9)
     for i in range(columns):
         table.add_column("model" if i == 0 else f"col {i} " + "h" * rng.randint(0, 12))

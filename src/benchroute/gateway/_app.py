@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Final
 import orjson
 from pydantic import ValidationError
 
+from .._json import loads as loads_json
 from ..providers import (
     Completion,
     CompletionRequest,
@@ -295,8 +296,8 @@ class Gateway:
             return
         rid = self._next_id()
         try:
-            payload = orjson.loads(raw)
-        except orjson.JSONDecodeError:
+            payload = loads_json(raw)
+        except ValueError:
             payload = None
         alias = payload.get("model") if isinstance(payload, dict) else None
         stream = isinstance(payload, dict) and payload.get("stream") is True
@@ -611,8 +612,8 @@ class Gateway:
             return
         rid = self._next_id()
         try:
-            payload = orjson.loads(raw)
-        except orjson.JSONDecodeError:
+            payload = loads_json(raw)
+        except ValueError:
             payload = None
         alias = payload.get("model") if isinstance(payload, dict) else None
         receipt = Receipt(rid, alias if isinstance(alias, str) else "", False, self.spec.deadline_s)

@@ -19,15 +19,26 @@ __all__ = ["GatewayHttpToolsProtocol"]
 
 
 class GatewayHttpToolsProtocol(HttpToolsProtocol):
+    # The cycle whose app runs: with pipelined requests uvicorn's ``self.cycle`` is the
+    # newest request parsed, which may still wait its turn.
+    running: Any = None
+
     def on_message_begin(self) -> None:
         super().on_message_begin()
         scope: dict[str, Any] = self.scope  # type: ignore[assignment]
         scope["extensions"] = {DISCONNECT_EXTENSION: []}
 
+    def _start_asgi_task(self, cycle: Any, app: Any) -> None:
+        self.running = cycle
+        super()._start_asgi_task(cycle, app)
+
     def connection_lost(self, exc: Exception | None) -> None:
-        cycle = self.cycle
+        cycles = [c for c in dict.fromkeys((self.running, self.cycle)) if c is not None]
         super().connection_lost(exc)
-        if cycle is not None and not cycle.response_complete:
-            scope: dict[str, Any] = cycle.scope  # type: ignore[assignment]
+        self.running = None
+        for cycle in cycles:
+            if cycle.response_complete:
+                continue
+            scope: dict[str, Any] = cycle.scope
             for callback in scope.get("extensions", {}).get(DISCONNECT_EXTENSION, ()):
                 callback()

@@ -16,6 +16,7 @@ import aiohttp
 import orjson
 import yarl
 
+from .._json import loads as loads_json
 from ._types import ErrorKind, ProviderError
 
 
@@ -120,8 +121,8 @@ def malformed(where: str, detail: str, raw: bytes | str = b"") -> ProviderError:
 
 def loads_object(raw: bytes, where: str) -> dict[str, Any]:
     try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError:
+        body = loads_json(raw)
+    except ValueError:
         try:  # what orjson refuses and json reads: NaN, a lone surrogate escape
             body = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:

@@ -62,6 +62,9 @@ class _Widths:
 
     def fits(self, console: Console, limit: int) -> bool:
         table = self.table
+        if table.width is not None or table.min_width is not None:
+            # A width of the table's own is what rich measures it as, whatever the columns.
+            return natural_width(table, console) <= limit
         if table.pad_edge and not table.collapse_padding:
             # Every cell's padding is the same wherever its column stands: the sum is exact.
             return self.total() <= limit

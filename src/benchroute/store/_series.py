@@ -350,6 +350,7 @@ def case_outcomes_many_query(
 ) -> dict[tuple[str, str], list[CaseOutcome]]:
     """Each (model, metric) of ``wanted``'s case outcomes in one run x suite, from at most two
     statements: one over the run's results, one over their scores (refusal, score:<name>)."""
+    wanted = list(dict.fromkeys(wanted))  # a pair asked twice is read (and returned) once
     for _, metric in wanted:
         _check_case_metric(metric)
     out: dict[tuple[str, str], list[CaseOutcome]] = {key: [] for key in wanted}

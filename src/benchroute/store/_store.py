@@ -459,7 +459,7 @@ class Store:
         """:meth:`case_outcomes` of several (model, metric) pairs of one run x suite, read
         with at most two statements (the run's results once, their scores once)."""
         with self.engine.connect() as conn:
-            return case_outcomes_many_query(conn, run_id, suite, list(dict.fromkeys(wanted)))
+            return case_outcomes_many_query(conn, run_id, suite, list(wanted))
 
     def add_drift_flags(self, rows: list[dict[str, Any]]) -> int:
         """Record flagged drift findings (``DriftFinding.to_json()`` plus ``run_id``)."""
