@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from benchroute.config import load_project, load_suite
 from benchroute.runner import Runner, RunOptions
 from benchroute.store import Store
@@ -296,3 +298,10 @@ def test_a_cached_rerun_reads_each_stored_reply_for_its_own_case(tmp_path: Path,
     outputs = {r.case_id: r.output for r in second.results}
     assert all(outputs[f"c{i}"] == f"answer {i}" for i in range(300)) and outputs["twin"] == "answer 7"
     assert all(r.passed for r in second.results)
+
+
+def test_a_run_needs_at_least_one_worker() -> None:
+    from benchroute._errors import ConfigError
+
+    with pytest.raises(ConfigError, match="at least one worker"):
+        RunOptions(concurrency=0)

@@ -63,6 +63,12 @@ class RunOptions:
     # The branch being built (default: the CI's variable, else the project's git checkout).
     branch: str | None = None
 
+    def __post_init__(self) -> None:
+        if self.concurrency < 1:
+            raise ConfigError(
+                f"concurrency {self.concurrency}: a run needs at least one worker", hint="-j 1 or more"
+            )
+
 
 @dataclass
 class Progress:
