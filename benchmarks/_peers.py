@@ -269,14 +269,7 @@ class GranianBare(Gateway):
         python = self.venv / "bin" / "python"
         if python.exists() and _installed(python, "granian") == GRANIAN_VERSION:
             return
-        log(f"installing granian=={GRANIAN_VERSION} into {self.venv} (PyPI)")
-        if not python.exists():
-            base = getattr(sys, "_base_executable", sys.executable)
-            subprocess.run([base, "-m", "venv", str(self.venv)], check=True)
-        extra = ["--find-links", self.find_links] if self.find_links else []
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", *extra, f"granian=={GRANIAN_VERSION}"], check=True
-        )
+        pip_install(self.venv, [f"granian=={GRANIAN_VERSION}"], self.find_links)
 
     def command(self) -> tuple[list[str], dict[str, str]]:
         import sysconfig
@@ -387,12 +380,7 @@ class LiteLLM(Gateway):
         current = python.exists() and _installed(python, "litellm") == LITELLM_VERSION
         if current and (not self.otel_sdk or _installed(python, "opentelemetry-sdk")):
             return
-        log(f"installing {' '.join(wanted)} into {self.venv} (PyPI)")
-        if not python.exists():
-            base = getattr(sys, "_base_executable", sys.executable)
-            subprocess.run([base, "-m", "venv", str(self.venv)], check=True)
-        extra = ["--find-links", self.find_links] if self.find_links else []
-        subprocess.run([str(python), "-m", "pip", "install", "-q", *extra, *wanted], check=True)
+        pip_install(self.venv, wanted, self.find_links)
 
     def command(self) -> tuple[list[str], dict[str, str]]:
         import yaml
@@ -499,6 +487,17 @@ class Portkey(Gateway):
         env = {**os.environ, **closed_port_proxy_env(), "NODE_ENV": "production"}
         node = shutil.which("node") or "node"
         return [node, str(self.package / "build" / "start-server.js"), f"--port={port}", "--headless"], env
+
+
+def pip_install(venv: Path, wanted: list[str], find_links: str | None = None) -> None:
+    """Install ``wanted`` from PyPI (or ``find_links``) into the venv ``venv``, made if missing."""
+    log(f"installing {' '.join(wanted)} into {venv} (PyPI)")
+    python = venv / "bin" / "python"
+    if not python.exists():
+        base = getattr(sys, "_base_executable", sys.executable)
+        subprocess.run([base, "-m", "venv", str(venv)], check=True)
+    extra = ["--find-links", find_links] if find_links else []
+    subprocess.run([str(python), "-m", "pip", "install", "-q", *extra, *wanted], check=True)
 
 
 def _installed(python: Path, dist: str) -> str | None:
