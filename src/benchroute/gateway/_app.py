@@ -12,7 +12,7 @@ few dict operations; the database is written by the log's own thread (see ``_log
 
 A client that goes away cancels the request, which closes the upstream connection: the
 gateway's server calls back when the connection is lost (the ``benchroute.disconnect`` scope
-extension, see ``_server``); under another ASGI server a small watcher task waits for
+extension, see ``_protocol``); under another ASGI server a small watcher task waits for
 ``http.disconnect`` instead.
 """
 
@@ -530,8 +530,7 @@ class Gateway:
                     continue
             held.append(chunk.sse())
         if held:
-            await send({"type": "http.response.body", "body": b"".join(held), "more_body": True})
-            held.clear()
+            await _send_held(send, held)
         error: ProviderError | None = None
         if not ended:
             idle = endpoint.timeout_s
