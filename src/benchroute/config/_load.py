@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from .._errors import ConfigError, did_you_mean
 from ._models import Case, ProjectConfig, ScorerEntry, ScorerGroup, ScorerSpec, SuiteSpec
+from ._routing import routing_models
 from ._yaml import Loc, LocatedData, describe_validation_error, load_yaml
 
 PROJECT_FILE = "benchroute.yaml"
@@ -62,7 +63,21 @@ def load_project(path: str | Path | None = None, *, provider_check: NameCheck | 
                 loc = ("models", name, "provider")
                 raise ConfigError(f"{source.where(loc)}: models.{name}.provider: {problem}")
     _check_gateway_aliases(project, source)
+    _check_routing_models(project, source)
     return project
+
+
+def _check_routing_models(project: ProjectConfig, source: LocatedData) -> None:
+    """Every model the ``routing:`` block names is defined under ``models:``."""
+    for loc, name in routing_models(project.routing).items():
+        if name not in project.models:
+            known = ", ".join(sorted(project.models)) or "(none)"
+            field = ".".join(str(part) for part in loc)
+            raise ConfigError(
+                f"{source.where(loc)}: {field}: unknown model {name!r}"
+                f"{did_you_mean(name, list(project.models))}",
+                hint=f"routing names models defined under 'models:' ({known})",
+            )
 
 
 def _check_gateway_aliases(project: ProjectConfig, source: LocatedData) -> None:

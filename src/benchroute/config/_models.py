@@ -32,6 +32,7 @@ from ._gate import GateSpec
 from ._gateway import GatewaySpec
 from ._monitor import AlertsSpec, ScheduleSpec, WatchSpec
 from ._ranking import RankingSpec
+from ._routing import RoutingSpec
 from ._stress import LoadSpec, SLOSpec
 from ._tiers import TierRules, find_tier
 
@@ -223,6 +224,9 @@ class ProjectConfig(_Strict):
     )
     gateway: GatewaySpec = Field(
         default_factory=GatewaySpec, description="aliases and failover of `benchroute gateway serve`"
+    )
+    routing: RoutingSpec = Field(
+        default_factory=RoutingSpec, description="task classes and policy constraints of `benchroute route`"
     )
     watch: WatchSpec = Field(default_factory=WatchSpec, description="what `benchroute watch` runs")
     schedule: dict[str, ScheduleSpec] = Field(default_factory=dict, description="cron schedules of `watch`")

@@ -24,7 +24,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-AlertEvent = Literal["drift", "gate", "run-failed"]
+AlertEvent = Literal["drift", "gate", "run-failed", "routing"]
 
 
 class _Strict(BaseModel):

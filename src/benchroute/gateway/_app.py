@@ -42,12 +42,14 @@ from ..providers import (
     Usage,
 )
 from ..resilience import BreakerRegistry, BreakerSettings, Deadline
-from ..store import RequestLog, Store
+from ..routing import Decision, RoutingError, is_routed
+from ..store import PolicyStore, RequestLog, Store
 from . import _hooks
 from ._endpoints import Endpoint, build_endpoints
 from ._errors import GatewayError, error_body
 from ._failover import BREAKER_KINDS, FAILOVER_KINDS, POLICY, Receipt, no_candidate_left
 from ._log import RequestLogWriter
+from ._routing import EndpointBudgets, RoutingState
 
 if TYPE_CHECKING:
     from ..config import ProjectConfig
@@ -131,6 +133,9 @@ class Gateway:
         self._ready = False
         self._models_body = b""
         self._pending: set[asyncio.Future[None]] = set()
+        self._routing: RoutingState | None = None
+        self._budgets: EndpointBudgets | None = None
+        self._feedback: RequestLogWriter | None = None
         self._id_prefix = os.urandom(6).hex()
         self._ids = itertools.count(1)
         self.answered = 0
@@ -157,6 +162,10 @@ class Gateway:
             )
         )
         names = {name for candidates in self._alias_names.values() for name in candidates}
+        routing = self.project.routing
+        routed = routing.enabled or routing.policy_file is not None
+        if routed:
+            names.update(self.project.models)  # any policy may name any model
         specs = [self.project.models[name] for name in sorted(names)]
         try:
             prices: PriceBook | None = PriceBook(specs)
@@ -181,6 +190,15 @@ class Gateway:
         log = RequestLog(self.store)
         self.writer = RequestLogWriter(_batch_writer(log), max_queued=spec.log_queue)
         self.writer.start()
+        self._feedback = RequestLogWriter(PolicyStore(self.store).add_feedback, max_queued=spec.log_queue)
+        self._feedback.start()
+        if routing.budgets:
+            self._budgets = EndpointBudgets(routing.budgets)
+        if routed:
+            self._routing = RoutingState(self.project, self.store, self._endpoints)
+            if self._budgets is not None:
+                self._routing.budgets = self._budgets
+            await self._routing.start()
         self._auth = await _hooks.make_auth(spec, self.store)
         self._metrics = _hooks.make_metrics(spec, self._aliases, self.writer)
         self._tracer = _hooks.make_tracer(spec, self._endpoints)
@@ -193,10 +211,14 @@ class Gateway:
     async def shutdown(self) -> None:
         """After the last request was answered: drain the log, close the session."""
         self._ready = False
+        if self._routing is not None:
+            await self._routing.close()
         if self._pending:
             await asyncio.gather(*self._pending)
         if self.writer is not None:
             await asyncio.to_thread(self.writer.close)
+        if self._feedback is not None:
+            await asyncio.to_thread(self._feedback.close)
         await _hooks.close(self._auth)
         await _hooks.close(self._tracer)
         if self._context is not None:
@@ -242,9 +264,13 @@ class Gateway:
             if method == "POST":
                 await self._embeddings(scope, receive, send)
                 return
+        elif path == "/v1/feedback" or path == "/feedback":
+            if method == "POST":
+                await self._feedback_post(scope, receive, send)
+                return
         elif method == "GET":
             if path == "/v1/models" or path == "/models":
-                await _send(send, 200, self._models_body)
+                await _send(send, 200, self._models())
             elif path == "/healthz":
                 await _send(send, 200, b'{"status":"ok"}')
             elif path == "/readyz":
@@ -276,7 +302,18 @@ class Gateway:
             "log_queue": self.writer.depth if self.writer is not None else None,
             "breakers": {e.name: e.breaker.state for e in self._endpoints.values()},
         }
+        if self._routing is not None:
+            body["routing"] = self._routing.readiness()
         await _send(send, 200, orjson.dumps(body))
+
+    def _models(self) -> bytes:
+        if self._routing is None:
+            return self._models_body
+        listed = [
+            {"id": name, "object": "model", "created": 0, "owned_by": "benchroute"}
+            for name in self._routing.models_listed
+        ]
+        return orjson.dumps({"object": "list", "data": listed + orjson.loads(self._models_body)["data"]})
 
     async def _receipt(self, rid: str, send: Send) -> None:
         receipt = self._recent.get(rid)
@@ -314,15 +351,24 @@ class Gateway:
         try:
             if not isinstance(payload, dict):
                 raise GatewayError(400, "invalid_json", "the body must be a JSON object")
-            endpoints = self._route(alias)
-            if self._auth is not None:
-                ctx = self._auth.admit(scope["headers"], receipt.alias, len(raw) // 4)
+            if self._routing is not None and isinstance(alias, str) and is_routed(alias):
+                if self._auth is not None:
+                    ctx = self._auth.admit(scope["headers"], receipt.alias, len(raw) // 4)
+                decision = self._decide(alias, payload, scope["headers"], rid, ctx)
+                receipt.decision = decision
+                endpoints = [self._endpoints[name] for name in decision.route]
+            else:
+                endpoints = self._route(alias)
+                if self._auth is not None:
+                    ctx = self._auth.admit(scope["headers"], receipt.alias, len(raw) // 4)
             request = _request(payload)
             if stream:
                 options = payload.get("stream_options")
                 include_usage = isinstance(options, dict) and options.get("include_usage") is True
                 ttft = await self._stream(send, endpoints, request, receipt, include_usage, call)
                 self._finish(receipt, endpoints, started, ttft, ctx, raw if self.spec.log_payloads else None)
+                if receipt.decision is not None and receipt.decision.shadow is not None:
+                    self._shadow(receipt, request, raw)
                 return
             endpoint, completion = await self._complete(endpoints, request, receipt)
             body = completion.wire_body
@@ -339,10 +385,12 @@ class Gateway:
             )
             call.done = True
             await _send(send, 200, body, _receipt_headers(endpoint, receipt))
+            if receipt.decision is not None and receipt.decision.shadow is not None:
+                self._shadow(receipt, request, raw)
         except GatewayError as exc:
             receipt.status = exc.status
             receipt.error_kind = receipt.error_kind or exc.code
-            self._finish(receipt, self._aliases.get(receipt.alias, []), started, None, ctx, None)
+            self._finish(receipt, self._served_list(receipt), started, None, ctx, None)
             call.done = True
             await self._send_error(send, exc, receipt)
         except asyncio.CancelledError:
@@ -351,11 +399,40 @@ class Gateway:
             asyncio.current_task().uncancel()  # type: ignore[union-attr]
             receipt.status = 499  # the client closed the connection first (nginx's code)
             receipt.error_kind = "client_disconnected"
-            self._finish(receipt, self._aliases.get(receipt.alias, []), started, None, ctx, None)
+            self._finish(receipt, self._served_list(receipt), started, None, ctx, None)
         finally:
             call.done = True
             if watcher is not None:
                 watcher.cancel()
+
+    def _served_list(self, receipt: Receipt) -> list[Endpoint]:
+        decision = receipt.decision
+        if decision is not None:
+            return [self._endpoints[name] for name in decision.route]
+        return self._aliases.get(receipt.alias, [])
+
+    def _decide(self, alias: str, payload: dict[str, Any], raw_headers: Any, rid: str, ctx: Any) -> Decision:
+        state = self._routing
+        assert state is not None
+        router = state.router  # taken once: this request keeps this policy to its end
+        if router is None:
+            why = f" ({state.rejected})" if state.rejected else ""
+            raise GatewayError(
+                503,
+                "no_routing_policy",
+                f"model {alias!r}: no routing policy is active{why}; "
+                "build one with `benchroute route build --activate`",
+                headers={"retry-after": "1"},
+            )
+        headers = {
+            name.decode("latin-1").lower(): value.decode("latin-1")
+            for name, value in raw_headers
+            if name[:12].lower() == b"x-benchroute"
+        }
+        try:
+            return router.decide(alias, payload, headers, request_id=rid, key_id=getattr(ctx, "key_id", None))
+        except RoutingError as exc:
+            raise GatewayError(404, "task_class_not_found", exc.message) from None
 
     def _route(self, alias: object) -> list[Endpoint]:
         if not isinstance(alias, str):
@@ -373,7 +450,7 @@ class Gateway:
         errors: list[ProviderError] = []
         retry_in: list[float] = []
         for endpoint in endpoints:
-            admitted = _admit(endpoint, deadline, receipt, retry_in)
+            admitted = _admit(endpoint, deadline, receipt, retry_in, self._budgets)
             if admitted is None:
                 continue
             budget, state = admitted
@@ -438,7 +515,7 @@ class Gateway:
         errors: list[ProviderError] = []
         retry_in: list[float] = []
         for endpoint in endpoints:
-            admitted = _admit(endpoint, deadline, receipt, retry_in)
+            admitted = _admit(endpoint, deadline, receipt, retry_in, self._budgets)
             if admitted is None:
                 continue
             budget, state = admitted
@@ -602,6 +679,79 @@ class Gateway:
         call.done = True
         await send({"type": "http.response.body", "body": tail, "more_body": False})
 
+    # -- shadow copies and feedback ----------------------------------------------------------
+
+    def _shadow(self, primary: Receipt, request: CompletionRequest, raw: bytes) -> None:
+        """Send a copy of an answered request to the shadow canary, in the background; its
+        reply is logged (arm ``shadow``) and never returned."""
+        decision = primary.decision
+        assert decision is not None and decision.shadow is not None
+        endpoint = self._endpoints.get(decision.shadow)
+        if endpoint is None:
+            return
+        task = asyncio.ensure_future(self._shadow_call(endpoint, request, primary, raw))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _shadow_call(
+        self, endpoint: Endpoint, request: CompletionRequest, primary: Receipt, raw: bytes
+    ) -> None:
+        started = time.perf_counter()
+        receipt = Receipt(self._next_id(), primary.alias, False, self.spec.deadline_s)
+        receipt.decision = primary.decision
+        receipt.arm = "shadow"
+        try:
+            served, completion = await self._complete([endpoint], request, receipt)
+            receipt.usage = completion.usage
+            receipt.served_model = completion.served_model
+            receipt.status = 200
+            receipt.cost_usd = served.cost(completion.usage, completion.latency_ms)
+        except GatewayError as exc:
+            receipt.status = exc.status
+            receipt.error_kind = receipt.error_kind or exc.code
+        except Exception as exc:  # a shadow copy must never disturb the gateway
+            receipt.status = 502
+            receipt.error_kind = type(exc).__name__
+        self._finish(receipt, [endpoint], started, None, None, None)
+
+    async def _feedback_post(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """``POST /v1/feedback``: ``{"request_id": ..., "score": 0..1 | "thumbs": "up"|"down",
+        "label": ...}`` about a request this gateway logged."""
+        raw = await _read_body(receive)
+        if raw is None:
+            return
+        try:
+            payload = loads_json(raw)
+        except ValueError:
+            payload = None
+        try:
+            key_id = self._auth.identify(scope["headers"]) if self._auth is not None else None
+            row = _feedback_row(payload)
+            rid = row["request_id"]
+            known = self._recent.get(rid)
+            if known is None:
+                exists = False
+                if self.store is not None and rid.isalnum() and len(rid) <= 32:
+                    exists = await asyncio.to_thread(PolicyStore(self.store).request_exists, rid)
+                if not exists:
+                    raise GatewayError(
+                        404, "request_not_found", f"no logged request {rid!r} to give feedback on"
+                    )
+            row["id"] = "fb" + self._next_id()
+            row["created_ts"] = time.time()
+            row["key_id"] = key_id
+            writer = self._feedback
+            assert writer is not None
+            if not writer.put_nowait(row):
+                await writer.put(row)
+            body = orjson.dumps(
+                {"object": "feedback", "id": row["id"], "request_id": rid, "score": row["score"]}
+            )
+            await _send(send, 200, body)
+        except GatewayError as exc:
+            body = error_body(exc.status, exc.code, exc.message)
+            await _send(send, exc.status, body)
+
     # -- POST /v1/embeddings -------------------------------------------------------------------
 
     async def _embeddings(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -652,7 +802,7 @@ class Gateway:
             if embed is None:
                 receipt.skipped(endpoint, "no_embeddings_api")
                 continue
-            admitted = _admit(endpoint, deadline, receipt, retry_in)
+            admitted = _admit(endpoint, deadline, receipt, retry_in, self._budgets)
             if admitted is None:
                 continue
             budget, state = admitted
@@ -686,7 +836,7 @@ class Gateway:
     # -- after a response ----------------------------------------------------------------------
 
     async def _send_error(self, send: Send, exc: GatewayError, receipt: Receipt) -> None:
-        headers = [_JSON, (b"x-benchroute-receipt", receipt.id.encode()), _POLICY]
+        headers = [_JSON, (b"x-benchroute-receipt", receipt.id.encode()), _policy_header(receipt)]
         headers.append((b"x-benchroute-attempts", str(receipt.attempts).encode()))
         headers.extend((name.encode(), value.encode()) for name, value in exc.headers.items())
         body = error_body(exc.status, exc.code, self._secrets.redact(exc.message))
@@ -735,6 +885,13 @@ class Gateway:
             "stream": receipt.stream,
             "receipt": document,
         }
+        decision = receipt.decision
+        if decision is not None:
+            row["task_class"] = decision.task_class
+            row["policy_version"] = decision.policy_version
+            row["arm"] = receipt.arm or decision.arm
+        if self._budgets is not None and served is not None:
+            self._budgets.add(served.name, receipt.cost_usd)
         if payloads is not None:
             if isinstance(payloads, tuple):
                 row["request_payload"] = _text(payloads[0])
@@ -769,6 +926,52 @@ class Gateway:
             tracer.record(receipt, latency_ms, ttft_ms, getattr(receipt, "operation", "chat"))
 
 
+_THUMBS: Final = {"up": 1, "down": -1, "+1": 1, "-1": -1}
+
+
+def _feedback_row(payload: object) -> dict[str, Any]:
+    """A feedback row from a ``POST /v1/feedback`` body; :class:`GatewayError` (400) naming
+    the field otherwise."""
+    if not isinstance(payload, dict):
+        raise GatewayError(400, "invalid_json", "the body must be a JSON object")
+    unknown = sorted(set(payload) - {"request_id", "score", "thumbs", "label"})
+    if unknown:
+        raise GatewayError(
+            400, "invalid_request", f"{unknown[0]}: unknown field; fields: request_id, score, thumbs, label"
+        )
+    rid = payload.get("request_id")
+    if not isinstance(rid, str) or not rid:
+        raise GatewayError(
+            400, "invalid_request", "request_id: required (the x-benchroute-receipt header of the reply)"
+        )
+    score = payload.get("score")
+    thumbs = payload.get("thumbs")
+    label = payload.get("label")
+    if score is not None:
+        if isinstance(score, bool) or not isinstance(score, int | float) or not 0 <= score <= 1:
+            raise GatewayError(400, "invalid_request", "score: a number from 0 (bad) to 1 (good)")
+        score = float(score)
+    if thumbs is not None:
+        if isinstance(thumbs, str):
+            thumbs = thumbs.lower()
+        if isinstance(thumbs, bool):
+            value: int | None = 1 if thumbs else -1
+        elif isinstance(thumbs, int):
+            value = thumbs if thumbs in (1, -1) else None
+        else:
+            value = _THUMBS.get(thumbs) if isinstance(thumbs, str) else None
+        if value is None:
+            raise GatewayError(400, "invalid_request", 'thumbs: "up" or "down"')
+        thumbs = value
+        if score is None:
+            score = 1.0 if value > 0 else 0.0
+    if label is not None and (not isinstance(label, str) or not 0 < len(label) <= 200):
+        raise GatewayError(400, "invalid_request", "label: a string of 1 to 200 characters")
+    if score is None and label is None:
+        raise GatewayError(400, "invalid_request", "give a score (0..1), thumbs (up/down) or a label")
+    return {"request_id": rid, "score": score, "thumbs": thumbs, "label": label, "source": "user"}
+
+
 def _text(raw: bytes) -> str:
     return raw.decode("utf-8", "replace")
 
@@ -783,13 +986,24 @@ def _request(payload: dict[str, Any]) -> CompletionRequest:
 
 
 def _receipt_headers(endpoint: Endpoint, receipt: Receipt) -> list[tuple[bytes, bytes]]:
-    return [
+    headers = [
         (b"x-benchroute-model", endpoint.name.encode()),
         (b"x-benchroute-endpoint", endpoint.header_value),
         (b"x-benchroute-attempts", str(receipt.attempts).encode()),
-        _POLICY,
+        _policy_header(receipt),
         (b"x-benchroute-receipt", receipt.id.encode()),
     ]
+    decision = receipt.decision
+    if decision is not None:
+        headers.append((b"x-benchroute-class", decision.task_class.encode()))
+    return headers
+
+
+def _policy_header(receipt: Receipt) -> tuple[bytes, bytes]:
+    decision = receipt.decision
+    if decision is None:
+        return _POLICY
+    return (b"x-benchroute-policy", f"v{decision.policy_version}".encode())
 
 
 async def _send_held(send: Send, held: list[bytes]) -> None:
@@ -834,14 +1048,31 @@ async def _read_body(receive: Receive) -> bytes | None:
 
 
 def _admit(
-    endpoint: Endpoint, deadline: Deadline, receipt: Receipt, retry_in: list[float]
+    endpoint: Endpoint,
+    deadline: Deadline,
+    receipt: Receipt,
+    retry_in: list[float],
+    budgets: EndpointBudgets | None = None,
 ) -> tuple[float, str] | None:
     """The attempt's time budget and its breaker's state before it — or None, recorded in
-    the receipt as skipped, when the deadline is spent or the breaker is open."""
+    the receipt as skipped, when the deadline is spent, the endpoint is over its day's
+    budget or its rate limit, or its breaker is open."""
     budget = min(endpoint.timeout_s, deadline.remaining())
     if budget <= 0:
         receipt.skipped(endpoint, "deadline")
         return None
+    if budgets is not None:
+        spent = budgets.over(endpoint.name)
+        if spent is not None:
+            receipt.skipped(endpoint, "over_budget", spent_usd=round(spent, 6))
+            return None
+    limiter = endpoint.limiter
+    if limiter is not None:
+        rate_wait = limiter.try_acquire()
+        if rate_wait > 0.0:
+            retry_in.append(rate_wait)
+            receipt.skipped(endpoint, "over_rate", retry_in_s=round(rate_wait, 3))
+            return None
     breaker = endpoint.breaker
     state = breaker.state
     if not breaker.allow():

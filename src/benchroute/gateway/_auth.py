@@ -311,16 +311,8 @@ class Authenticator:
         429) or returns what :meth:`settle` needs (None: the gateway is open)."""
         if not self.required:
             return None
-        token = _presented_token(headers)
-        if token is None:
-            raise _refused("missing")
-        digest = hash_secret(token)
-        state = self._by_hash.get(digest)
-        if state is None or not hmac.compare_digest(state.key.hash, digest):
-            raise _refused("no_keys" if not self._by_id else "unknown")
+        state = self._state(headers)
         key = state.key
-        if key.revoked_ts is not None:
-            raise _refused("revoked")
         allowed = key.allowed_aliases
         if allowed is not None and alias not in allowed:
             raise GatewayError(
@@ -353,6 +345,25 @@ class Authenticator:
                     headers={"retry-after": str(retry)},
                 )
         return Admitted(state, estimated_tokens)
+
+    def _state(self, headers: Iterable[tuple[bytes, bytes]]) -> _KeyState:
+        token = _presented_token(headers)
+        if token is None:
+            raise _refused("missing")
+        digest = hash_secret(token)
+        state = self._by_hash.get(digest)
+        if state is None or not hmac.compare_digest(state.key.hash, digest):
+            raise _refused("no_keys" if not self._by_id else "unknown")
+        if state.key.revoked_ts is not None:
+            raise _refused("revoked")
+        return state
+
+    def identify(self, headers: Iterable[tuple[bytes, bytes]]) -> str | None:
+        """The id of the valid key a request presents (None: the gateway is open); raises
+        :class:`GatewayError` (401) like :meth:`admit`, without touching limits."""
+        if not self.required:
+            return None
+        return self._state(headers).key.id
 
     def settle(self, admitted: Admitted, tokens: int, cost_usd: float | None) -> None:
         """After the reply: correct the token budget with the real usage, add the cost."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..providers import Usage, can_stream, create_provider
+from ..resilience import RateLimiter
 
 if TYPE_CHECKING:
     from ..config import ModelSpec, ProjectConfig
@@ -39,6 +40,7 @@ class Endpoint:
     prices: PriceBook | None = None
     priced: bool = False
     header_value: bytes = field(default=b"")
+    limiter: RateLimiter | None = None  # the model's rpm/tpm: over it, the next candidate serves
 
     def cost(self, usage: Usage, latency_ms: float) -> float | None:
         """USD for one request (None: unpriced or the price lookup failed)."""
@@ -79,5 +81,8 @@ def build_endpoints(
             prices=prices,
             priced=prices is not None and prices.is_priced(name),
             header_value=ident.encode(),
+            limiter=RateLimiter(spec.rpm, spec.tpm, request_burst=max(1.0, (spec.rpm or 60) / 60))
+            if spec.rpm or spec.tpm
+            else None,
         )
     return endpoints

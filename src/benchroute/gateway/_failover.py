@@ -22,6 +22,7 @@ from ._errors import GatewayError
 
 if TYPE_CHECKING:
     from ..providers import Usage
+    from ..routing import Decision
     from ._endpoints import Endpoint
 
 POLICY: Final = "static-failover"
@@ -39,11 +40,13 @@ class Receipt:
 
     __slots__ = (
         "alias",
+        "arm",
         "attempts",
         "candidates",
         "cost_usd",
         "created_ts",
         "deadline_s",
+        "decision",
         "error_kind",
         "id",
         "served",
@@ -69,6 +72,8 @@ class Receipt:
         self.error_kind: str | None = None
         self.usage: Usage | None = None
         self.cost_usd: float | None = None
+        self.decision: Decision | None = None  # routed requests: what the router chose
+        self.arm: str | None = None  # set for a shadow copy
 
     def skipped(self, endpoint: Endpoint, reason: str, **extra: Any) -> None:
         self.candidates.append(
@@ -115,11 +120,12 @@ class Receipt:
             for e in endpoints
             if e.id not in seen
         ]
-        return {
+        decision = self.decision
+        document = {
             "id": self.id,
             "created_ts": self.created_ts,
             "alias": self.alias,
-            "policy": POLICY,
+            "policy": POLICY if decision is None else f"benchmark-routed v{decision.policy_version}",
             "stream": self.stream,
             "status": self.status,
             "error_kind": self.error_kind,
@@ -139,6 +145,12 @@ class Receipt:
             },
             "cost_estimate_usd": self.cost_usd,
         }
+        if decision is not None:
+            routing = decision.to_json()
+            if self.arm is not None:
+                routing["arm"] = self.arm
+            document["routing"] = routing
+        return document
 
 
 def no_candidate_left(receipt: Receipt, errors: list[ProviderError], retry_in: list[float]) -> GatewayError:

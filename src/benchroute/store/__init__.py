@@ -1,6 +1,7 @@
 """The store: runs and results over SQLAlchemy (SQLite by default), append-only migrations."""
 
 from ._migrations import MIGRATIONS
+from ._policies import Activation, PolicyStore, StoredPolicy, policy_digest
 from ._records import SCORER_ERROR_KIND, Result, ResultKey, RunRecord
 from ._requests import REQUEST_COLUMNS, GatewayKey, RequestLog
 from ._samples import LOAD_CASE_ID, LoadOutcome, LoadSample, is_load_result
@@ -14,10 +15,12 @@ __all__ = [
     "REQUEST_COLUMNS",
     "SCORER_ERROR_KIND",
     "SERIES_METRICS",
+    "Activation",
     "CaseOutcome",
     "GatewayKey",
     "LoadOutcome",
     "LoadSample",
+    "PolicyStore",
     "QuarantinedCase",
     "RequestLog",
     "Result",
@@ -26,5 +29,7 @@ __all__ = [
     "SeriesPoint",
     "Store",
     "StoreError",
+    "StoredPolicy",
     "is_load_result",
+    "policy_digest",
 ]

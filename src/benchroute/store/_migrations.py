@@ -528,3 +528,65 @@ def m005_gateway(conn: Connection) -> None:
 
 
 MIGRATIONS.append(("m005_gateway", m005_gateway))
+
+
+# --- m006_routing (owned by routing: policies, feedback, the routed request's class) ----------
+
+
+def _m006_tables(metadata: MetaData) -> list[Table]:
+    return [
+        Table(
+            "policies",
+            metadata,
+            Column("version", Integer, primary_key=True, autoincrement=True),
+            Column("digest", String(64), nullable=False),
+            Column("created_ts", Float, nullable=False),
+            Column("source", String(40), nullable=False),
+            Column("note", Text),
+            Column("document", Text, nullable=False),
+        ),
+        Table(
+            "policy_activations",
+            metadata,
+            Column("id", Integer, primary_key=True, autoincrement=True),
+            Column("version", Integer, nullable=False),
+            Column("created_ts", Float, nullable=False),
+            Column("reason", Text, nullable=False),
+        ),
+        Table(
+            "feedback",
+            metadata,
+            Column("id", String(32), primary_key=True),
+            Column("request_id", String(32), nullable=False),
+            Column("created_ts", Float, nullable=False),
+            Column("score", Float),
+            Column("thumbs", Integer),
+            Column("label", String(200)),
+            Column("source", String(20), nullable=False),
+            Column("key_id", String(32)),
+        ),
+    ]
+
+
+def m006_routing(conn: Connection) -> None:
+    """Routing: versioned policy documents (``policies``) and which one is active when
+    (``policy_activations``), production feedback per request (``feedback``), and, on each
+    logged request, the task class, the policy version it was served under and its canary
+    arm. Idempotent on a cut-short state, like m005."""
+    metadata = MetaData()
+    for table in _m006_tables(metadata):
+        table.create(conn, checkfirst=True)
+    have = {column["name"] for column in inspect(conn).get_columns("requests")}
+    for name, kind in (("task_class", "VARCHAR(100)"), ("policy_version", "INTEGER"), ("arm", "VARCHAR(20)")):
+        if name not in have:
+            conn.exec_driver_sql(f"ALTER TABLE requests ADD COLUMN {name} {kind}")
+    for name, on, columns in (
+        ("ix_policies_digest", "policies", "digest"),
+        ("ix_feedback_request_id", "feedback", "request_id"),
+        ("ix_feedback_created_ts", "feedback", "created_ts"),
+        ("ix_requests_class_created", "requests", "task_class, created_ts"),
+    ):
+        conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {name} ON {on} ({columns})")
+
+
+MIGRATIONS.append(("m006_routing", m006_routing))

@@ -241,8 +241,13 @@ requests = Table(
     Column("receipt", Text, nullable=False),  # JSON decision receipt
     Column("request_payload", Text),  # JSON, only when the gateway logs payloads
     Column("response_payload", Text),
+    # m006: what routing decided
+    Column("task_class", String(100)),  # NULL: an alias request, not routed
+    Column("policy_version", Integer),
+    Column("arm", String(20)),  # primary | canary | shadow (NULL: no canary)
     Index("ix_requests_alias_created", "alias", "created_ts"),
     Index("ix_requests_key_id", "key_id"),
+    Index("ix_requests_class_created", "task_class", "created_ts"),
 )
 
 gateway_keys = Table(
@@ -259,4 +264,40 @@ gateway_keys = Table(
     Column("budget_usd", Float),
     Column("spent_usd", Float, nullable=False),
     Column("allowed_aliases", Text),  # JSON list; NULL: every alias
+)
+
+
+# --- m006_routing ---------------------------------------------------------------------------
+
+policies = Table(
+    "policies",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=True),
+    Column("digest", String(64), nullable=False, index=True),  # SHA-256 of the canonical document
+    Column("created_ts", Float, nullable=False),
+    Column("source", String(40), nullable=False),  # build, file, promote, rollback, import
+    Column("note", Text),
+    Column("document", Text, nullable=False),  # JSON: the policy without its version
+)
+
+policy_activations = Table(
+    "policy_activations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("version", Integer, nullable=False),
+    Column("created_ts", Float, nullable=False),
+    Column("reason", Text, nullable=False),
+)
+
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("request_id", String(32), nullable=False, index=True),
+    Column("created_ts", Float, nullable=False, index=True),
+    Column("score", Float),  # 0..1 (thumbs up 1, down 0); NULL: a label only
+    Column("thumbs", Integer),  # +1 / -1 as given
+    Column("label", String(200)),
+    Column("source", String(20), nullable=False),  # user | judge
+    Column("key_id", String(32)),
 )

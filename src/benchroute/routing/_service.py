@@ -1,0 +1,240 @@
+"""Storing, activating, promoting and rolling back policies, and what a gateway polls.
+
+Every change of the active policy goes through the store: ``route build --activate``,
+``route activate N``, a policy file the gateway watches, ``route promote|rollback`` and the
+automatic canary decisions all store a version (when it is new) and append an activation.
+Gateways poll :meth:`PolicyWatcher.poll` (in a thread, every ``routing.reload_s``); it returns
+a new :class:`Router` when the active version changed, the watched file changed, or a drift
+flag demoted an endpoint — and a rejection (the old router stays) when the new policy cannot
+be served.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .._errors import BenchrouteError
+from ..config import PolicyDocument, RouteEntry, load_policy_file
+from ..store import PolicyStore
+from ._policy import PolicyError, checked_policy, policy_problems
+from ._router import Router
+
+if TYPE_CHECKING:
+    from ..config import ProjectConfig
+    from ..store import Store, StoredPolicy
+
+
+def save_policy(
+    store: Store,
+    project: ProjectConfig,
+    policy: PolicyDocument,
+    *,
+    source: str,
+    note: str | None = None,
+    activate: bool = False,
+    reason: str | None = None,
+    reuse: bool = False,
+) -> int:
+    """Check, store (a new version unless ``reuse`` finds the same document) and optionally
+    activate ``policy``; returns its version."""
+    checked_policy(policy, project)
+    policies = PolicyStore(store)
+    version = policies.add_policy(policy.to_json(), source=source, note=note, reuse=reuse)
+    if activate and policies.active_version() != version:
+        policies.activate(version, reason or source)
+    return version
+
+
+def activate_policy(store: Store, project: ProjectConfig, version: int, reason: str) -> StoredPolicy:
+    """Make a stored version active after checking it can be served."""
+    policies = PolicyStore(store)
+    stored = policies.policy(version)
+    if stored is None:
+        latest = policies.latest_version()
+        raise PolicyError(
+            f"no policy version {version}",
+            hint=f"stored versions: 1..{latest}" if latest else "build one: benchroute route build",
+        )
+    checked_policy(stored.document, project, where=f"policy v{version}")
+    policies.activate(version, reason)
+    return stored
+
+
+def active_policy(store: Store) -> StoredPolicy | None:
+    return PolicyStore(store).active()
+
+
+def _require_active(store: Store) -> StoredPolicy:
+    stored = active_policy(store)
+    if stored is None:
+        raise PolicyError("no active policy", hint="benchroute route build --activate")
+    return stored
+
+
+def promote_canary(store: Store, project: ProjectConfig, task_class: str, reason: str) -> int:
+    """A new active version in which the class's canary is its primary (the old primary
+    becomes the first fallback) and the canary is over."""
+    stored = _require_active(store)
+    policy = PolicyDocument.model_validate(stored.document)
+    klass = _class_with_canary(policy, task_class, stored.version)
+    canary = klass.canary
+    assert canary is not None
+    evidence = canary.evidence or RouteEntry(model=canary.model, endpoint_id=canary.endpoint_id)
+    promoted = evidence.model_copy(update={"role": "primary", "why": f"promoted canary: {reason}"})
+    rest = [
+        entry.model_copy(update={"role": "fallback"} if entry.role == "primary" else {})
+        for entry in klass.route
+        if entry.model != canary.model
+    ]
+    classes = dict(policy.classes)
+    classes[task_class] = klass.model_copy(update={"route": [promoted, *rest], "canary": None})
+    return _successor(store, project, policy, classes, "promote", f"{task_class}: {reason}")
+
+
+def rollback_canary(store: Store, project: ProjectConfig, task_class: str, reason: str) -> int:
+    """A new active version without the class's canary (its route unchanged)."""
+    stored = _require_active(store)
+    policy = PolicyDocument.model_validate(stored.document)
+    klass = _class_with_canary(policy, task_class, stored.version)
+    classes = dict(policy.classes)
+    classes[task_class] = klass.model_copy(update={"canary": None})
+    return _successor(store, project, policy, classes, "rollback", f"{task_class}: {reason}")
+
+
+def _class_with_canary(policy: PolicyDocument, task_class: str, version: int) -> Any:
+    klass = policy.classes.get(task_class)
+    if klass is None:
+        raise PolicyError(
+            f"policy v{version} has no class {task_class!r}", hint="classes: " + ", ".join(policy.classes)
+        )
+    if klass.canary is None:
+        raise PolicyError(f"class {task_class!r} of policy v{version} has no canary")
+    return klass
+
+
+def _successor(
+    store: Store,
+    project: ProjectConfig,
+    policy: PolicyDocument,
+    classes: dict[str, Any],
+    source: str,
+    reason: str,
+) -> int:
+    successor = policy.model_copy(
+        update={"classes": classes, "version": None, "source": source, "note": reason}
+    )
+    return save_policy(store, project, successor, source=source, note=reason, activate=True, reason=reason)
+
+
+@dataclass(slots=True)
+class PollResult:
+    """What changed since the last poll."""
+
+    router: Router | None = None  # a new router to serve with (None: keep the current one)
+    rejected: str | None = None  # a policy that could not be served, and why
+    demoted: list[tuple[str, str, str]] = field(default_factory=list)  # new (class, model, why)
+    loaded_version: int | None = None
+
+
+class PolicyWatcher:
+    """The gateway's view of the active policy (see the module doc). Not thread-safe: one
+    poll at a time."""
+
+    def __init__(self, store: Store, project: ProjectConfig) -> None:
+        self.store = store
+        self.project = project
+        self.policies = PolicyStore(store)
+        spec = project.routing
+        self.file: Path | None = None
+        if spec.policy_file:
+            path = Path(spec.policy_file)
+            self.file = path if path.is_absolute() else project.root / path
+        self._file_stamp: tuple[float, int] | None = None
+        self.version: int | None = None
+        self.policy: PolicyDocument | None = None
+        self._demoted: dict[tuple[str, str], str] = {}
+        self._rejected_version: int | None = None
+
+    def poll(self) -> PollResult:
+        result = PollResult()
+        self._poll_file(result)
+        active = self.policies.active_version()
+        if active is not None and active != self.version and active != self._rejected_version:
+            stored = self.policies.policy(active)
+            if stored is not None:
+                try:
+                    policy = checked_policy(stored.document, self.project, where=f"policy v{active}")
+                except BenchrouteError as exc:
+                    self._rejected_version = active
+                    result.rejected = str(exc)
+                else:
+                    self.version, self.policy = active, policy
+                    self._demoted = {}
+                    result.loaded_version = active
+                    result.router = Router(policy, active, self._demoted)
+        if self.policy is not None:
+            fresh = self._drift_demotions(self.policy)
+            if fresh:
+                self._demoted.update({(c, m): why for c, m, why in fresh})
+                result.demoted = fresh
+                result.router = Router(self.policy, self.version, self._demoted)
+        return result
+
+    def _poll_file(self, result: PollResult) -> None:
+        path = self.file
+        if path is None:
+            return
+        try:
+            stat = os.stat(path)
+        except OSError:
+            return
+        stamp = (stat.st_mtime, stat.st_size)
+        if stamp == self._file_stamp:
+            return
+        self._file_stamp = stamp
+        try:
+            policy = load_policy_file(path)
+            problems = policy_problems(policy, self.project)
+            if problems:
+                raise PolicyError(f"{path}: " + "; ".join(problems))
+            version = self.policies.add_policy(policy.to_json(), source="file", note=str(path), reuse=True)
+            if self.policies.active_version() != version:
+                self.policies.activate(version, f"file {path.name} changed")
+        except BenchrouteError as exc:
+            result.rejected = str(exc)
+
+    def _drift_demotions(self, policy: PolicyDocument) -> list[tuple[str, str, str]]:
+        """(class, model, why) for endpoints a drift flag made worse after the policy."""
+        since = policy.created_ts or 0.0
+        found: list[tuple[str, str, str]] = []
+        flags_by_suite: dict[str, list[dict[str, Any]]] = {}
+        for name, klass in policy.classes.items():
+            for entry in klass.route:
+                if (name, entry.model) in self._demoted:
+                    continue
+                for suite in klass.suites:
+                    if suite not in flags_by_suite:
+                        flags_by_suite[suite] = [
+                            f
+                            for f in self.store.drift_flags(suite=suite)
+                            if float(f.get("created_ts") or 0) > since and f.get("direction") != "better"
+                        ]
+                    for flag in flags_by_suite[suite]:
+                        same = (
+                            entry.endpoint_id is not None and flag.get("endpoint_id") == entry.endpoint_id
+                        ) or (flag.get("model") == entry.model)
+                        if same:
+                            when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(float(flag["created_ts"])))
+                            why = (
+                                f"drift flagged on {suite} {flag.get('metric')} at run "
+                                f"{flag.get('run_id')} ({when} UTC)"
+                            )
+                            found.append((name, entry.model, why))
+                            break
+                    if found and found[-1][:2] == (name, entry.model):
+                        break
+        return found
