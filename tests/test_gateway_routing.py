@@ -113,7 +113,11 @@ def test_two_classes_route_to_their_policy_and_drift_moves_one(upstream: FakeSer
             model="benchroute", messages=SUMMARY, extra_headers={"x-benchroute-task": "code"}
         )
         assert by_header.headers["x-benchroute-model"] == "c"
-        assert {m.id for m in client.models.list().data} >= {"benchroute", "benchroute/summarise", "benchroute/code"}
+        assert {m.id for m in client.models.list().data} >= {
+            "benchroute",
+            "benchroute/summarise",
+            "benchroute/code",
+        }
 
         receipt = _receipt(gateway, raw.headers["x-benchroute-receipt"])
         routing = receipt["routing"]
@@ -229,7 +233,11 @@ def test_canary_is_sticky_per_user_and_shadow_copies_are_logged(upstream: FakeSe
                 "min_score": 0.8,
                 "canary": {"model": "c", "percent": 30, "sticky": "user"},
             },
-            "code": {"suites": ["coding"], "min_score": 0.8, "canary": {"model": "b", "percent": 50, "shadow": True}},
+            "code": {
+                "suites": ["coding"],
+                "min_score": 0.8,
+                "canary": {"model": "b", "percent": 50, "shadow": True},
+            },
         },
         "reload_s": 0.25,
     }
@@ -266,7 +274,9 @@ def test_feedback_is_stored_and_checked(upstream: FakeServer, tmp_path: Path) ->
     with GatewayProcess(config).start() as gateway:
         raw = gateway.client().chat.completions.with_raw_response.create(model="benchroute", messages=SUMMARY)
         rid = raw.headers["x-benchroute-receipt"]
-        ok = httpx.post(f"{gateway.base_url}/feedback", json={"request_id": rid, "thumbs": "up", "label": "solved"})
+        ok = httpx.post(
+            f"{gateway.base_url}/feedback", json={"request_id": rid, "thumbs": "up", "label": "solved"}
+        )
         assert ok.status_code == 200 and ok.json()["score"] == 1.0
         scored = httpx.post(f"{gateway.base_url}/feedback", json={"request_id": rid, "score": 0.5})
         assert scored.status_code == 200
@@ -295,7 +305,9 @@ def test_a_watched_policy_file_is_served_on_change(upstream: FakeServer, tmp_pat
     }
     config = _project(tmp_path, upstream, routing)
     policy_file.write_text(
-        yaml.safe_dump({"format": "benchroute.policy/1", "classes": {"summarise": {"route": [{"model": "b"}]}}}),
+        yaml.safe_dump(
+            {"format": "benchroute.policy/1", "classes": {"summarise": {"route": [{"model": "b"}]}}}
+        ),
         encoding="utf-8",
     )
     with GatewayProcess(config).start() as gateway:
@@ -303,19 +315,23 @@ def test_a_watched_policy_file_is_served_on_change(upstream: FakeServer, tmp_pat
         first = client.chat.completions.with_raw_response.create(model="benchroute", messages=SUMMARY)
         assert first.headers["x-benchroute-model"] == "b"
         policy_file.write_text(
-            yaml.safe_dump({"format": "benchroute.policy/1", "classes": {"summarise": {"route": [{"model": "c"}]}}}),
+            yaml.safe_dump(
+                {"format": "benchroute.policy/1", "classes": {"summarise": {"route": [{"model": "c"}]}}}
+            ),
             encoding="utf-8",
         )
         deadline = time.monotonic() + 5
         served = "b"
         while served == "b" and time.monotonic() < deadline:
-            served = client.chat.completions.with_raw_response.create(model="benchroute", messages=SUMMARY).headers[
-                "x-benchroute-model"
-            ]
+            served = client.chat.completions.with_raw_response.create(
+                model="benchroute", messages=SUMMARY
+            ).headers["x-benchroute-model"]
             time.sleep(0.05)
         assert served == "c"
         # a broken file is refused; c keeps serving
-        policy_file.write_text("format: benchroute.policy/1\nclasses: {summarise: {route: []}}\n", encoding="utf-8")
+        policy_file.write_text(
+            "format: benchroute.policy/1\nclasses: {summarise: {route: []}}\n", encoding="utf-8"
+        )
         time.sleep(0.8)
         still = client.chat.completions.with_raw_response.create(model="benchroute", messages=SUMMARY)
         assert still.headers["x-benchroute-model"] == "c"

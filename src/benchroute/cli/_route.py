@@ -420,3 +420,122 @@ def route_rollback(
     console.print(
         f"class {task_class}: canary rolled back · policy v{version} active", highlight=False, markup=False
     )
+
+
+@route_app.command("canary")
+def route_canary(
+    task_class: Annotated[str, typer.Argument(help="The class whose canary to test.")],
+    version: Annotated[
+        int | None, typer.Option("--policy", help="Policy version (default: the active one).")
+    ] = None,
+    output_format: Annotated[str, typer.Option("--format", help="table | json")] = "table",
+    config: ConfigOption = None,
+    db: DbOption = None,
+) -> None:
+    """Both arms of a class's canary from the request log and feedback, and what the
+    sequential test says now: promote, roll back, or continue."""
+    from ..routing import canary_arms, canary_criteria, evaluate_canary
+
+    try:
+        if output_format not in ("table", "json"):
+            raise BenchrouteError(f"--format {output_format!r}: expected table or json")
+        _project, store = _open(config, db)
+        number, policy = _load_version(store, version)
+        klass = policy.classes.get(task_class)
+        if klass is None:
+            raise BenchrouteError(
+                f"policy v{number} has no class {task_class!r}", hint="classes: " + ", ".join(policy.classes)
+            )
+        if klass.canary is None:
+            raise BenchrouteError(f"class {task_class!r} of policy v{number} has no canary")
+        arms = canary_arms(store, number, task_class)
+        verdict = evaluate_canary(arms["primary"], arms["canary"], canary_criteria(klass.canary.criteria))
+    except BenchrouteError as exc:
+        fail(exc)
+        return
+    if output_format == "json":
+        body = {
+            "policy_version": number,
+            "class": task_class,
+            "canary": klass.canary.model,
+            "arms": {name: arm.to_json() for name, arm in arms.items()},
+            "verdict": {"action": verdict.action, "reason": verdict.reason, "guardrail": verdict.guardrail},
+        }
+        typer.echo(json.dumps(body, indent=2, default=str))
+        return
+    table = Table(show_edge=False, pad_edge=False)
+    for column in ("arm", "model", "requests", "errors", "p95 ms", "feedback", "judge", "cost/request"):
+        table.add_column(column, justify="left" if column in ("arm", "model") else "right")
+    primary_model = klass.route[0].model
+    for name, arm in arms.items():
+        table.add_row(
+            name,
+            klass.canary.model if name == "canary" else primary_model,
+            f"{arm.requests:,}",
+            _num(arm.error_rate, "{:.1%}"),
+            _num(arm.p95_ms, "{:,.0f}"),
+            f"{arm.feedback.mean:.3f} (n {arm.feedback.n})" if arm.feedback.n else "—",
+            f"{arm.judge.mean:.3f} (n {arm.judge.n})" if arm.judge.n else "—",
+            _money(arm.cost.mean if arm.cost.n and not arm.unpriced else None),
+        )
+    console.print(
+        f"policy v{number} · class {task_class} · canary {klass.canary.model} {klass.canary.percent:g}%",
+        highlight=False,
+        markup=False,
+    )
+    console.print(table)
+    console.print(
+        f"verdict: {verdict.action} · {verdict.reason}", highlight=False, markup=False, soft_wrap=True
+    )
+
+
+@route_app.command("judge")
+def route_judge(
+    task_class: Annotated[str | None, typer.Option("--class", help="Only this class.")] = None,
+    version: Annotated[
+        int | None, typer.Option("--policy", help="Only requests served under this version.")
+    ] = None,
+    sample: Annotated[int, typer.Option("--sample", min=1, help="Replies per class × arm × model.")] = 50,
+    judge: Annotated[
+        str | None, typer.Option("--judge", help="Judge model (default: the project's).")
+    ] = None,
+    criteria: Annotated[str | None, typer.Option("--criteria", help="What the judge checks.")] = None,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    config: ConfigOption = None,
+    db: DbOption = None,
+) -> None:
+    """Judge a sample of logged production replies and store the scores as feedback (source
+    judge): canaries and `benchroute correlate` can then use them. Needs
+    `gateway.log_payloads: true`."""
+    from .._eventloop import run as run_loop
+    from ..routing import DEFAULT_CRITERIA, judge_sample
+
+    try:
+        project, store = _open(config, db)
+        report = run_loop(
+            judge_sample(
+                store,
+                project,
+                task_class=task_class,
+                policy_version=version,
+                sample=sample,
+                judge=judge,
+                criteria=criteria or DEFAULT_CRITERIA,
+                seed=seed,
+            )
+        )
+    except BenchrouteError as exc:
+        fail(exc)
+        return
+    table = Table(show_edge=False, pad_edge=False)
+    for column in ("class/arm/model", "judged", "mean score"):
+        table.add_column(column, justify="left" if column == "class/arm/model" else "right")
+    for key, values in sorted(report.by_arm.items()):
+        table.add_row(key, str(len(values)), f"{sum(values) / len(values):.3f}")
+    console.print(table)
+    line = f"{report.judged} judged, {report.failed} judge error(s)"
+    if report.skipped_no_payload:
+        line += f", {report.skipped_no_payload} without stored payloads"
+    err_console.print(line, highlight=False, markup=False)
+    for error in report.errors:
+        err_console.print(f"  judge error: {error}", highlight=False, markup=False)

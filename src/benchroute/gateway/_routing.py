@@ -24,10 +24,10 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..routing import (
-    ArmStats,
-    CanaryCriteria,
     PolicyWatcher,
     Router,
+    canary_arms,
+    canary_criteria,
     evaluate_canary,
     promote_canary,
     rollback_canary,
@@ -181,24 +181,13 @@ class RoutingState:
 
     def check_canaries(self, router: Router, classes: list[str]) -> list[tuple[str, str, str]]:
         """Evaluate each auto canary from the log; promote or roll back (blocking)."""
-        actions = []
+        actions: list[tuple[str, str, str]] = []
         for task_class in classes:
             arms = canary_arms(self.store, router.version, task_class)
             klass = router.policy.classes[task_class]
             assert klass.canary is not None
             criteria = klass.canary.criteria
-            verdict = evaluate_canary(
-                arms["primary"],
-                arms["canary"],
-                CanaryCriteria(
-                    metric=criteria.metric,
-                    min_samples=criteria.min_samples,
-                    alpha=criteria.alpha,
-                    max_error_rate=criteria.max_error_rate,
-                    max_p95_ms=criteria.max_p95_ms,
-                    guardrail_min_requests=criteria.guardrail_min_requests,
-                ),
-            )
+            verdict = evaluate_canary(arms["primary"], arms["canary"], canary_criteria(criteria))
             if verdict.action == "promote":
                 version = promote_canary(self.store, self.project, task_class, verdict.reason)
             elif verdict.action == "rollback":
@@ -226,22 +215,3 @@ class RoutingState:
             "demoted": [] if router is None else [f"{c}:{m}" for (c, m) in router.demoted],
             "policy_rejected": self.rejected,
         }
-
-
-def canary_arms(store: Store, version: int | None, task_class: str) -> dict[str, ArmStats]:
-    """Both arms' figures for a class under one policy version, from the log and feedback."""
-    arms = {"primary": ArmStats(), "canary": ArmStats()}
-    rows = PolicyStore(store).routed_requests(task_class=task_class, policy_version=version)
-    for row in rows:
-        arm = arms.get(row.get("arm") or "")
-        if arm is None:
-            continue
-        error = row["status"] >= 500 or (
-            row["status"] != 200 and row.get("error_kind") not in (None, "client_disconnected")
-        )
-        arm.observe(error=error, latency_ms=row.get("latency_ms"), cost_usd=row.get("cost_usd"))
-        if row.get("feedback_score") is not None:
-            arm.observe_feedback(float(row["feedback_score"]))
-        if row.get("judge_score") is not None:
-            arm.observe_judge(float(row["judge_score"]))
-    return arms

@@ -9,6 +9,7 @@ a gateway polls for a new policy or a drift demotion.
 
 from ._build import BuildOptions, Evidence, PolicyBuildError, build_policy, wilson
 from ._canary import ArmStats, CanaryCriteria, CanaryVerdict, bucket, evaluate_canary, in_canary
+from ._judge import DEFAULT_CRITERIA, JudgeReport, judge_sample
 from ._policy import PolicyError, checked_policy, diff_policies, policy_problems
 from ._router import (
     SESSION_HEADER,
@@ -24,12 +25,15 @@ from ._service import (
     PollResult,
     activate_policy,
     active_policy,
+    canary_arms,
+    canary_criteria,
     promote_canary,
     rollback_canary,
     save_policy,
 )
 
 __all__ = [
+    "DEFAULT_CRITERIA",
     "SESSION_HEADER",
     "TASK_HEADER",
     "USER_HEADER",
@@ -39,6 +43,7 @@ __all__ = [
     "CanaryVerdict",
     "Decision",
     "Evidence",
+    "JudgeReport",
     "PolicyBuildError",
     "PolicyError",
     "PolicyWatcher",
@@ -49,11 +54,14 @@ __all__ = [
     "active_policy",
     "bucket",
     "build_policy",
+    "canary_arms",
+    "canary_criteria",
     "checked_policy",
     "diff_policies",
     "evaluate_canary",
     "in_canary",
     "is_routed",
+    "judge_sample",
     "policy_problems",
     "promote_canary",
     "rollback_canary",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,11 +21,12 @@ from typing import TYPE_CHECKING, Any
 from .._errors import BenchrouteError
 from ..config import PolicyDocument, RouteEntry, load_policy_file
 from ..store import PolicyStore
+from ._canary import ArmStats, CanaryCriteria
 from ._policy import PolicyError, checked_policy, policy_problems
 from ._router import Router
 
 if TYPE_CHECKING:
-    from ..config import ProjectConfig
+    from ..config import CanaryCriteriaSpec, ProjectConfig
     from ..store import Store, StoredPolicy
 
 
@@ -238,3 +240,62 @@ class PolicyWatcher:
                     if found and found[-1][:2] == (name, entry.model):
                         break
         return found
+
+
+def canary_criteria(spec: CanaryCriteriaSpec) -> CanaryCriteria:
+    """The test's criteria from a policy's ``canary.criteria``."""
+    return CanaryCriteria(
+        metric=spec.metric,
+        min_samples=spec.min_samples,
+        alpha=spec.alpha,
+        max_error_rate=spec.max_error_rate,
+        max_p95_ms=spec.max_p95_ms,
+        guardrail_min_requests=spec.guardrail_min_requests,
+    )
+
+
+# Outcomes that are the endpoint's failure (a client's own 4xx, or leaving early, is not).
+_FAILED = frozenset({"stream_cut", "upstream_error", "upstream_timeout", "no_healthy_endpoint"})
+
+
+def canary_arms(
+    store: Store, version: int | None, task_class: str, models: Mapping[str, str] | None = None
+) -> dict[str, ArmStats]:
+    """Both arms' figures for a class under one policy version, from the request log and
+    its feedback: ``primary`` and ``canary`` (a shadow copy counts as the canary's).
+
+    ``models`` (arm -> the model it sends to first; default: read from the stored policy) makes
+    a request an *error of its arm* when that model did not answer it — it failed, timed out
+    or was skipped, and a fallback (or nobody) answered — so a failing candidate shows in its
+    error rate even though the client got a reply. A request the client itself got wrong (a
+    4xx other than 429) says nothing about the arm and is left out."""
+    if models is None:
+        stored = PolicyStore(store).policy(version) if version is not None else None
+        klass = (
+            PolicyDocument.model_validate(stored.document).classes.get(task_class) if stored is not None else None
+        )
+        models = {}
+        if klass is not None:
+            models["primary"] = klass.route[0].model
+            if klass.canary is not None:
+                models["canary"] = klass.canary.model
+    arms = {"primary": ArmStats(), "canary": ArmStats()}
+    rows = PolicyStore(store).routed_requests(task_class=task_class, policy_version=version)
+    for row in rows:
+        name = "canary" if row.get("arm") == "shadow" else (row.get("arm") or "")
+        arm = arms.get(name)
+        if arm is None:
+            continue
+        status = int(row["status"])
+        expected = models.get(name)
+        failed = status >= 500 or status == 429 or row.get("error_kind") in _FAILED
+        if 400 <= status < 500 and not failed:
+            continue
+        error = failed or (expected is not None and row.get("model") != expected)
+        latency = None if error else row.get("latency_ms")
+        arm.observe(error=error, latency_ms=latency, cost_usd=row.get("cost_usd"))
+        if row.get("feedback_score") is not None:
+            arm.observe_feedback(float(row["feedback_score"]))
+        if row.get("judge_score") is not None:
+            arm.observe_judge(float(row["judge_score"]))
+    return arms

@@ -116,6 +116,21 @@ class RequestLog:
             row["receipt"] = json.loads(row["receipt"])
         return rows
 
+    def requests_by_id(self, ids: Iterable[str]) -> list[dict[str, Any]]:
+        """The logged requests with these ids (``receipt`` decoded), in no set order."""
+        wanted = list(ids)
+        table = _schema.requests
+        rows: list[dict[str, Any]] = []
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                rows.extend(
+                    dict(row._mapping) for row in conn.execute(select(table).where(table.c.id.in_(chunk)))
+                )
+        for row in rows:
+            row["receipt"] = json.loads(row["receipt"])
+        return rows
+
     def count_requests(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(_schema.requests)).scalar_one())
