@@ -68,7 +68,9 @@ def seed_run(
                     output=None if error else "answer",
                     scores=[]
                     if error
-                    else [{"scorer": "exact", "value": 1.0 if passed else 0.0, "passed": passed, "reason": ""}],
+                    else [
+                        {"scorer": "exact", "value": 1.0 if passed else 0.0, "passed": passed, "reason": ""}
+                    ],
                     score=None if error else (1.0 if passed else 0.0),
                     passed=passed,
                     input_tokens=100,

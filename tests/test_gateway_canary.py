@@ -9,7 +9,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import yaml
@@ -25,7 +25,7 @@ from tests.test_gateway_routing import SUMMARY, _cli, _seed
 
 
 class _Hook(BaseHTTPRequestHandler):
-    received: list[dict[str, Any]] = []
+    received: ClassVar[list[dict[str, Any]]] = []
 
     def do_POST(self) -> None:
         length = int(self.headers.get("content-length", 0))
@@ -97,7 +97,9 @@ def test_a_failing_candidate_is_rolled_back_by_the_guardrail(tmp_path: Path) -> 
             deadline = time.monotonic() + 3
             served: set[str] = set()
             while time.monotonic() < deadline:
-                raw = client.chat.completions.with_raw_response.create(model="benchroute", messages=SUMMARY, user="u1")
+                raw = client.chat.completions.with_raw_response.create(
+                    model="benchroute", messages=SUMMARY, user="u1"
+                )
                 if raw.headers["x-benchroute-policy"] == "v2":
                     break
                 time.sleep(0.05)
@@ -142,7 +144,10 @@ def test_a_candidate_users_prefer_is_promoted_on_feedback(tmp_path: Path) -> Non
                 model = raw.headers["x-benchroute-model"]
                 # b's users are pleased 90 % of the time, a's 40 %
                 good = (user % 10) < (9 if model == "b" else 4)
-                feedback = {"request_id": raw.headers["x-benchroute-receipt"], "thumbs": "up" if good else "down"}
+                feedback = {
+                    "request_id": raw.headers["x-benchroute-receipt"],
+                    "thumbs": "up" if good else "down",
+                }
                 assert httpx.post(f"{gateway.base_url}/feedback", json=feedback).status_code == 200
                 if PolicyStore(store).active_version() == 2:
                     break
@@ -151,7 +156,9 @@ def test_a_candidate_users_prefer_is_promoted_on_feedback(tmp_path: Path) -> Non
                 raise AssertionError(status.output)
             deadline = time.monotonic() + 3
             while time.monotonic() < deadline:
-                raw = client.chat.completions.with_raw_response.create(model="benchroute", messages=SUMMARY, user="x")
+                raw = client.chat.completions.with_raw_response.create(
+                    model="benchroute", messages=SUMMARY, user="x"
+                )
                 if raw.headers["x-benchroute-policy"] == "v2":
                     break
                 time.sleep(0.05)
@@ -162,5 +169,9 @@ def test_a_candidate_users_prefer_is_promoted_on_feedback(tmp_path: Path) -> Non
     assert [e.model for e in route][:2] == ["b", "a"] and route[0].role == "primary"
     assert promoted.classes["summarise"].canary is None
     # the CLI reads the same evidence for v1
-    output = CliRunner().invoke(app, ["route", "canary", "summarise", "--policy", "1", "--config", str(config)]).output
+    output = (
+        CliRunner()
+        .invoke(app, ["route", "canary", "summarise", "--policy", "1", "--config", str(config)])
+        .output
+    )
     assert "verdict: promote" in output

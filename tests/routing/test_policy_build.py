@@ -30,7 +30,9 @@ FIGURES = {
 }
 
 
-def _project(tmp_path: Path, routing: dict[str, Any] | None = None, **models: dict[str, Any]) -> ProjectConfig:
+def _project(
+    tmp_path: Path, routing: dict[str, Any] | None = None, **models: dict[str, Any]
+) -> ProjectConfig:
     routing = routing or {"classes": {"support": {"suites": ["support"], "min_score": 0.8}}}
     return ProjectConfig.model_validate(
         {"models": models or ENTRIES, "store": str(tmp_path / "s.db"), "routing": routing, "root": tmp_path}
@@ -67,7 +69,9 @@ def test_cheapest_passing_then_fallbacks_by_quality(store: Store, tmp_path: Path
 
 
 def test_best_under_budget(store: Store, tmp_path: Path) -> None:
-    options = BuildOptions(objective="best_under_budget", constraints=RoutingConstraints(max_cost_per_success=0.005))
+    options = BuildOptions(
+        objective="best_under_budget", constraints=RoutingConstraints(max_cost_per_success=0.005)
+    )
     policy = build_policy(store, _project(tmp_path), options)
     assert _route(policy) == ["b", "a"]  # c: $0.01 per success is over the budget
     rejected = {r.model: r.reasons for r in policy.classes["support"].rejected}
@@ -129,7 +133,16 @@ def test_stale_drifted_and_changed_endpoints_are_rejected(store: Store, tmp_path
     seed_run(store, "old", "support", {"e": (model_entry(URL, "gpt-e"), Figures(passes=20))}, age_days=40)
     b_id = ENTRIES["b"] and _project(tmp_path).models["b"].endpoint_id
     store.add_drift_flags(
-        [{"run_id": "run1", "suite": "support", "model": "b", "endpoint_id": b_id, "metric": "pass_rate", "direction": "worse"}]
+        [
+            {
+                "run_id": "run1",
+                "suite": "support",
+                "model": "b",
+                "endpoint_id": b_id,
+                "metric": "pass_rate",
+                "direction": "worse",
+            }
+        ]
     )
     changed = dict(ENTRIES, c=model_entry(URL, "gpt-c", params={"temperature": 0.2}))
     entries = dict(changed, e=model_entry(URL, "gpt-e"))
@@ -144,7 +157,16 @@ def test_stale_drifted_and_changed_endpoints_are_rejected(store: Store, tmp_path
 def test_a_better_drift_flag_does_not_reject(store: Store, tmp_path: Path) -> None:
     b_id = _project(tmp_path).models["b"].endpoint_id
     store.add_drift_flags(
-        [{"run_id": "run1", "suite": "support", "model": "b", "endpoint_id": b_id, "metric": "pass_rate", "direction": "better"}]
+        [
+            {
+                "run_id": "run1",
+                "suite": "support",
+                "model": "b",
+                "endpoint_id": b_id,
+                "metric": "pass_rate",
+                "direction": "better",
+            }
+        ]
     )
     assert "b" in _route(build_policy(store, _project(tmp_path)))
 
@@ -160,7 +182,9 @@ def test_unsatisfiable_is_an_error_at_build_time(store: Store, tmp_path: Path) -
 
 
 def test_pins_go_first_and_exclusions_are_dropped(store: Store, tmp_path: Path) -> None:
-    routing = {"classes": {"support": {"suites": ["support"], "min_score": 0.8, "pin": ["d"], "exclude": ["c"]}}}
+    routing = {
+        "classes": {"support": {"suites": ["support"], "min_score": 0.8, "pin": ["d"], "exclude": ["c"]}}
+    }
     policy = build_policy(store, _project(tmp_path, routing))
     assert _route(policy) == ["d", "a", "b"]
     assert policy.classes["support"].route[0].role == "pinned"

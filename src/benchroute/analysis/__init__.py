@@ -1,5 +1,5 @@
 """Analysis of stored results: leaderboards, cost per successful output, latency percentiles,
-pass@k.
+pass@k, sequential canary comparison.
 
 Names are imported on first use: every command loads this package, few need all of it.
 """
@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     )
     from ._passk import pass_at_k, pass_at_k_by_model
     from ._ranking import RankedModel, RankingLimits, RankingWeights, pareto_frontier, rank_models
+    from ._sequential import SequentialResult, SummaryStats, rate_above_p_value, sequential_compare
 
 _LAZY = {
     "ChangePoint": "_changepoint",
@@ -109,6 +110,10 @@ _LAZY = {
     "RankingWeights": "_ranking",
     "pareto_frontier": "_ranking",
     "rank_models": "_ranking",
+    "SequentialResult": "_sequential",
+    "SummaryStats": "_sequential",
+    "rate_above_p_value": "_sequential",
+    "sequential_compare": "_sequential",
 }
 
 
@@ -139,8 +144,10 @@ __all__ = [
     "RunOutcomes",
     "SLOCheck",
     "Saturation",
+    "SequentialResult",
     "SeriesValue",
     "SimulatedHistory",
+    "SummaryStats",
     "VersionChange",
     "benjamini_hochberg",
     "check_slos",
@@ -167,7 +174,9 @@ __all__ = [
     "pass_at_k_by_model",
     "percentile",
     "rank_models",
+    "rate_above_p_value",
     "saturation_point",
+    "sequential_compare",
     "simulate_history",
     "summarize_load",
     "turn_latencies",

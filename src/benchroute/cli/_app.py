@@ -619,7 +619,18 @@ def init(
 
 
 # Commands kept in their own modules register themselves on ``app`` when imported.
-from . import _ci, _compare, _drift, _history, _judge, _report, _watch  # noqa: E402, F401
+from . import (  # noqa: E402, F401
+    _ci,
+    _compare,
+    _correlate,
+    _drift,
+    _history,
+    _judge,
+    _report,
+    _route,
+    _route_simulate,
+    _watch,
+)
 
 # Shapes of provider keys (OpenAI/Anthropic ``sk-…``, Google ``AIza…``, bearer tokens) scrubbed
 # from crash text even when no configured variable holds them.

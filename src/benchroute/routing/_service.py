@@ -272,7 +272,9 @@ def canary_arms(
     if models is None:
         stored = PolicyStore(store).policy(version) if version is not None else None
         klass = (
-            PolicyDocument.model_validate(stored.document).classes.get(task_class) if stored is not None else None
+            PolicyDocument.model_validate(stored.document).classes.get(task_class)
+            if stored is not None
+            else None
         )
         models = {}
         if klass is not None:
