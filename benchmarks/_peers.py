@@ -340,6 +340,43 @@ class Benchroute(Gateway):
         return _http_ok(self.url + "/readyz")
 
 
+class BenchrouteRouted(Benchroute):
+    """The same gateway with a routing policy: requests ask for ``model: benchroute`` and are
+    classified by five rules (none of which matches the benchmark's prompt, so every rule is
+    tried) into the default class, whose route is the one upstream. The policy is a file the
+    gateway watches, so the row also carries the reload loop's polling."""
+
+    name = "benchroute-routed"
+    model = "benchroute"
+
+    def config_text(self) -> str:
+        policy = self.workdir / "policy.yaml"
+        names = [f"up{i}" for i in range(len(self.candidates))]
+        route = ", ".join(f"{{model: {name}}}" for name in names)
+        policy.write_text(
+            "format: benchroute.policy/1\n"
+            "default_class: general\n"
+            "rules:\n"
+            "  - {class: code, regex: '```|\\bdef\\b'}\n"
+            "  - {class: summarise, keywords: [summarise, summary, 'tl;dr']}\n"
+            "  - {class: extract, json_mode: true}\n"
+            "  - {class: vision, images: true}\n"
+            "  - {class: long, min_prompt_chars: 20000}\n"
+            "classes:\n"
+            + "".join(
+                f"  {c}: {{route: [{route}]}}\n"
+                for c in ("general", "code", "summarise", "extract", "vision", "long")
+            )
+        )
+        return (
+            super().config_text()
+            + "routing:\n"
+            + "  classes: {general: {suites: [bench]}}\n"
+            + f"  policy_file: {policy}\n"
+            + "  reload_s: 1\n"
+        )
+
+
 class LiteLLM(Gateway):
     """The LiteLLM proxy (``litellm[proxy]``) in one process, no database."""
 

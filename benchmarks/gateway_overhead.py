@@ -22,7 +22,11 @@ the time to the first content chunk (TTFT). Rows:
 - ``portkey``: the Portkey open-source gateway ``@portkey-ai/gateway@1.15.2`` (Node),
   ``--headless``, ``NODE_ENV=production``, the upstream given per request by
   ``x-portkey-provider: openai`` and ``x-portkey-custom-host`` (its README's way to reach a
-  self-hosted OpenAI-compatible server).
+  self-hosted OpenAI-compatible server);
+- ``benchroute-routed`` (only when ``--only`` names it): the same gateway answering
+  ``model: benchroute`` through the router — five classification rules tried on each request,
+  a watched policy file polled every second — so benchroute-routed minus benchroute is what
+  routing adds to a request.
 
 Every peer is installed by this script into its own environment under
 ``~/.cache/benchroute/peers`` (LiteLLM: a venv, from PyPI; Portkey: ``npm install --prefix``)
@@ -66,6 +70,7 @@ from _peers import (
     BENCH_KEY,
     Bare,
     Benchroute,
+    BenchrouteRouted,
     Direct,
     Gateway,
     GranianBare,
@@ -80,7 +85,8 @@ from _peers import (
 )
 
 ALL_TARGETS = ("direct", "bare", "benchroute", "litellm", "portkey")
-OPTIONAL_TARGETS = ("bare-granian",)  # only when named by --only (the server-choice run)
+# only when named by --only: the server-choice run, and the routed path's cost
+OPTIONAL_TARGETS = ("bare-granian", "benchroute-routed")
 PEERS = ("litellm", "portkey")
 RESULTS_FILE = Path(__file__).resolve().parent / "results" / "gateway_overhead.json"
 UPSTREAM_LATENCY_S = 0.02
@@ -124,6 +130,7 @@ def make_gateways(args: argparse.Namespace, workdir: Path, upstream: str) -> lis
         ),
         "portkey": Portkey(workdir / "portkey", upstream),
         "bare-granian": GranianBare(workdir / "bare-granian", upstream, find_links=args.pip_find_links),
+        "benchroute-routed": BenchrouteRouted(workdir / "benchroute-routed", upstream),
     }
     return [made[name] for name in args.targets]
 

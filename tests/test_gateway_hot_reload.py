@@ -29,7 +29,9 @@ def test_policy_changes_every_5s_under_50_rps_fail_nothing(tmp_path: Path) -> No
         config = _project(tmp_path, upstream)
         store = _seed(tmp_path, upstream)
         _cli(config, "route", "build", "--activate")  # v1: cheapest -> a serves summaries
-        _cli(config, "route", "build", "--objective", "best_under_budget")  # v2: b serves
+        _cli(
+            config, "route", "build", "--objective", "best_under_budget", "--max-cost-per-success", "1"
+        )  # v2: b
         primaries = {1: "a", 2: "b"}
         policies = PolicyStore(store)
         with GatewayProcess(config).start() as gateway:

@@ -236,7 +236,7 @@ def test_canary_is_sticky_per_user_and_shadow_copies_are_logged(upstream: FakeSe
             "code": {
                 "suites": ["coding"],
                 "min_score": 0.8,
-                "canary": {"model": "b", "percent": 50, "shadow": True},
+                "canary": {"model": "b", "percent": 50, "shadow": True, "criteria": {"metric": "error_rate"}},
             },
         },
         "reload_s": 0.25,

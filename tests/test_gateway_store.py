@@ -10,19 +10,27 @@ from sqlalchemy import create_engine, inspect
 from benchroute.store import MIGRATIONS, GatewayKey, RequestLog, Store, _schema
 
 
-def test_m005_comes_last_and_matches_the_schema(tmp_path: Path) -> None:
+def test_m005_and_m006_come_last_and_match_the_schema(tmp_path: Path) -> None:
     names = [name for name, _ in MIGRATIONS]
-    assert names[-1] == "m005_gateway" and names.index("m005_gateway") > names.index("m003_honest_figures")
+    assert names[-2:] == ["m005_gateway", "m006_routing"]
+    assert names.index("m005_gateway") > names.index("m003_honest_figures")
     store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
     inspector = inspect(store.engine)
-    for table in (_schema.requests, _schema.gateway_keys):
+    tables = (
+        _schema.requests,
+        _schema.gateway_keys,
+        _schema.policies,
+        _schema.policy_activations,
+        _schema.feedback,
+    )
+    for table in tables:
         columns = {c["name"]: c for c in inspector.get_columns(table.name)}
         assert list(columns) == [c.name for c in table.columns]
         for column in table.columns:
             assert columns[column.name]["nullable"] == column.nullable, column.name
-    indexes = {ix["name"]: ix["column_names"] for ix in inspector.get_indexes("requests")}
-    expected = {ix.name: [c.name for c in ix.columns] for ix in _schema.requests.indexes}
-    assert indexes == expected
+        indexes = {ix["name"]: ix["column_names"] for ix in inspector.get_indexes(table.name)}
+        expected = {ix.name: [c.name for c in ix.columns] for ix in table.indexes}
+        assert indexes == expected, table.name
     store.close()
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from scipy.stats import binomtest
 
-from benchroute.config import ProjectConfig, RoutingConstraints
+from benchroute.config import ProjectConfig, RoutingConstraints, RoutingWeights
 from benchroute.routing import BuildOptions, PolicyBuildError, build_policy, diff_policies, policy_problems
 from benchroute.store import Store
 from tests._routing import Figures, model_entry, seed_run
@@ -225,8 +225,82 @@ def test_the_document_round_trips_and_diffs(store: Store, tmp_path: Path) -> Non
     again = type(first).model_validate(first.to_json())
     assert again == first
     assert policy_problems(first, project) == []
-    second = build_policy(store, project, BuildOptions(objective="best_under_budget"))
+    budget = RoutingConstraints(max_cost_per_success=1.0)
+    second = build_policy(store, project, BuildOptions(objective="best_under_budget", constraints=budget))
     lines = diff_policies(first, second)
     assert any("primary a -> c" in line for line in lines)
     moved = _project(tmp_path, None, **dict(ENTRIES, a=model_entry(URL, "gpt-a2")))
     assert any("build the policy again" in problem for problem in policy_problems(first, moved))
+
+
+def test_weighted_never_picks_an_unknown_cost(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 's.db'}")
+    figures = {
+        "a": Figures(passes=19, cost=None),  # the best score, but unpriced
+        "b": Figures(passes=17, cost=0.001),
+        "c": Figures(passes=18, cost=0.002),
+    }
+    seed_run(store, "r", "support", {name: (ENTRIES[name], f) for name, f in figures.items()})
+    policy = build_policy(store, _project(tmp_path), BuildOptions(objective="weighted"))
+    assert _route(policy)[0] != "a"
+    quality_only = BuildOptions(objective="weighted", weights=RoutingWeights(quality=1, cost=0))
+    assert _route(build_policy(store, _project(tmp_path), quality_only))[0] == "a"
+
+
+def test_best_under_budget_needs_a_budget_and_pareto_a_point_in_range(store: Store, tmp_path: Path) -> None:
+    with pytest.raises(PolicyBuildError, match="best_under_budget needs a budget"):
+        build_policy(store, _project(tmp_path), BuildOptions(objective="best_under_budget"))
+    with pytest.raises(PolicyBuildError, match="--pareto-point 5"):
+        build_policy(store, _project(tmp_path), BuildOptions(objective="pareto", pareto_point=5))
+
+
+def test_a_suite_without_the_metric_is_a_reason_not_a_silent_gap(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 's.db'}")
+    seed_run(store, "r1", "s1", {"a": (ENTRIES["a"], Figures(passes=18))})
+    seed_run(store, "r2", "s2", {"a": (ENTRIES["a"], Figures(passes=0, n=3, errors=3))})
+    routing = {"classes": {"both": {"suites": ["s1", "s2"], "metric": "score:exact"}}}
+    with pytest.raises(PolicyBuildError, match="no measured score:exact on s2"):
+        build_policy(store, _project(tmp_path, routing))
+
+
+def test_a_pin_keeps_the_reasons_it_overrides(store: Store, tmp_path: Path) -> None:
+    routing = {"classes": {"support": {"suites": ["support"], "min_score": 0.8, "pin": ["d"]}}}
+    pinned = build_policy(store, _project(tmp_path, routing)).classes["support"].route[0]
+    assert pinned.model == "d" and "would be rejected: score 0.600 < min_score 0.8" in (pinned.why or "")
+
+
+def test_a_canary_that_is_the_primary_is_refused(store: Store, tmp_path: Path) -> None:
+    routing = {"classes": {"support": {"suites": ["support"], "min_score": 0.8, "canary": {"model": "a"}}}}
+    with pytest.raises(PolicyBuildError, match="canary a is already the class's primary"):
+        build_policy(store, _project(tmp_path, routing))
+
+
+def test_a_flag_on_an_older_run_does_not_reject_a_newer_one(store: Store, tmp_path: Path) -> None:
+    seed_run(store, "older", "support", {"b": (ENTRIES["b"], FIGURES["b"])}, age_days=3)
+    b_id = _project(tmp_path).models["b"].endpoint_id
+    flag = {
+        "suite": "support",
+        "model": "b",
+        "endpoint_id": b_id,
+        "metric": "pass_rate",
+        "direction": "worse",
+    }
+    store.add_drift_flags([{**flag, "run_id": "older"}])  # recorded now, after run1 started
+    assert "b" in _route(build_policy(store, _project(tmp_path)))
+
+
+def test_building_one_class_keeps_the_others(store: Store, tmp_path: Path) -> None:
+    seed_run(store, "code1", "coding", {name: (ENTRIES[name], FIGURES[name]) for name in FIGURES})
+    routing = {
+        "classes": {"support": {"suites": ["support"], "min_score": 0.8}, "code": {"suites": ["coding"]}},
+        "rules": [{"class": "code", "regex": "def"}],
+    }
+    project = _project(tmp_path, routing)
+    first = build_policy(store, project)
+    partial = build_policy(
+        store, project, BuildOptions(classes=("code",), objective="best_under_budget", base=first,
+                                     constraints=RoutingConstraints(max_cost_per_success=1.0))
+    )  # fmt: skip
+    assert set(partial.classes) == {"support", "code"}
+    assert partial.classes["support"] == first.classes["support"]
+    assert _route(partial, "code")[0] == "c" and [r.class_ for r in partial.rules] == ["code"]

@@ -418,3 +418,27 @@ def test_simulate_command_errors(project: Path, tmp_path: Path) -> None:
     code, out, err = _invoke("route", "simulate", "--suite", "s", "--config", str(project))
     assert code == 0, err
     assert "suite s run run1" in out and "over 20 requests" in out
+
+
+def test_a_jsonl_log_file_is_replayed(tmp_path: Path) -> None:
+    from benchroute.routing import SimulationError
+    from benchroute.routing._simulate import _file_requests
+
+    path = tmp_path / "log.jsonl"
+    lines = [
+        {"messages": [{"role": "user", "content": "hi"}],
+         "usage": {"prompt_tokens": 10, "completion_tokens": 5}},
+        {"request": {"model": "benchroute/code", "messages": [{"role": "user", "content": "x"}]},
+         "response": {"usage": {"prompt_tokens": 3, "completion_tokens": 4}}},
+        {"input_tokens": 7, "output_tokens": 8, "task_class": "general"},
+        {"messages": [{"role": "user", "content": "no usage"}]},
+    ]  # fmt: skip
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n\n", encoding="utf-8")
+    requests, skipped = _file_requests(path)
+    assert skipped == 1
+    assert [(r.input_tokens, r.output_tokens) for r in requests] == [(10, 5), (3, 4), (7, 8)]
+    assert requests[1].alias == "benchroute/code" and requests[2].task_class == "general"
+    assert requests[0].payload is not None and requests[2].payload is None
+    path.write_text('{"messages": []}\nnot json\n', encoding="utf-8")
+    with pytest.raises(SimulationError, match=r"log\.jsonl:2: not a JSON object"):
+        _file_requests(path)

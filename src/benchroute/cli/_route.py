@@ -23,14 +23,14 @@ if TYPE_CHECKING:
 
 route_app = typer.Typer(
     help="Routing policies built from benchmark results: build, show, diff, history, activate, "
-    "promote, rollback, simulate.",
+    "promote, rollback, canary, judge, simulate.",
     no_args_is_help=True,
 )
 app.add_typer(route_app, name="route")
 
 
 def _money(value: float | None) -> str:
-    return "unknown" if value is None else f"${value:.6g}"
+    return "unknown" if value is None else f"${value:.4g}"
 
 
 def _num(value: float | None, fmt: str = "{:.3f}") -> str:
@@ -106,7 +106,6 @@ def print_policy(policy: PolicyDocument, version: int | None, *, wide: bool = Fa
             ("p95 ms", "right"),
             ("errors", "right"),
             ("runs", "left"),
-            ("why", "left"),
         ):
             table.add_column(column, justify=justify)  # type: ignore[arg-type]
         for index, entry in enumerate(klass.route, 1):
@@ -120,9 +119,13 @@ def print_policy(policy: PolicyDocument, version: int | None, *, wide: bool = Fa
                 _num(entry.p95_ms, "{:,.0f}"),
                 _num(entry.error_rate, "{:.1%}"),
                 ", ".join(run.run_id for run in entry.runs) or "—",
-                entry.why or "",
             )
-        print_fitted(console, table, ("why", "runs", "95% CI", "errors"), wide=wide, keep={"model", "role"})
+        print_fitted(console, table, ("runs", "95% CI", "errors"), wide=wide, keep={"model", "role"})
+        for index, entry in enumerate(klass.route, 1):
+            if entry.why:
+                console.print(
+                    f"  {index} {entry.model}: {entry.why}", highlight=False, markup=False, soft_wrap=True
+                )
         if klass.canary is not None:
             canary = klass.canary
             console.print(
@@ -173,7 +176,8 @@ def route_build(
         typer.Option("--objective", help="cheapest | best_under_budget | weighted | pareto"),
     ] = None,
     pareto_point: Annotated[
-        float | None, typer.Option("--pareto-point", help="pareto: 0 the cheapest end, 1 the best.")
+        float | None,
+        typer.Option("--pareto-point", min=0.0, max=1.0, help="pareto: 0 the cheapest end, 1 the best."),
     ] = None,
     freshness_days: Annotated[
         float | None, typer.Option("--freshness-days", help="Ignore runs older than this.")
@@ -187,12 +191,21 @@ def route_build(
     wide: WideOption = False,
 ) -> None:
     """Build a routing policy from the latest eligible runs: per class the endpoint that meets
-    every constraint under the objective, fallbacks by quality, with the evidence."""
+    every constraint under the objective, fallbacks by quality, with the evidence. With
+    --class, the other classes of the active policy are kept as they are."""
     from ..routing import BuildOptions, build_policy, save_policy
 
     try:
         project, store = _open(config, db)
+        base = None
+        if task_class and suite is None:
+            from ..config import PolicyDocument as _Document
+            from ..store import PolicyStore
+
+            active = PolicyStore(store).active()
+            base = None if active is None else _Document.model_validate(active.document)
         options = BuildOptions(
+            base=base,
             classes=tuple(task_class or ()),
             suite=suite,
             constraints=_constraints(min_score, max_cost_per_success, max_p95_ms, max_error_rate),

@@ -8,6 +8,7 @@ Exit codes: 0 printed, 2 bad usage, an unknown class or version, or nothing to r
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -49,6 +50,14 @@ def route_simulate(
     suite: Annotated[
         str | None, typer.Option("--suite", help="Replay this suite's latest run instead of the log.")
     ] = None,
+    log: Annotated[
+        Path | None,
+        typer.Option(
+            "--log",
+            help="Replay a JSONL file of logged requests (chat bodies with their usage) instead "
+            "of the gateway's log.",
+        ),
+    ] = None,
     output_format: Annotated[str, typer.Option("--format", help="table | json")] = "table",
     config: ConfigOption = None,
     db: DbOption = None,
@@ -69,7 +78,9 @@ def route_simulate(
                 f"--baseline {baseline!r}: no such model{did_you_mean(baseline, known)}",
                 hint="models: " + ", ".join(sorted(known)),
             )
-        start = None if suite is not None else parse_since(since)
+        if suite is not None and log is not None:
+            raise BenchrouteError("--suite and --log: give one source of requests to replay")
+        start = None if suite is not None or log is not None else parse_since(since)
         inputs = load_replay(
             store,
             document,
@@ -77,9 +88,16 @@ def route_simulate(
             suite=suite,
             baseline=baseline,
             model_specs=list(project.models.values()),
+            log_path=log,
         )
         if not inputs.requests and suite is not None:
             raise BenchrouteError(f"--suite {suite!r}: {inputs.source} has no answered result to replay")
+        if not inputs.requests and log is not None:
+            raise BenchrouteError(
+                f"--log {log}: no request with token counts to replay"
+                + (f" ({inputs.skipped:,} without usage)" if inputs.skipped else ""),
+                hint='each line: {"messages": [...], "usage": {"prompt_tokens": N, "completion_tokens": M}}',
+            )
         if not inputs.requests:
             raise BenchrouteError(
                 f"no answered request in the gateway log for --since {since}"

@@ -69,6 +69,15 @@ def load_project(path: str | Path | None = None, *, provider_check: NameCheck | 
 
 def _check_routing_models(project: ProjectConfig, source: LocatedData) -> None:
     """Every model the ``routing:`` block names is defined under ``models:``."""
+    for name, klass in project.routing.classes.items():
+        canary = klass.canary
+        if canary is not None and canary.criteria.metric == "judge" and not project.gateway.log_payloads:
+            where: Loc = ("routing", "classes", name, "canary", "criteria", "metric")
+            raise ConfigError(
+                f"{source.where(where)}: routing.classes.{name}.canary.criteria.metric: judge needs the "
+                "replies in the request log",
+                hint="set gateway.log_payloads: true (or decide on feedback, error_rate, latency or cost)",
+            )
     for loc, name in routing_models(project.routing).items():
         if name not in project.models:
             known = ", ".join(sorted(project.models)) or "(none)"

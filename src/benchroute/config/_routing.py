@@ -87,8 +87,17 @@ class CanaryCriteriaSpec(BaseModel):
     min_samples: int = Field(default=200, ge=10, description="per arm, of the decision metric")
     alpha: float = Field(default=0.05, gt=0, lt=0.5, description="false decisions, peeking included")
     max_error_rate: float | None = Field(default=0.05, ge=0, le=1, description="guardrail: rolls back")
+    max_error_rate_increase: float | None = Field(
+        default=None,
+        ge=0,
+        lt=1,
+        description="guardrail: candidate's error rate over the primary's (off: null)",
+    )
     max_p95_ms: float | None = Field(default=None, gt=0, description="guardrail: rolls back")
-    guardrail_min_requests: int = Field(default=50, ge=1)
+    guardrail_min_requests: int = Field(default=50, ge=2)
+    judge_per_check: int = Field(
+        default=20, ge=1, le=1000, description="metric judge: replies per arm judged at each check"
+    )
 
 
 class CanarySpec(BaseModel):
@@ -106,6 +115,15 @@ class CanarySpec(BaseModel):
     shadow: bool = Field(default=False, description="send to both, always answer with the primary")
     auto: bool = Field(default=False, description="promote or roll back when the criteria say so")
     criteria: CanaryCriteriaSpec = Field(default_factory=CanaryCriteriaSpec)
+
+    @model_validator(mode="after")
+    def _shadow_has_no_feedback(self) -> CanarySpec:
+        if self.shadow and self.criteria.metric == "feedback":
+            raise ValueError(
+                "a shadow canary's replies never reach users, so they get no feedback: "
+                "set criteria.metric to judge, error_rate, latency or cost"
+            )
+        return self
 
 
 class TaskClassSpec(RoutingConstraints):

@@ -192,12 +192,10 @@ class Gateway:
         self.writer.start()
         self._feedback = RequestLogWriter(PolicyStore(self.store).add_feedback, max_queued=spec.log_queue)
         self._feedback.start()
-        if routing.budgets:
-            self._budgets = EndpointBudgets(routing.budgets)
         if routed:
+            self._budgets = EndpointBudgets(routing.budgets)
             self._routing = RoutingState(self.project, self.store, self._endpoints)
-            if self._budgets is not None:
-                self._routing.budgets = self._budgets
+            self._routing.budgets = self._budgets
             await self._routing.start()
         self._auth = await _hooks.make_auth(spec, self.store)
         self._metrics = _hooks.make_metrics(spec, self._aliases, self.writer)
@@ -356,6 +354,7 @@ class Gateway:
                     ctx = self._auth.admit(scope["headers"], receipt.alias, len(raw) // 4)
                 decision = self._decide(alias, payload, scope["headers"], rid, ctx)
                 receipt.decision = decision
+                receipt.estimated_tokens = len(raw) // 4
                 endpoints = [self._endpoints[name] for name in decision.route]
             else:
                 endpoints = self._route(alias)
@@ -450,7 +449,9 @@ class Gateway:
         errors: list[ProviderError] = []
         retry_in: list[float] = []
         for endpoint in endpoints:
-            admitted = _admit(endpoint, deadline, receipt, retry_in, self._budgets)
+            admitted = _admit(
+                endpoint, deadline, receipt, retry_in, self._budgets if receipt.decision else None
+            )
             if admitted is None:
                 continue
             budget, state = admitted
@@ -515,7 +516,9 @@ class Gateway:
         errors: list[ProviderError] = []
         retry_in: list[float] = []
         for endpoint in endpoints:
-            admitted = _admit(endpoint, deadline, receipt, retry_in, self._budgets)
+            admitted = _admit(
+                endpoint, deadline, receipt, retry_in, self._budgets if receipt.decision else None
+            )
             if admitted is None:
                 continue
             budget, state = admitted
@@ -706,13 +709,22 @@ class Gateway:
             receipt.served_model = completion.served_model
             receipt.status = 200
             receipt.cost_usd = served.cost(completion.usage, completion.latency_ms)
+            if self.spec.log_payloads:  # a judge may score the shadow's replies too
+                body = completion.wire_body
+                if body is None:
+                    body = orjson.dumps(completion.to_openai(completion.served_model or served.spec.model))
+                payloads: Any = (raw, body)
+            else:
+                payloads = None
         except GatewayError as exc:
             receipt.status = exc.status
             receipt.error_kind = receipt.error_kind or exc.code
+            payloads = None
         except Exception as exc:  # a shadow copy must never disturb the gateway
             receipt.status = 502
             receipt.error_kind = type(exc).__name__
-        self._finish(receipt, [endpoint], started, None, None, None)
+            payloads = None
+        self._finish(receipt, [endpoint], started, None, None, payloads)
 
     async def _feedback_post(self, scope: Scope, receive: Receive, send: Send) -> None:
         """``POST /v1/feedback``: ``{"request_id": ..., "score": 0..1 | "thumbs": "up"|"down",
@@ -729,14 +741,16 @@ class Gateway:
             row = _feedback_row(payload)
             rid = row["request_id"]
             known = self._recent.get(rid)
-            if known is None:
-                exists = False
-                if self.store is not None and rid.isalnum() and len(rid) <= 32:
-                    exists = await asyncio.to_thread(PolicyStore(self.store).request_exists, rid)
-                if not exists:
-                    raise GatewayError(
-                        404, "request_not_found", f"no logged request {rid!r} to give feedback on"
-                    )
+            if known is not None:
+                exists, owner = True, known.get("key_id")
+            elif self.store is not None and rid.isalnum() and len(rid) <= 32:
+                exists, owner = await asyncio.to_thread(PolicyStore(self.store).request_key, rid)
+            else:
+                exists, owner = False, None
+            # With keys required, a key gives feedback on its own requests only (another
+            # key's request ids are neither confirmed nor scored).
+            if not exists or (key_id is not None and owner != key_id):
+                raise GatewayError(404, "request_not_found", f"no logged request {rid!r} to give feedback on")
             row["id"] = "fb" + self._next_id()
             row["created_ts"] = time.time()
             row["key_id"] = key_id
@@ -802,7 +816,9 @@ class Gateway:
             if embed is None:
                 receipt.skipped(endpoint, "no_embeddings_api")
                 continue
-            admitted = _admit(endpoint, deadline, receipt, retry_in, self._budgets)
+            admitted = _admit(
+                endpoint, deadline, receipt, retry_in, self._budgets if receipt.decision else None
+            )
             if admitted is None:
                 continue
             budget, state = admitted
@@ -858,6 +874,7 @@ class Gateway:
         document = receipt.to_json(endpoints)
         document["latency_ms"] = round(latency_ms, 3)
         document["ttft_ms"] = None if ttft_ms is None else round(ttft_ms, 3)
+        document["key_id"] = getattr(ctx, "key_id", None)
         recent = self._recent
         recent[receipt.id] = document
         if len(recent) > _RECENT_RECEIPTS:
@@ -890,6 +907,7 @@ class Gateway:
             row["task_class"] = decision.task_class
             row["policy_version"] = decision.policy_version
             row["arm"] = receipt.arm or decision.arm
+            row["first_model"] = decision.shadow if receipt.arm == "shadow" else decision.route[0]
         if self._budgets is not None and served is not None:
             self._budgets.add(served.name, receipt.cost_usd)
         if payloads is not None:
@@ -1055,8 +1073,9 @@ def _admit(
     budgets: EndpointBudgets | None = None,
 ) -> tuple[float, str] | None:
     """The attempt's time budget and its breaker's state before it — or None, recorded in
-    the receipt as skipped, when the deadline is spent, the endpoint is over its day's
-    budget or its rate limit, or its breaker is open."""
+    the receipt as skipped, when the deadline is spent or the breaker is open; for a routed
+    request (``budgets`` given) also when the endpoint is over its day's budget or its
+    model's ``rpm`` / ``tpm`` (an alias request keeps the alias behaviour: no such skips)."""
     budget = min(endpoint.timeout_s, deadline.remaining())
     if budget <= 0:
         receipt.skipped(endpoint, "deadline")
@@ -1066,13 +1085,6 @@ def _admit(
         if spent is not None:
             receipt.skipped(endpoint, "over_budget", spent_usd=round(spent, 6))
             return None
-    limiter = endpoint.limiter
-    if limiter is not None:
-        rate_wait = limiter.try_acquire()
-        if rate_wait > 0.0:
-            retry_in.append(rate_wait)
-            receipt.skipped(endpoint, "over_rate", retry_in_s=round(rate_wait, 3))
-            return None
     breaker = endpoint.breaker
     state = breaker.state
     if not breaker.allow():
@@ -1080,6 +1092,14 @@ def _admit(
         retry_in.append(wait if wait is not None else 1.0)
         receipt.skipped(endpoint, "breaker_open", breaker=state, retry_in_s=wait)
         return None
+    limiter = endpoint.limiter
+    if budgets is not None and limiter is not None:
+        rate_wait = limiter.try_acquire(receipt.estimated_tokens)
+        if rate_wait > 0.0:
+            breaker.release()  # a half-open probe slot taken above goes back unused
+            retry_in.append(rate_wait)
+            receipt.skipped(endpoint, "over_rate", retry_in_s=round(rate_wait, 3))
+            return None
     return budget, state
 
 

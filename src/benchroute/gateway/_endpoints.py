@@ -81,7 +81,10 @@ def build_endpoints(
             prices=prices,
             priced=prices is not None and prices.is_priced(name),
             header_value=ident.encode(),
-            limiter=RateLimiter(spec.rpm, spec.tpm, request_burst=max(1.0, (spec.rpm or 60) / 60))
+            # Routed requests skip an endpoint over its rpm/tpm; a burst of 5 s worth.
+            limiter=RateLimiter(
+                spec.rpm, spec.tpm, request_burst=max(1.0, (spec.rpm or 0) / 12), token_burst_s=5
+            )
             if spec.rpm or spec.tpm
             else None,
         )

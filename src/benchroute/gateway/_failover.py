@@ -48,6 +48,7 @@ class Receipt:
         "deadline_s",
         "decision",
         "error_kind",
+        "estimated_tokens",
         "id",
         "served",
         "served_model",
@@ -74,6 +75,7 @@ class Receipt:
         self.cost_usd: float | None = None
         self.decision: Decision | None = None  # routed requests: what the router chose
         self.arm: str | None = None  # set for a shadow copy
+        self.estimated_tokens = 0  # routed requests: for an endpoint's tpm
 
     def skipped(self, endpoint: Endpoint, reason: str, **extra: Any) -> None:
         self.candidates.append(

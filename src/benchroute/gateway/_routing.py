@@ -74,6 +74,19 @@ class EndpointBudgets:
             self.spent = {}
 
 
+class _ThreadedDeliveryLog:
+    """Records alert deliveries in the store from a worker thread: never on the event loop."""
+
+    def __init__(self, store: Store, pending: set[asyncio.Future[Any]]) -> None:
+        self.store = store
+        self.pending = pending
+
+    def add_alert_delivery(self, row: dict[str, Any]) -> None:
+        task = asyncio.ensure_future(asyncio.to_thread(self.store.add_alert_delivery, row))
+        self.pending.add(task)
+        task.add_done_callback(self.pending.discard)
+
+
 def _day() -> int:
     return int(time.time() // 86_400)
 
@@ -91,6 +104,9 @@ class RoutingState:
         self.rejected: str | None = None
         self.budgets = EndpointBudgets(self.spec.budgets)
         self._tasks: list[asyncio.Task[None]] = []
+        self._lock = asyncio.Lock()
+        self._alerts: set[asyncio.Future[Any]] = set()
+        self._spend_checked = time.monotonic()
         self.alerts: Any = None
         self.reloads = 0
 
@@ -103,10 +119,7 @@ class RoutingState:
         return names
 
     async def start(self) -> None:
-        if self.budgets.limits:
-            ids = {name: self.endpoints[name].id for name in self.budgets.limits if name in self.endpoints}
-            spend = await asyncio.to_thread(PolicyStore(self.store).spend_since, self.budgets.day * 86_400.0)
-            self.budgets.spent = {name: spend.get(ident, 0.0) for name, ident in ids.items()}
+        await self._refresh_spend()
         await self.reload()
         self._tasks.append(asyncio.ensure_future(self._reload_loop()))
         self._tasks.append(asyncio.ensure_future(self._canary_loop()))
@@ -118,9 +131,26 @@ class RoutingState:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
+        if self._alerts:  # deliveries under way finish (each bounded by its webhook's timeout)
+            await asyncio.gather(*self._alerts, return_exceptions=True)
+
+    async def _refresh_spend(self) -> None:
+        """The day's spend per budgeted endpoint: the store's (every worker's logged
+        requests) or this process's own count, whichever is more — never less than known."""
+        if not self.budgets.limits:
+            return
+        ids = {name: self.endpoints[name].id for name in self.budgets.limits if name in self.endpoints}
+        spend = await asyncio.to_thread(PolicyStore(self.store).spend_since, self.budgets.day * 86_400.0)
+        for name, ident in ids.items():
+            self.budgets.spent[name] = max(self.budgets.spent.get(name, 0.0), spend.get(ident, 0.0))
 
     async def reload(self) -> None:
-        """Poll once (the store, the policy file, drift flags) and apply what changed."""
+        """Poll once (the store, the policy file, drift flags) and apply what changed; one
+        poll at a time (the reload and canary loops both call it)."""
+        async with self._lock:
+            await self._reload()
+
+    async def _reload(self) -> None:
         result = await asyncio.to_thread(self.watcher.poll)
         if result.rejected is not None and result.rejected != self.rejected:
             _say(f"policy rejected, the active one stays: {result.rejected}")
@@ -152,6 +182,9 @@ class RoutingState:
             await asyncio.sleep(self.spec.reload_s)
             try:
                 await self.reload()
+                if time.monotonic() - self._spend_checked >= 5.0:
+                    self._spend_checked = time.monotonic()
+                    await self._refresh_spend()
             except Exception as exc:  # the store is briefly unreachable: try again next time
                 _say(f"policy reload failed ({type(exc).__name__}: {exc}); serving the loaded policy")
 
@@ -167,6 +200,7 @@ class RoutingState:
             if not auto:
                 continue
             try:
+                await self._judge_samples(router, auto)
                 actions = await asyncio.to_thread(self.check_canaries, router, auto)
             except Exception as exc:
                 _say(f"canary check failed ({type(exc).__name__}: {exc})")
@@ -179,8 +213,35 @@ class RoutingState:
             if actions:
                 await self.reload()
 
+    async def _judge_samples(self, router: Router, classes: list[str]) -> None:
+        """For canaries decided on ``judge``: judge a few more of each arm's logged replies
+        (``criteria.judge_per_check``) before the check, in a thread with its own loop."""
+        from .._eventloop import run as run_loop
+        from ..routing import judge_sample
+
+        for task_class in classes:
+            canary = router.policy.classes[task_class].canary
+            if canary is None or canary.criteria.metric != "judge":
+                continue
+            try:
+                await asyncio.to_thread(
+                    run_loop,
+                    judge_sample(
+                        self.store,
+                        self.project,
+                        task_class=task_class,
+                        policy_version=router.version,
+                        sample=canary.criteria.judge_per_check,
+                        seed=int(time.time()),
+                    ),
+                )
+            except Exception as exc:  # nothing new to judge yet, or the judge is down
+                _say(f"canary judge sample for class {task_class}: {exc}")
+
     def check_canaries(self, router: Router, classes: list[str]) -> list[tuple[str, str, str]]:
-        """Evaluate each auto canary from the log; promote or roll back (blocking)."""
+        """Evaluate each auto canary from the log; promote or roll back (blocking). A
+        decision applies only to the version it was tested on: when another version became
+        active meanwhile (an operator, another worker), nothing changes."""
         actions: list[tuple[str, str, str]] = []
         for task_class in classes:
             arms = canary_arms(self.store, router.version, task_class)
@@ -189,11 +250,17 @@ class RoutingState:
             criteria = klass.canary.criteria
             verdict = evaluate_canary(arms["primary"], arms["canary"], canary_criteria(criteria))
             if verdict.action == "promote":
-                version = promote_canary(self.store, self.project, task_class, verdict.reason)
+                version = promote_canary(
+                    self.store, self.project, task_class, verdict.reason, expected_version=router.version
+                )
             elif verdict.action == "rollback":
-                version = rollback_canary(self.store, self.project, task_class, verdict.reason)
+                version = rollback_canary(
+                    self.store, self.project, task_class, verdict.reason, expected_version=router.version
+                )
             else:
                 continue
+            if version is None:
+                continue  # the tested version is no longer active
             actions.append((task_class, verdict.action, f"{verdict.reason} (policy v{version})"))
         return actions
 
@@ -203,8 +270,10 @@ class RoutingState:
             return
         from ..monitor import Alert, AlertSender
 
-        sender = AlertSender(webhooks, self.store, log=_say)
+        sender = AlertSender(webhooks, _ThreadedDeliveryLog(self.store, self._alerts), log=_say)
         task = asyncio.ensure_future(sender.send(Alert(kind=kind, title=title, summary=summary, **extra)))
+        self._alerts.add(task)
+        task.add_done_callback(self._alerts.discard)
         task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
 
     def readiness(self) -> dict[str, Any]:

@@ -14,7 +14,7 @@ at two providers is two endpoints, each with its own results):
 2. **Eligibility.** An endpoint is rejected — with every reason recorded — when a suite has
    no fresh completed run of it, when its results were measured on another endpoint id (its
    model entry changed since: the scores no longer describe it), when a drift check flagged
-   that run (or a later one) worse, or when it breaks a constraint (``min_score``,
+   that run (or a run started after it) worse, or when it breaks a constraint (``min_score``,
    ``max_cost_per_success``, ``max_p95_ms``, ``max_error_rate``). An unknown cost (an
    unpriced model) breaks a cost limit and is never the cheapest.
 3. **Choice.** Among the eligible, the objective picks the primary:
@@ -128,6 +128,8 @@ class BuildOptions:
     freshness_days: float | None = None
     note: str | None = None
     now: float | None = None  # tests
+    # With ``classes``: the policy whose other classes the build keeps (the active one).
+    base: PolicyDocument | None = None
 
 
 def _round(value: float | None, digits: int = 4) -> float | None:
@@ -185,6 +187,10 @@ def build_policy(store: Store, project: ProjectConfig, options: BuildOptions | N
     objective = options.objective or spec.objective
     if objective not in OBJECTIVES:
         raise PolicyBuildError(f"unknown objective {objective!r}", hint="one of " + ", ".join(OBJECTIVES))
+    if options.pareto_point is not None and not 0 <= options.pareto_point <= 1:
+        raise PolicyBuildError(
+            f"--pareto-point {options.pareto_point:g}: expected 0 (the cheapest end) to 1 (the best)"
+        )
     freshness = options.freshness_days if options.freshness_days is not None else spec.freshness_days
     weights = options.weights or spec.weights
     pareto_point = options.pareto_point if options.pareto_point is not None else spec.pareto_point
@@ -196,12 +202,18 @@ def build_policy(store: Store, project: ProjectConfig, options: BuildOptions | N
         base_constraints = spec.class_constraints(name) if name in spec.classes else _top(spec)
         constraints = base_constraints.merged(options.constraints)
         class_objective = options.objective or klass.objective or objective
+        if class_objective == "best_under_budget" and constraints.max_cost_per_success is None:
+            raise PolicyBuildError(
+                f"class {name!r}: best_under_budget needs a budget",
+                hint="give --max-cost-per-success USD (or max_cost_per_success in routing:)",
+            )
         evidence = [
             _evidence(reader, project, klass, model, constraints, freshness)
             for model in _candidates(reader, project, klass)
         ]
         eligible = [e for e in evidence if not e.reasons]
-        pinned = [e for e in (_pin(reader, project, klass, m, evidence, freshness) for m in klass.pin)]
+        # Pinned models are served first whatever their figures; what they break is recorded.
+        pinned = [_evidence(reader, project, klass, m, constraints, freshness) for m in klass.pin]
         if not eligible and not pinned:
             detail = "; ".join(f"{e.model}: {', '.join(e.reasons)}" for e in evidence) or (
                 "no endpoint has results of " + ", ".join(klass.suites)
@@ -211,7 +223,10 @@ def build_policy(store: Store, project: ProjectConfig, options: BuildOptions | N
         ordered = _order(eligible, class_objective, weights, pareto_point)
         route: list[RouteEntry] = []
         for e in pinned:
-            route.append(e.entry("pinned", "pinned in benchroute.yaml (routing.classes.*.pin)"))
+            why = "pinned in benchroute.yaml (routing.classes.*.pin)"
+            if e.reasons:
+                why += "; would be rejected: " + "; ".join(e.reasons)
+            route.append(e.entry("pinned", why))
         pinned_names = {e.model for e in pinned}
         for index, (e, why) in enumerate(ordered):
             if e.model in pinned_names:
@@ -219,6 +234,12 @@ def build_policy(store: Store, project: ProjectConfig, options: BuildOptions | N
             role = "primary" if index == 0 and not pinned else "fallback"
             route.append(e.entry(role, why))
         canary = None
+        if klass.canary is not None and klass.canary.model == route[0].model:
+            failures.append(
+                f"class {name!r}: canary {klass.canary.model} is already the class's primary "
+                "(nothing to compare it with: remove the canary, or exclude or pin another primary)"
+            )
+            continue
         if klass.canary is not None:
             model = klass.canary.model
             candidate = next((e for e in evidence if e.model == model), None)
@@ -251,6 +272,10 @@ def build_policy(store: Store, project: ProjectConfig, options: BuildOptions | N
             hint="relax a constraint (--min-score, --max-cost-per-success, --max-p95-ms, "
             "--max-error-rate), run the suites again, or pin a model",
         )
+    if options.base is not None and options.classes and options.suite is None:
+        # A build of some classes replaces those in the base policy and keeps the others.
+        kept = {name: klass for name, klass in options.base.classes.items() if name not in built}
+        built = {**kept, **built}
     default_class = spec.fallback_class() if options.suite is None else next(iter(built))
     if default_class not in built:
         default_class = next(iter(built))
@@ -288,7 +313,7 @@ class _Reader:
         self.store = store
         self.since = since
         self._points: dict[tuple[str, str], list[SeriesPoint]] = {}
-        self._status: dict[str, str] = {}
+        self._status: dict[str, tuple[str, float]] = {}
         self._flags: dict[str, list[dict[str, Any]]] = {}
 
     def points(self, suite: str, metric: str) -> dict[str, list[SeriesPoint]]:
@@ -302,10 +327,25 @@ class _Reader:
             by_model[point.model].append(point)
         return by_model
 
-    def completed(self, run_id: str) -> bool:
+    def _run(self, run_id: str) -> tuple[str, float]:
         if run_id not in self._status:
-            self._status[run_id] = self.store.get_run(run_id).status
-        return self._status[run_id] == "completed"
+            try:
+                run = self.store.get_run(run_id)
+            except Exception:  # a flag of a run no longer stored
+                self._status[run_id] = ("gone", 0.0)
+            else:
+                started = datetime.fromisoformat(run.started_at)
+                if started.tzinfo is None:
+                    started = started.replace(tzinfo=UTC)
+                self._status[run_id] = (run.status, started.timestamp())
+        return self._status[run_id]
+
+    def completed(self, run_id: str) -> bool:
+        return self._run(run_id)[0] == "completed"
+
+    def started(self, run_id: str) -> float:
+        """When a run started (epoch seconds; 0 when it is not stored)."""
+        return self._run(run_id)[1]
 
     def flags(self, suite: str) -> list[dict[str, Any]]:
         if suite not in self._flags:
@@ -329,20 +369,6 @@ def _candidates(reader: _Reader, project: ProjectConfig, klass: TaskClassSpec) -
     return [name for name in names if name not in excluded and name not in klass.pin]
 
 
-def _pin(
-    reader: _Reader,
-    project: ProjectConfig,
-    klass: TaskClassSpec,
-    model: str,
-    evidence: list[Evidence],
-    freshness: float,
-) -> Evidence:
-    found = next((e for e in evidence if e.model == model), None)
-    if found is not None:
-        return found
-    return _evidence(reader, project, klass, model, RoutingConstraints(), freshness)
-
-
 def _evidence(
     reader: _Reader,
     project: ProjectConfig,
@@ -360,12 +386,20 @@ def _evidence(
         for point in points:
             runs[point.run_id][point.metric] = point
         chosen = None
+        unmeasured = None  # the newest completed run without the class metric
         for run_id in sorted(runs, key=lambda r: next(iter(runs[r].values())).started_at, reverse=True):
-            if reader.completed(run_id) and klass.metric in runs[run_id]:
+            if not reader.completed(run_id):
+                continue
+            if klass.metric in runs[run_id]:
                 chosen = run_id
                 break
+            unmeasured = unmeasured or run_id
         if chosen is None:
-            evidence.reasons.append(f"no completed run of {suite} in the last {freshness:g} days")
+            evidence.reasons.append(
+                f"no measured {klass.metric} on {suite} (run {unmeasured})"
+                if unmeasured is not None
+                else f"no completed run of {suite} in the last {freshness:g} days"
+            )
             continue
         figures = runs[chosen]
         first = figures[klass.metric]
@@ -385,7 +419,7 @@ def _evidence(
             )
             if same and (
                 flag.get("run_id") == chosen
-                or float(flag.get("created_ts") or 0) >= first.started_at.timestamp()
+                or reader.started(str(flag.get("run_id"))) >= first.started_at.timestamp()
             ):
                 evidence.reasons.append(
                     f"drift flagged on {suite} {flag.get('metric')} at run {flag.get('run_id')}"
@@ -415,6 +449,7 @@ def _combine(reader: _Reader, evidence: Evidence, per_suite: list[dict[str, Any]
     for figures in per_suite:
         point = figures[metric]
         if point.value is None:
+            evidence.reasons.append(f"no measured {metric} on {point.suite} (run {point.run_id})")
             continue
         total_n += point.n
         weighted += point.value * point.n
@@ -563,7 +598,14 @@ def _weighted(eligible: list[Evidence], weights: RoutingWeights) -> tuple[Eviden
         (weights.quality * q + weights.cost * c + weights.p95 * lat) / total
         for q, c, lat in zip(quality, cost, p95, strict=True)
     ]
-    best = max(range(len(eligible)), key=lambda i: (utilities[i], eligible[i].score or 0.0, -i))
+
+    # An unknown cost is never a win: with cost weighted, unpriced endpoints come after
+    # every priced one, whatever their utility.
+    def rank(i: int) -> tuple[bool, float, float, int]:
+        unknown = weights.cost > 0 and eligible[i].cost_per_success is None
+        return (not unknown, utilities[i], eligible[i].score or 0.0, -i)
+
+    best = max(range(len(eligible)), key=rank)
     return eligible[best], utilities[best]
 
 

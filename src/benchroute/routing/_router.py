@@ -172,6 +172,8 @@ class _ClassRoute:
         healthy = tuple(name for name in route if name not in demoted)
         self.primary_route = healthy + tuple(name for name in route if name in demoted)
         self.receipt = receipt
+        if canary is not None and canary.model in demoted:
+            canary = None  # a drifted candidate gets no traffic (the receipt lists it)
         self.canary = canary
         if canary is not None:
             rest = tuple(name for name in self.primary_route if name != canary.model)
@@ -212,17 +214,10 @@ class Router:
                 "metric": klass.metric,
                 "objective": klass.objective,
                 "constraints": klass.constraints.model_dump(exclude_none=True),
+                # Per endpoint of the route, the score and runs that put it there (the
+                # policy document has the rest); kept small: every receipt carries it.
                 "evidence": {
-                    entry.model: {
-                        "endpoint_id": entry.endpoint_id,
-                        "role": entry.role,
-                        "score": entry.score,
-                        "ci": list(entry.ci) if entry.ci else None,
-                        "cost_per_success": entry.cost_per_success,
-                        "p95_ms": entry.p95_ms,
-                        "runs": [run.run_id for run in entry.runs],
-                        "why": entry.why,
-                    }
+                    entry.model: {"score": entry.score, "runs": [run.run_id for run in entry.runs]}
                     for entry in klass.route
                 },
                 "chosen_by": {

@@ -15,12 +15,13 @@ import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._errors import BenchrouteError
 from ..config import PolicyDocument, RouteEntry, load_policy_file
-from ..store import PolicyStore
+from ..store import PolicyStore, policy_digest
 from ._canary import ArmStats, CanaryCriteria
 from ._policy import PolicyError, checked_policy, policy_problems
 from ._router import Router
@@ -77,10 +78,15 @@ def _require_active(store: Store) -> StoredPolicy:
     return stored
 
 
-def promote_canary(store: Store, project: ProjectConfig, task_class: str, reason: str) -> int:
+def promote_canary(
+    store: Store, project: ProjectConfig, task_class: str, reason: str, *, expected_version: int | None = None
+) -> int | None:
     """A new active version in which the class's canary is its primary (the old primary
-    becomes the first fallback) and the canary is over."""
+    becomes the first fallback) and the canary is over. With ``expected_version``: only
+    while that version is the active one (else None, nothing activated)."""
     stored = _require_active(store)
+    if expected_version is not None and stored.version != expected_version:
+        return None
     policy = PolicyDocument.model_validate(stored.document)
     klass = _class_with_canary(policy, task_class, stored.version)
     canary = klass.canary
@@ -94,17 +100,22 @@ def promote_canary(store: Store, project: ProjectConfig, task_class: str, reason
     ]
     classes = dict(policy.classes)
     classes[task_class] = klass.model_copy(update={"route": [promoted, *rest], "canary": None})
-    return _successor(store, project, policy, classes, "promote", f"{task_class}: {reason}")
+    return _successor(store, project, policy, classes, "promote", f"{task_class}: {reason}", stored.version)
 
 
-def rollback_canary(store: Store, project: ProjectConfig, task_class: str, reason: str) -> int:
-    """A new active version without the class's canary (its route unchanged)."""
+def rollback_canary(
+    store: Store, project: ProjectConfig, task_class: str, reason: str, *, expected_version: int | None = None
+) -> int | None:
+    """A new active version without the class's canary (its route unchanged); with
+    ``expected_version`` only while that version is active (else None)."""
     stored = _require_active(store)
+    if expected_version is not None and stored.version != expected_version:
+        return None
     policy = PolicyDocument.model_validate(stored.document)
     klass = _class_with_canary(policy, task_class, stored.version)
     classes = dict(policy.classes)
     classes[task_class] = klass.model_copy(update={"canary": None})
-    return _successor(store, project, policy, classes, "rollback", f"{task_class}: {reason}")
+    return _successor(store, project, policy, classes, "rollback", f"{task_class}: {reason}", stored.version)
 
 
 def _class_with_canary(policy: PolicyDocument, task_class: str, version: int) -> Any:
@@ -125,11 +136,19 @@ def _successor(
     classes: dict[str, Any],
     source: str,
     reason: str,
-) -> int:
+    replaces: int,
+) -> int | None:
+    """Store the successor of version ``replaces`` and activate it — only if ``replaces`` is
+    still active when the activation is written (checked in the same transaction)."""
     successor = policy.model_copy(
         update={"classes": classes, "version": None, "source": source, "note": reason}
     )
-    return save_policy(store, project, successor, source=source, note=reason, activate=True, reason=reason)
+    checked_policy(successor, project)
+    policies = PolicyStore(store)
+    version = policies.add_policy(successor.to_json(), source=source, note=reason)
+    if not policies.activate_if(version, replaces, reason):
+        return None
+    return version
 
 
 @dataclass(slots=True)
@@ -160,6 +179,7 @@ class PolicyWatcher:
         self.policy: PolicyDocument | None = None
         self._demoted: dict[tuple[str, str], str] = {}
         self._rejected_version: int | None = None
+        self._since = 0.0
 
     def poll(self) -> PollResult:
         result = PollResult()
@@ -175,6 +195,9 @@ class PolicyWatcher:
                     result.rejected = str(exc)
                 else:
                     self.version, self.policy = active, policy
+                    # Drift flags count from when the policy was built (a hand-written one:
+                    # from when it was stored), never from the beginning of time.
+                    self._since = policy.created_ts or stored.created_ts
                     self._demoted = {}
                     result.loaded_version = active
                     result.router = Router(policy, active, self._demoted)
@@ -187,6 +210,9 @@ class PolicyWatcher:
         return result
 
     def _poll_file(self, result: PollResult) -> None:
+        """A changed policy file is stored (once per content) and activated. The first look
+        at the file (a gateway starting) activates it only when its content was never
+        stored: a restart must not undo a ``route activate`` or a promotion made since."""
         path = self.file
         if path is None:
             return
@@ -197,47 +223,64 @@ class PolicyWatcher:
         stamp = (stat.st_mtime, stat.st_size)
         if stamp == self._file_stamp:
             return
+        first = self._file_stamp is None
         self._file_stamp = stamp
         try:
             policy = load_policy_file(path)
             problems = policy_problems(policy, self.project)
             if problems:
                 raise PolicyError(f"{path}: " + "; ".join(problems))
-            version = self.policies.add_policy(policy.to_json(), source="file", note=str(path), reuse=True)
+            known = self.policies.version_with_digest(policy_digest(policy.to_json()))
+            if first and known is not None:
+                return
+            version = (
+                known
+                if known is not None
+                else self.policies.add_policy(policy.to_json(), source="file", note=str(path))
+            )
             if self.policies.active_version() != version:
                 self.policies.activate(version, f"file {path.name} changed")
         except BenchrouteError as exc:
             result.rejected = str(exc)
 
     def _drift_demotions(self, policy: PolicyDocument) -> list[tuple[str, str, str]]:
-        """(class, model, why) for endpoints a drift flag made worse after the policy."""
-        since = policy.created_ts or 0.0
+        """(class, model, why) for route and canary endpoints a drift flag made worse after
+        the policy was built (only flags newer than that are read)."""
+        since = datetime.fromtimestamp(self._since, UTC)
         found: list[tuple[str, str, str]] = []
         flags_by_suite: dict[str, list[dict[str, Any]]] = {}
         for name, klass in policy.classes.items():
-            for entry in klass.route:
-                if (name, entry.model) in self._demoted:
+            entries = [(e.model, e.endpoint_id) for e in klass.route]
+            if klass.canary is not None:
+                entries.append((klass.canary.model, klass.canary.endpoint_id))
+            for model, endpoint_id in entries:
+                if (name, model) in self._demoted:
                     continue
+                flag = None
                 for suite in klass.suites:
                     if suite not in flags_by_suite:
                         flags_by_suite[suite] = [
                             f
-                            for f in self.store.drift_flags(suite=suite)
-                            if float(f.get("created_ts") or 0) > since and f.get("direction") != "better"
+                            for f in self.store.drift_flags(suite=suite, since=since)
+                            if float(f.get("created_ts") or 0) > self._since
+                            and f.get("direction") != "better"
                         ]
-                    for flag in flags_by_suite[suite]:
-                        same = (
-                            entry.endpoint_id is not None and flag.get("endpoint_id") == entry.endpoint_id
-                        ) or (flag.get("model") == entry.model)
-                        if same:
-                            when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(float(flag["created_ts"])))
-                            why = (
-                                f"drift flagged on {suite} {flag.get('metric')} at run "
-                                f"{flag.get('run_id')} ({when} UTC)"
-                            )
-                            found.append((name, entry.model, why))
-                            break
-                    if found and found[-1][:2] == (name, entry.model):
+                    flag = next(
+                        (
+                            f
+                            for f in flags_by_suite[suite]
+                            if (endpoint_id is not None and f.get("endpoint_id") == endpoint_id)
+                            or f.get("model") == model
+                        ),
+                        None,
+                    )
+                    if flag is not None:
+                        when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(float(flag["created_ts"])))
+                        why = (
+                            f"drift flagged on {suite} {flag.get('metric')} at run "
+                            f"{flag.get('run_id')} ({when} UTC)"
+                        )
+                        found.append((name, model, why))
                         break
         return found
 
@@ -249,6 +292,7 @@ def canary_criteria(spec: CanaryCriteriaSpec) -> CanaryCriteria:
         min_samples=spec.min_samples,
         alpha=spec.alpha,
         max_error_rate=spec.max_error_rate,
+        max_error_rate_increase=spec.max_error_rate_increase,
         max_p95_ms=spec.max_p95_ms,
         guardrail_min_requests=spec.guardrail_min_requests,
     )
@@ -264,8 +308,9 @@ def canary_arms(
     """Both arms' figures for a class under one policy version, from the request log and
     its feedback: ``primary`` and ``canary`` (a shadow copy counts as the canary's).
 
-    ``models`` (arm -> the model it sends to first; default: read from the stored policy) makes
-    a request an *error of its arm* when that model did not answer it — it failed, timed out
+    A request is an *error of its arm* when the model the router put first for it (logged as
+    ``first_model``; else ``models``: arm -> model, default read from the stored policy) did
+    not answer it — it failed, timed out
     or was skipped, and a fallback (or nobody) answered — so a failing candidate shows in its
     error rate even though the client got a reply. A request the client itself got wrong (a
     4xx other than 429) says nothing about the arm and is left out."""
@@ -289,7 +334,7 @@ def canary_arms(
         if arm is None:
             continue
         status = int(row["status"])
-        expected = models.get(name)
+        expected = row.get("first_model") or models.get(name)
         failed = status >= 500 or status == 429 or row.get("error_kind") in _FAILED
         if 400 <= status < 500 and not failed:
             continue

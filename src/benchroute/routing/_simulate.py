@@ -42,6 +42,7 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._errors import BenchrouteError
@@ -564,6 +565,53 @@ def _log_requests(store: Store, since_ts: float | None) -> tuple[list[ReplayRequ
     return requests, skipped
 
 
+def _file_requests(path: Path) -> tuple[list[ReplayRequest], int]:
+    """Requests from a JSONL file, read line by line: each line a logged request — an OpenAI
+    chat body with the reply's ``usage`` beside it (``{"messages": …, "usage": {…}}``), a
+    ``{"request": {…}, "response": {…usage…}}`` pair, or a gateway log row (``input_tokens``,
+    ``output_tokens``, ``task_class``, ``request_payload``). A line without token counts is
+    skipped and counted; a line that is not JSON is an error naming file:line."""
+    requests: list[ReplayRequest] = []
+    skipped = 0
+    try:
+        handle = path.open(encoding="utf-8")
+    except OSError as exc:
+        raise SimulationError(f"--log {path}: cannot read it ({exc.strerror or exc})") from None
+    with handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError as exc:
+                raise SimulationError(
+                    f"{path}:{number}: not a JSON object ({exc})", hint="one logged request per line"
+                ) from None
+            if not isinstance(row, dict):
+                raise SimulationError(f"{path}:{number}: expected a JSON object, got {type(row).__name__}")
+            body: Mapping[str, Any] = row["request"] if isinstance(row.get("request"), dict) else row
+            if "request_payload" in row:
+                body = _payload(row.get("request_payload")) or {}
+            response: Mapping[str, Any] = row["response"] if isinstance(row.get("response"), dict) else row
+            usage: Mapping[str, Any] = response["usage"] if isinstance(response.get("usage"), dict) else {}
+            tokens_in = row.get("input_tokens", usage.get("prompt_tokens", usage.get("input_tokens")))
+            tokens_out = row.get("output_tokens", usage.get("completion_tokens", usage.get("output_tokens")))
+            if not isinstance(tokens_in, int | float) or not isinstance(tokens_out, int | float):
+                skipped += 1
+                continue
+            klass = row.get("task_class")
+            requests.append(
+                ReplayRequest(
+                    input_tokens=float(tokens_in),
+                    output_tokens=float(tokens_out),
+                    task_class=klass if isinstance(klass, str) else None,
+                    payload=body if body.get("messages") else None,
+                    alias=str(body.get("model") or ROUTED_MODEL),
+                )
+            )
+    return requests, skipped
+
+
 def _suite_requests(store: Store, policy: PolicyDocument, suite: str) -> tuple[list[ReplayRequest], str]:
     from ..store import SCORER_ERROR_KIND
 
@@ -645,6 +693,7 @@ def load_replay(
     suite: str | None = None,
     baseline: str | None = None,
     model_specs: Sequence[ModelSpec] = (),
+    log_path: str | Path | None = None,
 ) -> ReplayInputs:
     """The traffic to replay and the evidence to price and time it: the request log since
     ``since_ts`` (or ``suite``'s latest run), the per-case latencies of every policy model's
@@ -653,6 +702,9 @@ def load_replay(
     skipped = 0
     if suite is not None:
         requests, source = _suite_requests(store, policy, suite)
+    elif log_path is not None:
+        requests, skipped = _file_requests(Path(log_path))
+        source = f"log file {log_path}"
     else:
         requests, skipped = _log_requests(store, since_ts)
         when = (

@@ -571,13 +571,18 @@ def _m006_tables(metadata: MetaData) -> list[Table]:
 def m006_routing(conn: Connection) -> None:
     """Routing: versioned policy documents (``policies``) and which one is active when
     (``policy_activations``), production feedback per request (``feedback``), and, on each
-    logged request, the task class, the policy version it was served under and its canary
-    arm. Idempotent on a cut-short state, like m005."""
+    logged request, the task class, the policy version it was served under, its canary arm
+    and the model the router put first for it. Idempotent on a cut-short state, like m005."""
     metadata = MetaData()
     for table in _m006_tables(metadata):
         table.create(conn, checkfirst=True)
     have = {column["name"] for column in inspect(conn).get_columns("requests")}
-    for name, kind in (("task_class", "VARCHAR(100)"), ("policy_version", "INTEGER"), ("arm", "VARCHAR(20)")):
+    for name, kind in (
+        ("task_class", "VARCHAR(100)"),
+        ("policy_version", "INTEGER"),
+        ("arm", "VARCHAR(20)"),
+        ("first_model", "VARCHAR(200)"),
+    ):
         if name not in have:
             conn.exec_driver_sql(f"ALTER TABLE requests ADD COLUMN {name} {kind}")
     for name, on, columns in (

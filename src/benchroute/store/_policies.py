@@ -93,6 +93,18 @@ class PolicyStore:
             assert key is not None
             return int(key[0])
 
+    def version_with_digest(self, digest: str) -> int | None:
+        """The newest stored version with this content digest (None: never stored)."""
+        table = _schema.policies
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                select(table.c.version)
+                .where(table.c.digest == digest)
+                .order_by(table.c.version.desc())
+                .limit(1)
+            ).scalar_one_or_none()
+        return None if found is None else int(found)
+
     def policy(self, version: int) -> StoredPolicy | None:
         table = _schema.policies
         with self.engine.connect() as conn:
@@ -125,6 +137,22 @@ class PolicyStore:
                 _schema.policy_activations.insert().values(version=version, created_ts=now, reason=reason)
             )
         return Activation(version, now, reason)
+
+    def activate_if(self, version: int, expected_active: int, reason: str) -> bool:
+        """Activate ``version`` only if ``expected_active`` is the active version, read and
+        written in one transaction (two workers deciding at once: one wins, the other's
+        activation is not written). False when another version is active."""
+        table = _schema.policy_activations
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql("LOCK TABLE policy_activations IN EXCLUSIVE MODE")
+            current = conn.execute(
+                select(table.c.version).order_by(table.c.id.desc()).limit(1)
+            ).scalar_one_or_none()
+            if current != expected_active:
+                return False
+            conn.execute(table.insert().values(version=version, created_ts=time.time(), reason=reason))
+        return True
 
     def active_version(self) -> int | None:
         """The version of the newest activation (one indexed read: the gateway polls it)."""
@@ -229,9 +257,14 @@ class PolicyStore:
             return [dict(row._mapping) for row in conn.execute(query)]
 
     def request_exists(self, request_id: str) -> bool:
+        return self.request_key(request_id)[0]
+
+    def request_key(self, request_id: str) -> tuple[bool, str | None]:
+        """Whether the request is logged, and the gateway key it used (None: open gateway)."""
         table = _schema.requests
         with self.engine.connect() as conn:
-            return conn.execute(select(table.c.id).where(table.c.id == request_id)).first() is not None
+            row = conn.execute(select(table.c.key_id).where(table.c.id == request_id)).first()
+        return (False, None) if row is None else (True, row[0])
 
     def spend_since(self, since_ts: float) -> dict[str, float]:
         """Known USD spent per endpoint id since ``since_ts`` (budgets start from this)."""

@@ -245,6 +245,7 @@ requests = Table(
     Column("task_class", String(100)),  # NULL: an alias request, not routed
     Column("policy_version", Integer),
     Column("arm", String(20)),  # primary | canary | shadow (NULL: no canary)
+    Column("first_model", String(200)),  # the model the router put first (its arm's endpoint)
     Index("ix_requests_alias_created", "alias", "created_ts"),
     Index("ix_requests_key_id", "key_id"),
     Index("ix_requests_class_created", "task_class", "created_ts"),
