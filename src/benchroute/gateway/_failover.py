@@ -148,9 +148,9 @@ class Receipt:
             "cost_estimate_usd": self.cost_usd,
         }
         if decision is not None:
-            routing = decision.to_json()
+            routing = decision.to_json()  # shared by the requests of one class and arm
             if self.arm is not None:
-                routing["arm"] = self.arm
+                routing = {**routing, "arm": self.arm}
             document["routing"] = routing
         return document
 

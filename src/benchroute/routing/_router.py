@@ -51,18 +51,13 @@ class Decision:
     route: tuple[str, ...]  # model names, in the order to try
     policy_version: int | None
     shadow: str | None  # a model to send a copy to (shadow canary), its reply discarded
-    receipt: Mapping[str, Any]  # the class's provenance for the receipt (shared, read-only)
+    receipt: dict[str, Any]  # the receipt's routing block (shared by like requests: read-only)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "class": self.task_class,
-            "classified_by": self.classified_by,
-            "policy_version": self.policy_version,
-            "arm": self.arm,
-            "route": list(self.route),
-            "shadow": self.shadow,
-            **self.receipt,
-        }
+        """The receipt's ``routing`` block. ``receipt`` already is that block (the router
+        builds one per class, arm and way of classifying, once): returned as it is, so treat
+        it as read-only — copy it to change a field."""
+        return self.receipt
 
 
 class RoutingError(Exception):
@@ -78,6 +73,7 @@ class _Rule:
         "images",
         "json_mode",
         "keywords",
+        "words",
         "max_chars",
         "min_chars",
         "name",
@@ -95,6 +91,9 @@ class _Rule:
             if rule.keywords
             else None
         )
+        # A substring test first: most messages hold none of the words, and finding that
+        # out is ~30 times cheaper than the word-boundary regex (which then confirms a hit).
+        self.words = tuple(k.lower() for k in rule.keywords or ())
         self.min_chars = rule.min_prompt_chars
         self.max_chars = rule.max_prompt_chars
         self.tools = rule.tools
@@ -104,8 +103,10 @@ class _Rule:
     def matches(self, features: _Features) -> bool:
         if self.regex is not None and not self.regex.search(features.last_user):
             return False
-        if self.keywords is not None and not self.keywords.search(features.last_user):
-            return False
+        if self.keywords is not None:
+            lower = features.lower()
+            if not any(word in lower for word in self.words) or not self.keywords.search(features.last_user):
+                return False
         if self.min_chars is not None and features.chars < self.min_chars:
             return False
         if self.max_chars is not None and features.chars > self.max_chars:
@@ -120,9 +121,16 @@ class _Rule:
 class _Features:
     """What the rules look at, read from the request body once."""
 
-    __slots__ = ("chars", "images", "json_mode", "last_user", "tools")
+    __slots__ = ("_lower", "chars", "images", "json_mode", "last_user", "tools")
+
+    def lower(self) -> str:
+        """The last user message in lower case (computed once)."""
+        if self._lower is None:
+            self._lower = self.last_user.lower()
+        return self._lower
 
     def __init__(self, payload: Mapping[str, Any]) -> None:
+        self._lower: str | None = None
         self.last_user = ""
         self.chars = 0
         self.images = False
@@ -206,6 +214,8 @@ class Router:
         self.default_class = policy.fallback_class()
         self._rules = [_Rule(rule, index) for index, rule in enumerate(policy.rules)]
         self._classes: dict[str, _ClassRoute] = {}
+        # The receipt block per (class, classified by, arm): built on first use, then shared.
+        self._blocks: dict[tuple[str, str, str | None], dict[str, Any]] = {}
         for name, klass in policy.classes.items():
             route = tuple(entry.model for entry in klass.route)
             demoted_here = {m: why for (c, m), why in self.demoted.items() if c == name}
@@ -292,7 +302,20 @@ class Router:
                     order = route.canary_route
                 else:
                     arm = "primary"
-        return Decision(name, how, arm, order, self.version, shadow, route.receipt)
+        slot = (name, how, arm)
+        block = self._blocks.get(slot)
+        if block is None:
+            block = {
+                "class": name,
+                "classified_by": how,
+                "policy_version": self.version,
+                "arm": arm,
+                "route": list(order),
+                "shadow": shadow,
+                **route.receipt,
+            }
+            self._blocks[slot] = block
+        return Decision(name, how, arm, order, self.version, shadow, block)
 
 
 def _sticky_key(
