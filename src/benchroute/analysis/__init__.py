@@ -50,7 +50,14 @@ if TYPE_CHECKING:
         summarize_load,
     )
     from ._passk import pass_at_k, pass_at_k_by_model
-    from ._ranking import RankedModel, RankingLimits, RankingWeights, pareto_frontier, rank_models
+    from ._ranking import (
+        RankedModel,
+        RankingLimits,
+        RankingWeights,
+        desirability,
+        pareto_frontier,
+        rank_models,
+    )
     from ._sequential import SequentialResult, SummaryStats, rate_above_p_value, sequential_compare
 
 _LAZY = {
@@ -109,6 +116,7 @@ _LAZY = {
     "RankingLimits": "_ranking",
     "RankingWeights": "_ranking",
     "pareto_frontier": "_ranking",
+    "desirability": "_ranking",
     "rank_models": "_ranking",
     "SequentialResult": "_sequential",
     "SummaryStats": "_sequential",
@@ -153,6 +161,7 @@ __all__ = [
     "check_slos",
     "compare_results",
     "conversation_summary",
+    "desirability",
     "detect_drift",
     "drift_for_suite",
     "evaluate_gates",

@@ -79,7 +79,9 @@ def pareto_frontier(points: Sequence[tuple[str, float, float]]) -> set[str]:
     return frontier
 
 
-def _desirability(values: list[float | None], higher_is_better: bool) -> list[float | None]:
+def desirability(values: list[float | None], higher_is_better: bool) -> list[float | None]:
+    """Each value min–max scaled over ``values`` to 0..1, 1 the best (None stays None: an
+    unknown value is the caller's to treat as the worst)."""
     known = [v for v in values if v is not None]
     if not known:
         return [None] * len(values)
@@ -142,7 +144,7 @@ def rank_models(
     weights = weights or RankingWeights()
     limits = limits or RankingLimits()
     scaled = {
-        name: _desirability([getter(s) for s in summaries], higher)
+        name: desirability([getter(s) for s in summaries], higher)
         for name, (getter, higher) in _CRITERIA.items()
     }
     total_weight = sum(w for _, w in weights.items())

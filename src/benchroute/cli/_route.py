@@ -393,6 +393,21 @@ def route_activate(
     console.print(f"policy v{version} active", highlight=False, markup=False)
 
 
+def _end_canary(action: str, task_class: str, reason: str, config: Path | None, db: str | None) -> None:
+    from ..routing import promote_canary, rollback_canary
+
+    end = promote_canary if action == "promoted" else rollback_canary
+    try:
+        project, store = _open(config, db)
+        version = end(store, project, task_class, reason)
+    except BenchrouteError as exc:
+        fail(exc)
+        return
+    console.print(
+        f"class {task_class}: canary {action} · policy v{version} active", highlight=False, markup=False
+    )
+
+
 @route_app.command("promote")
 def route_promote(
     task_class: Annotated[str, typer.Argument(help="The class whose canary becomes its primary.")],
@@ -401,17 +416,7 @@ def route_promote(
     db: DbOption = None,
 ) -> None:
     """Promote a class's canary: it becomes the primary in a new active version."""
-    from ..routing import promote_canary
-
-    try:
-        project, store = _open(config, db)
-        version = promote_canary(store, project, task_class, reason)
-    except BenchrouteError as exc:
-        fail(exc)
-        return
-    console.print(
-        f"class {task_class}: canary promoted · policy v{version} active", highlight=False, markup=False
-    )
+    _end_canary("promoted", task_class, reason, config, db)
 
 
 @route_app.command("rollback")
@@ -422,17 +427,7 @@ def route_rollback(
     db: DbOption = None,
 ) -> None:
     """Roll back a class's canary: a new active version without it, the route unchanged."""
-    from ..routing import rollback_canary
-
-    try:
-        project, store = _open(config, db)
-        version = rollback_canary(store, project, task_class, reason)
-    except BenchrouteError as exc:
-        fail(exc)
-        return
-    console.print(
-        f"class {task_class}: canary rolled back · policy v{version} active", highlight=False, markup=False
-    )
+    _end_canary("rolled back", task_class, reason, config, db)
 
 
 @route_app.command("canary")

@@ -42,7 +42,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from .._errors import BenchrouteError
-from ..analysis import pareto_frontier
+from ..analysis import desirability, pareto_frontier
 from ..config import (
     OBJECTIVES,
     CanaryEntry,
@@ -575,20 +575,8 @@ def _order(
 
 def _weighted(eligible: list[Evidence], weights: RoutingWeights) -> tuple[Evidence, float]:
     def scale(values: list[float | None], higher: bool) -> list[float]:
-        known = [v for v in values if v is not None]
-        if not known:
-            return [0.0] * len(values)
-        low, high = min(known), max(known)
-        out = []
-        for v in values:
-            if v is None:
-                out.append(0.0)  # unknown is the worst, never a win
-            elif high == low:
-                out.append(1.0)
-            else:
-                fraction = (v - low) / (high - low)
-                out.append(fraction if higher else 1.0 - fraction)
-        return out
+        # unknown is the worst, never a win
+        return [0.0 if v is None else v for v in desirability(values, higher)]
 
     quality = scale([e.score for e in eligible], True)
     cost = scale([e.cost_per_success for e in eligible], False)

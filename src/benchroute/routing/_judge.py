@@ -42,28 +42,28 @@ class JudgeReport:
     errors: list[str] = field(default_factory=list)
 
 
-def _reply_text(payload: str | None) -> str | None:
+def _json_object(payload: str | None) -> dict[str, Any] | None:
     if not payload:
         return None
     try:
         body = json.loads(payload)
     except ValueError:
         return None
+    return body if isinstance(body, dict) else None
+
+
+def _reply_text(payload: str | None) -> str | None:
+    body = _json_object(payload)
     try:
-        content = body["choices"][0]["message"]["content"]
+        content = body["choices"][0]["message"]["content"]  # type: ignore[index]
     except (KeyError, IndexError, TypeError):
         return None
     return content if isinstance(content, str) else None
 
 
 def _messages(payload: str | None) -> list[dict[str, Any]] | None:
-    if not payload:
-        return None
-    try:
-        body = json.loads(payload)
-    except ValueError:
-        return None
-    messages = body.get("messages") if isinstance(body, dict) else None
+    body = _json_object(payload)
+    messages = body.get("messages") if body is not None else None
     return messages if isinstance(messages, list) else None
 
 

@@ -73,13 +73,13 @@ class _Rule:
         "images",
         "json_mode",
         "keywords",
-        "words",
         "max_chars",
         "min_chars",
         "name",
         "number",
         "regex",
         "tools",
+        "words",
     )
 
     def __init__(self, rule: ClassRule, number: int) -> None:
@@ -123,15 +123,9 @@ class _Features:
 
     __slots__ = ("_lower", "chars", "images", "json_mode", "last_user", "tools")
 
-    def lower(self) -> str:
-        """The last user message in lower case (computed once)."""
-        if self._lower is None:
-            self._lower = self.last_user.lower()
-        return self._lower
-
     def __init__(self, payload: Mapping[str, Any]) -> None:
         self._lower: str | None = None
-        self.last_user = ""
+        self.last_user: str = ""
         self.chars = 0
         self.images = False
         messages = payload.get("messages")
@@ -151,6 +145,12 @@ class _Features:
             "json_object",
             "json_schema",
         )
+
+    def lower(self) -> str:
+        """The last user message in lower case (computed once)."""
+        if self._lower is None:
+            self._lower = self.last_user.lower()
+        return self._lower
 
 
 def _text(content: Any) -> tuple[str, bool]:
