@@ -190,9 +190,9 @@ def route_build(
     db: DbOption = None,
     wide: WideOption = False,
 ) -> None:
-    """Build a routing policy from the latest eligible runs: per class the endpoint that meets
-    every constraint under the objective, fallbacks by quality, with the evidence. With
-    --class, the other classes of the active policy are kept as they are."""
+    """Build a routing policy from the latest eligible runs: per class the endpoint
+    that meets every constraint under the objective, fallbacks by quality, with the
+    evidence. With --class, the active policy's other classes are kept as they are."""
     from ..routing import BuildOptions, build_policy, save_policy
 
     try:
