@@ -116,7 +116,7 @@ def fit_table(
         for column in table.columns:
             column.overflow = "fold"
     if hidden:
-        shown = ", ".join(reversed(hidden))
+        shown = ", ".join(name.replace("\n", " ") for name in reversed(hidden))  # two-line headers
         note = f"{len(hidden)} column(s) hidden to fit {limit} columns ({shown}): --wide shows them"
         table.caption = f"{table.caption}\n{note}" if table.caption else note
         table.caption_justify = "left"

@@ -502,7 +502,7 @@ def _violations(evidence: Evidence, constraints: RoutingConstraints) -> list[str
             found.append("cost per success unknown (unpriced, or nothing passed)")
         elif evidence.cost_per_success > constraints.max_cost_per_success:
             found.append(
-                f"cost per success ${evidence.cost_per_success:.6g} > ${constraints.max_cost_per_success:.6g}"
+                f"cost per success ${evidence.cost_per_success:.4g} > ${constraints.max_cost_per_success:.4g}"
             )
     if constraints.max_p95_ms is not None and evidence.runs:
         if evidence.p95_ms is None:
@@ -543,7 +543,7 @@ def _order(
             key=lambda e: (e.cost_per_success is None, e.cost_per_success or 0.0, -(e.score or 0.0), e.model),
         )
         why = (
-            f"cheapest passing: ${primary.cost_per_success:.6g} per success"
+            f"cheapest passing: ${primary.cost_per_success:.4g} per success"
             if primary.cost_per_success is not None
             else "passing; no candidate has a known cost per success"
         )
