@@ -31,6 +31,16 @@ GOAL_PHRASE = "GOAL REACHED"
 DEFAULT_USER_STOP = r"\bGOAL[ _]REACHED\b"
 
 
+def check_regex(value: str | None) -> str | None:
+    """``value`` if it compiles as a regular expression (a field validator's check)."""
+    if value is not None:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"invalid regular expression {value!r}: {exc}") from None
+    return value
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -72,12 +82,7 @@ class StopCondition(_Strict):
     @field_validator("assistant_regex", "user_regex")
     @classmethod
     def _compiles(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"invalid regular expression {value!r}: {exc}") from None
-        return value
+        return check_regex(value)
 
 
 class SimulatedUser(_Strict):

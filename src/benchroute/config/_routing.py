@@ -36,10 +36,11 @@ classified then by the ``x-benchroute-task`` header, else the rules, else ``defa
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ._conversation import check_regex
 
 ROUTED_MODEL = "benchroute"
 """The model name (and ``benchroute/<class>`` prefix) a client sends to be routed."""
@@ -172,12 +173,7 @@ class ClassRule(BaseModel):
     @field_validator("regex")
     @classmethod
     def _compiles(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"not a regular expression: {exc}") from None
-        return value
+        return check_regex(value)
 
     @model_validator(mode="after")
     def _has_a_condition(self) -> ClassRule:
