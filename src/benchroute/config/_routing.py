@@ -61,6 +61,15 @@ class RoutingConstraints(BaseModel):
     max_p95_ms: float | None = Field(default=None, gt=0, description="end-to-end p95 latency")
     max_error_rate: float | None = Field(default=None, ge=0, le=1, description="provider errors per request")
 
+    def limits(self) -> RoutingConstraints:
+        """Just the four constraints (of a class or of the whole ``routing:`` block)."""
+        return RoutingConstraints(
+            min_score=self.min_score,
+            max_cost_per_success=self.max_cost_per_success,
+            max_p95_ms=self.max_p95_ms,
+            max_error_rate=self.max_error_rate,
+        )
+
     def merged(self, override: RoutingConstraints) -> RoutingConstraints:
         """These constraints with every field ``override`` sets taking its place."""
         return RoutingConstraints.model_validate(
@@ -147,14 +156,6 @@ class TaskClassSpec(RoutingConstraints):
             raise ValueError("expected pass_rate or score:<scorer>")
         return value
 
-    def constraints(self) -> RoutingConstraints:
-        return RoutingConstraints(
-            min_score=self.min_score,
-            max_cost_per_success=self.max_cost_per_success,
-            max_p95_ms=self.max_p95_ms,
-            max_error_rate=self.max_error_rate,
-        )
-
 
 class ClassRule(BaseModel):
     """One classification rule; every condition it sets must hold for its class to apply."""
@@ -221,12 +222,8 @@ class RoutingSpec(RoutingConstraints):
         return next(iter(self.classes), None)
 
     def class_constraints(self, name: str) -> RoutingConstraints:
-        return RoutingConstraints(
-            min_score=self.min_score,
-            max_cost_per_success=self.max_cost_per_success,
-            max_p95_ms=self.max_p95_ms,
-            max_error_rate=self.max_error_rate,
-        ).merged(self.classes[name].constraints())
+        """The block's constraints with the class's own taking their place."""
+        return self.limits().merged(self.classes[name].limits())
 
 
 def routing_models(spec: RoutingSpec) -> dict[tuple[str | int, ...], str]:

@@ -199,7 +199,7 @@ def build_policy(store: Store, project: ProjectConfig, options: BuildOptions | N
     built: dict[str, PolicyClass] = {}
     failures: list[str] = []
     for name, klass in classes.items():
-        base_constraints = spec.class_constraints(name) if name in spec.classes else _top(spec)
+        base_constraints = spec.class_constraints(name) if name in spec.classes else spec.limits()
         constraints = base_constraints.merged(options.constraints)
         class_objective = options.objective or klass.objective or objective
         if class_objective == "best_under_budget" and constraints.max_cost_per_success is None:
@@ -289,15 +289,6 @@ def build_policy(store: Store, project: ProjectConfig, options: BuildOptions | N
         default_class=default_class,
         rules=rules,
         classes=built,
-    )
-
-
-def _top(spec: Any) -> RoutingConstraints:
-    return RoutingConstraints(
-        min_score=spec.min_score,
-        max_cost_per_success=spec.max_cost_per_success,
-        max_p95_ms=spec.max_p95_ms,
-        max_error_rate=spec.max_error_rate,
     )
 
 
