@@ -52,6 +52,7 @@ def load_project(path: str | Path | None = None, *, provider_check: NameCheck | 
     source = load_yaml(path)
     if not isinstance(source.data, dict):
         raise ConfigError(f"{path}:1: expected a mapping with a 'models:' section")
+    _check_routing_classes(source)
     try:
         project = ProjectConfig.model_validate({**source.data, "root": path.parent.resolve()})
     except ValidationError as exc:
@@ -65,6 +66,32 @@ def load_project(path: str | Path | None = None, *, provider_check: NameCheck | 
     _check_gateway_aliases(project, source)
     _check_routing_models(project, source)
     return project
+
+
+def _check_routing_classes(source: LocatedData) -> None:
+    """A rule's ``class`` and ``default_class`` name a class of ``routing.classes``, checked
+    on the file's data so the error names their own line (the model's check would name the
+    ``routing:`` line)."""
+    routing = source.data.get("routing") if isinstance(source.data, dict) else None
+    if not isinstance(routing, dict) or not isinstance(routing.get("classes"), dict):
+        return
+    classes = [str(name) for name in routing["classes"]]
+    named: list[tuple[Loc, object]] = [(("routing", "default_class"), routing.get("default_class"))]
+    rules = routing.get("rules")
+    if isinstance(rules, list):
+        named += [
+            (("routing", "rules", i, "class"), r.get("class"))
+            for i, r in enumerate(rules)
+            if isinstance(r, dict)
+        ]
+    for loc, name in named:
+        if isinstance(name, str) and classes and name not in classes:
+            field = ".".join(str(part) for part in loc)
+            raise ConfigError(
+                f"{source.where(loc)}: {field}: {name!r} is not one of routing.classes"
+                f"{did_you_mean(name, classes)}",
+                hint="classes: " + ", ".join(classes),
+            )
 
 
 def _check_routing_models(project: ProjectConfig, source: LocatedData) -> None:
