@@ -71,7 +71,7 @@ if ! ls "$WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1; then
   fi
 fi
 
-echo "==> installing benchroute[local,scorers,embeddings,code,postgres,reports,gateway,monitor,otel,dev] into .venv"
-"${PIP[@]}" install -q --find-links "$WHEELS" -c constraints.txt -e ".[local,scorers,embeddings,code,postgres,reports,gateway,monitor,otel,dev]" 2>&1 \
+echo "==> installing benchroute[local,scorers,holdouts,embeddings,code,postgres,reports,gateway,monitor,otel,dev] into .venv"
+"${PIP[@]}" install -q --find-links "$WHEELS" -c constraints.txt -e ".[local,scorers,holdouts,embeddings,code,postgres,reports,gateway,monitor,otel,dev]" 2>&1 \
   | grep -v -E "^WARNING: Location .* is ignored" || true
 .venv/bin/benchroute --version

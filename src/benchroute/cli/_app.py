@@ -161,10 +161,15 @@ def load_suites_checked(files: list[Path], project: Any) -> list[Any]:
     file:line, before a run is created."""
     from ..config import load_suite
     from ..scorers import import_plugins
+    from ..store import Store
+    from ..suites import golden_loader
 
     import_plugins(project.imports, project.root)
     models = list(project.models)
-    return [load_suite(f, scorer_check=_scorer_problem, model_names=models) for f in files]
+    golden = golden_loader(lambda: Store(project.store_url()))
+    return [
+        load_suite(f, scorer_check=_scorer_problem, model_names=models, golden_loader=golden) for f in files
+    ]
 
 
 def check_model_option(names: list[str] | None, project: Any) -> None:
@@ -623,6 +628,7 @@ from . import (  # noqa: E402, F401
     _ci,
     _compare,
     _correlate,
+    _dataset,
     _drift,
     _history,
     _judge,

@@ -4,10 +4,11 @@ Loading reports problems as ``file:line: field: what was expected``.
 """
 
 from ._conversation import GOAL_PHRASE, SimulatedUser, StopCondition, Turn, is_conversation
+from ._datasets import DatasetsSpec, RecognizerSpec, ScrubSpec
 from ._drift import DriftSpec
 from ._gate import GateSpec
 from ._gateway import GatewayBreakerSpec, GatewayListenSpec, GatewaySpec
-from ._load import PROJECT_FILE, find_project_file, load_cases, load_project, load_suite
+from ._load import PROJECT_FILE, GoldenLoader, find_project_file, load_cases, load_project, load_suite
 from ._models import (
     Case,
     DatasetSpec,
@@ -74,12 +75,14 @@ __all__ = [
     "ConstantConcurrency",
     "ConstantRate",
     "DatasetSpec",
+    "DatasetsSpec",
     "DriftSpec",
     "EvidenceRun",
     "GateSpec",
     "GatewayBreakerSpec",
     "GatewayListenSpec",
     "GatewaySpec",
+    "GoldenLoader",
     "LoadProfile",
     "LoadSpec",
     "ModelSpec",
@@ -92,6 +95,7 @@ __all__ = [
     "RankingLimitsSpec",
     "RankingSpec",
     "RankingWeightsSpec",
+    "RecognizerSpec",
     "RejectedEntry",
     "RouteEntry",
     "RoutingConstraints",
@@ -102,6 +106,7 @@ __all__ = [
     "ScorerEntry",
     "ScorerGroup",
     "ScorerSpec",
+    "ScrubSpec",
     "Segment",
     "SimulatedUser",
     "Soak",

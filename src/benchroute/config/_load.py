@@ -17,6 +17,12 @@ from ._yaml import Loc, LocatedData, describe_validation_error, load_yaml
 
 PROJECT_FILE = "benchroute.yaml"
 
+GoldenLoader = Callable[[str, int | None], tuple[list[Case], int]]
+"""The cases of a stored golden set and the version they are (``(name, version or None for
+the newest)``); raises :class:`LookupError` with a message when there is no such set.
+
+Golden sets live in the store, above this package: the CLI passes a loader in."""
+
 NameCheck = Callable[[str], str | None]
 """Why a registry name cannot be used (``"unknown scorer 'x' (did you mean ...)"``), or None.
 
@@ -138,13 +144,16 @@ def load_suite(
     *,
     scorer_check: NameCheck | None = None,
     model_names: Collection[str] | None = None,
+    golden_loader: GoldenLoader | None = None,
 ) -> SuiteSpec:
     """Load a suite file and its dataset; every case is resolved and validated.
 
     ``scorer_check`` validates every scorer name (suite scorers, groups, conversation
     assertions, stop scorers) against the scorer registry, and ``model_names`` the suite's
     ``models:`` against the project's, so a misspelt name fails at load with its
-    ``file:line: field`` before any run is created.
+    ``file:line: field`` before any run is created. ``golden_loader`` reads a stored golden
+    set (``dataset: {golden: NAME, version: N}``); the resolved version is set on the suite's
+    ``dataset.version``, so the run's provenance names the cases it ran.
     """
     path = Path(path)
     source = load_yaml(path)
@@ -165,6 +174,20 @@ def load_suite(
         if not data_path.is_absolute():
             data_path = path.parent / data_path
         dataset.cases = load_cases(data_path, dataset.columns, dataset.format)
+    elif dataset.golden is not None:
+        where = source.where(("dataset", "golden"))
+        if golden_loader is None:
+            raise ConfigError(
+                f"{where}: dataset.golden: a stored golden set is read from the project's store",
+                hint="run the suite with the benchroute CLI (or pass golden_loader= to load_suite)",
+            )
+        try:
+            dataset.cases, dataset.version = golden_loader(dataset.golden, dataset.version)
+        except LookupError as exc:
+            message = exc.args[0] if exc.args else str(exc)
+            raise ConfigError(
+                f"{where}: dataset.golden: {message}", hint="`benchroute dataset list` shows the stored sets"
+            ) from None
     elif dataset.cases is not None:
         _check_unique_ids(dataset.cases, source)
     if dataset.limit is not None and dataset.cases is not None:

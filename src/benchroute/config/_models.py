@@ -27,6 +27,7 @@ from pydantic import (
 from .._errors import ConfigError
 from ..types import Message
 from ._conversation import SimulatedUser, StopCondition, Turn, check_case
+from ._datasets import DatasetsSpec
 from ._drift import DriftSpec
 from ._gate import GateSpec
 from ._gateway import GatewaySpec
@@ -231,6 +232,9 @@ class ProjectConfig(_Strict):
     watch: WatchSpec = Field(default_factory=WatchSpec, description="what `benchroute watch` runs")
     schedule: dict[str, ScheduleSpec] = Field(default_factory=dict, description="cron schedules of `watch`")
     alerts: AlertsSpec = Field(default_factory=AlertsSpec, description="webhooks for drift and gate alerts")
+    datasets: DatasetsSpec = Field(
+        default_factory=DatasetsSpec, description="PII scrubbing and defaults of `benchroute dataset`"
+    )
     root: Path = Field(default=Path("."), exclude=True)
 
     @model_validator(mode="after")
@@ -294,10 +298,15 @@ class Case(_Strict):
 
 
 class DatasetSpec(_Strict):
-    """Cases inline, or from a JSONL/CSV file with a column mapping."""
+    """Cases inline, from a JSONL/CSV file with a column mapping, or a stored golden set
+    (``golden: support`` with ``version: 3`` to pin one; the newest version otherwise)."""
 
     cases: list[Case] | None = None
     path: str | None = None
+    golden: str | None = Field(default=None, description="a dataset stored by `benchroute dataset`")
+    version: int | None = Field(
+        default=None, ge=1, description="the version of the golden set (default: newest)"
+    )
     format: Literal["jsonl", "csv"] | None = None
     columns: dict[str, str] = Field(
         default_factory=dict,
@@ -308,8 +317,12 @@ class DatasetSpec(_Strict):
     @model_validator(mode="after")
     def _one_source(self) -> DatasetSpec:
         # A loaded suite keeps its path and carries the resolved cases, so both may be set.
-        if self.cases is None and self.path is None:
-            raise ValueError("give 'cases' (inline) or 'path' (a JSONL/CSV file)")
+        if self.cases is None and self.path is None and self.golden is None:
+            raise ValueError("give 'cases' (inline), 'path' (a JSONL/CSV file) or 'golden' (a stored set)")
+        if self.path is not None and self.golden is not None:
+            raise ValueError("give either 'path' or 'golden', not both")
+        if self.version is not None and self.golden is None:
+            raise ValueError("'version' pins a golden set: give 'golden: NAME' too")
         return self
 
 

@@ -1,5 +1,7 @@
-"""The store: runs and results over SQLAlchemy (SQLite by default), append-only migrations."""
+"""The store: runs and results over SQLAlchemy (SQLite by default), append-only migrations;
+the gateway's request log, routing policies and versioned datasets."""
 
+from ._datasets import DatasetStore, DatasetVersion, case_line
 from ._migrations import MIGRATIONS
 from ._policies import Activation, PolicyStore, StoredPolicy, policy_digest
 from ._records import SCORER_ERROR_KIND, Result, ResultKey, RunRecord
@@ -17,6 +19,8 @@ __all__ = [
     "SERIES_METRICS",
     "Activation",
     "CaseOutcome",
+    "DatasetStore",
+    "DatasetVersion",
     "GatewayKey",
     "LoadOutcome",
     "LoadSample",
@@ -30,6 +34,7 @@ __all__ = [
     "Store",
     "StoreError",
     "StoredPolicy",
+    "case_line",
     "is_load_result",
     "policy_digest",
 ]

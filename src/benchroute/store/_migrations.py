@@ -595,3 +595,51 @@ def m006_routing(conn: Connection) -> None:
 
 
 MIGRATIONS.append(("m006_routing", m006_routing))
+
+
+# --- m007_datasets (owned by suites: versioned datasets and golden sets) -----------------------
+
+
+def _m007_tables(metadata: MetaData) -> list[Table]:
+    return [
+        Table(
+            "datasets",
+            metadata,
+            Column("id", Integer, primary_key=True, autoincrement=True),
+            Column("name", String(200), nullable=False),
+            Column("version", Integer, nullable=False),
+            Column("created_ts", Float, nullable=False),
+            Column("kind", String(40), nullable=False),
+            Column("case_count", Integer, nullable=False),
+            Column("digest", String(64), nullable=False),
+            Column("parent_version", Integer),
+            Column("provenance", Text, nullable=False),
+            Column("scrub", Text),
+            Column("note", Text),
+            UniqueConstraint("name", "version", name="uq_datasets_name_version"),
+        ),
+        Table(
+            "dataset_cases",
+            metadata,
+            Column("dataset_id", Integer, primary_key=True),
+            Column("position", Integer, primary_key=True),
+            Column("case_id", String(300), nullable=False),
+            Column("body", Text, nullable=False),
+        ),
+    ]
+
+
+def m007_datasets(conn: Connection) -> None:
+    """Versioned datasets (``datasets``: one row per name and version, with provenance and
+    the scrub report) and their cases (``dataset_cases``, in order). A version is written in
+    one transaction and never changed: appending makes a new version. Idempotent on a
+    cut-short state, like m005."""
+    metadata = MetaData()
+    for table in _m007_tables(metadata):
+        table.create(conn, checkfirst=True)
+    conn.exec_driver_sql(
+        "CREATE INDEX IF NOT EXISTS ix_dataset_cases_case_id ON dataset_cases (dataset_id, case_id)"
+    )
+
+
+MIGRATIONS.append(("m007_datasets", m007_datasets))

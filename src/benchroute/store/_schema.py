@@ -302,3 +302,33 @@ feedback = Table(
     Column("source", String(20), nullable=False),  # user | judge
     Column("key_id", String(32)),
 )
+
+
+# --- m007_datasets ---------------------------------------------------------------------------
+
+datasets = Table(
+    "datasets",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("version", Integer, nullable=False),  # 1, 2, ... per name; a version never changes
+    Column("created_ts", Float, nullable=False),
+    Column("kind", String(40), nullable=False),  # pool | golden | perturbed | ...
+    Column("case_count", Integer, nullable=False),
+    Column("digest", String(64), nullable=False),  # SHA-256 of the cases' canonical JSON lines
+    Column("parent_version", Integer),  # the version this one was made from (same name)
+    Column("provenance", Text, nullable=False),  # JSON: source, date range, filters, seeds, ...
+    Column("scrub", Text),  # JSON: the scrub report, or {"skipped": reason} for --no-scrub
+    Column("note", Text),
+    UniqueConstraint("name", "version", name="uq_datasets_name_version"),
+)
+
+dataset_cases = Table(
+    "dataset_cases",
+    metadata,
+    Column("dataset_id", Integer, primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("case_id", String(300), nullable=False),
+    Column("body", Text, nullable=False),  # JSON: the case (benchroute.config.Case fields)
+    Index("ix_dataset_cases_case_id", "dataset_id", "case_id"),
+)
