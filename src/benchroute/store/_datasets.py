@@ -151,7 +151,7 @@ class DatasetStore:
                     scrub=None,
                     note=note,
                 )
-            ).inserted_primary_key[0]
+            ).inserted_primary_key[0]  # type: ignore[index]
             digest = hashlib.sha256()
             seen: dict[str, int] = {}
             batch: list[dict[str, Any]] = []
@@ -249,7 +249,7 @@ class DatasetStore:
                 yield json.loads(body)
 
 
-def _version(row: Mapping[str, Any]) -> DatasetVersion:
+def _version(row: Any) -> DatasetVersion:
     return DatasetVersion(
         name=row["name"],
         version=int(row["version"]),
