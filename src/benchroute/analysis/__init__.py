@@ -36,6 +36,14 @@ if TYPE_CHECKING:
     from ._drift_store import drift_for_suite
     from ._flaky import FlakyCase, exclude_quarantined, flaky_cases
     from ._gate import GateFailure, GateReport, evaluate_gates
+    from ._generalisation import (
+        ALL_KINDS,
+        GapReport,
+        GapRow,
+        generalisation_gap,
+        perturbation_links,
+        perturbation_of,
+    )
     from ._judging import judge_notes
     from ._latency import LatencyStats, latency_by_tier, latency_stats
     from ._leaderboard import ModelSummary, leaderboard, percentile, waited_ms
@@ -94,6 +102,12 @@ _LAZY = {
     "GateFailure": "_gate",
     "GateReport": "_gate",
     "evaluate_gates": "_gate",
+    "ALL_KINDS": "_generalisation",
+    "GapReport": "_generalisation",
+    "GapRow": "_generalisation",
+    "generalisation_gap": "_generalisation",
+    "perturbation_links": "_generalisation",
+    "perturbation_of": "_generalisation",
     "judge_notes": "_judging",
     "LatencyStats": "_latency",
     "latency_by_tier": "_latency",
@@ -129,6 +143,7 @@ __getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 __all__ = [
+    "ALL_KINDS",
     "NO_DIFFERENCE",
     "ChangePoint",
     "Comparison",
@@ -137,6 +152,8 @@ __all__ = [
     "DriftReport",
     "FlakyCase",
     "FlippedCase",
+    "GapReport",
+    "GapRow",
     "GateFailure",
     "GateReport",
     "LatencyStats",
@@ -169,6 +186,7 @@ __all__ = [
     "find_change_point",
     "first_alarm",
     "flaky_cases",
+    "generalisation_gap",
     "history_inputs",
     "is_conversation",
     "judge_notes",
@@ -182,6 +200,8 @@ __all__ = [
     "pass_at_k",
     "pass_at_k_by_model",
     "percentile",
+    "perturbation_links",
+    "perturbation_of",
     "rank_models",
     "rate_above_p_value",
     "saturation_point",

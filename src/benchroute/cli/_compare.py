@@ -78,6 +78,17 @@ def _sides(
     )
 
 
+def _side_gaps(sides: list[tuple[str, list[Any], dict[str, Any]]], alpha: float) -> list[tuple[str, Any]]:
+    """The generalisation gap of each side, when both hold perturbed copies of their cases
+    (empty otherwise: one side's gap alone compares nothing)."""
+    from ..analysis import generalisation_gap
+
+    gaps = [
+        (label, generalisation_gap(results, config=config, alpha=alpha)) for label, results, config in sides
+    ]
+    return gaps if all(gap for _, gap in gaps) else []
+
+
 @app.command()
 def compare(
     run_a: Annotated[str, typer.Argument(help="Run id (or unique prefix): the baseline, A.")],
@@ -110,9 +121,11 @@ def compare(
     try:
         _, store = _open(config, db)
         runs = []
+        configs = []
         for run_id in [run_a] if run_b is None else [run_a, run_b]:
             record, results = store.run_with_results(run_id)
             runs.append((record.id, results))
+            configs.append(record.config)
         (label_a, side_a), (label_b, side_b) = _sides(runs, model, models)
         quarantined = [] if include_quarantined else store.quarantined()
         left_out = 0
@@ -124,6 +137,7 @@ def compare(
         comparison = compare_results(
             side_a, side_b, label_a=label_a, label_b=label_b, alpha=alpha, resamples=resamples, seed=seed
         )
+        gaps = _side_gaps([(label_a, side_a, configs[0]), (label_b, side_b, configs[-1])], alpha)
     except BenchrouteError as exc:
         fail(exc)
         return
@@ -149,7 +163,14 @@ def compare(
                 soft_wrap=True,
             )
     if as_json:
-        console.print_json(json.dumps(comparison_json(comparison)))
+        data = comparison_json(comparison)
+        if gaps:
+            from ..reports import gap_json
+
+            data["generalisation_gap"] = {
+                side: gap_json(gap) for side, (_, gap) in zip("ab", gaps, strict=True)
+            }
+        console.print_json(json.dumps(data))
         return
     from ..reports import print_fitted
 
@@ -169,6 +190,10 @@ def compare(
         console.print(flipped)
     else:
         console.print("no case flipped between pass and fail")
+    if gaps:
+        from ..reports import gap_sides_table
+
+        print_fitted(console, gap_sides_table(gaps), ("p (Holm)",), wide=wide, keep={"side", "kind", "flag"})
 
 
 @cases_app.command("flaky")

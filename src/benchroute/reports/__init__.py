@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         natural_width,
         print_fitted,
     )
+    from ._gap import GAP_DROP_ORDER, gap_json, gap_sides_table, gap_table, print_generalisation_gap
     from ._gate import estimate_table, gate_table
     from ._history import (
         HISTORY_DROP_ORDER,
@@ -85,6 +86,11 @@ _LAZY = {
     "MODELS_DROP_ORDER": "_fit",
     "RUNS_DROP_ORDER": "_fit",
     "CONVERSATION_DROP_ORDER": "_fit",
+    "GAP_DROP_ORDER": "_gap",
+    "gap_json": "_gap",
+    "gap_sides_table": "_gap",
+    "gap_table": "_gap",
+    "print_generalisation_gap": "_gap",
     "estimate_table": "_gate",
     "gate_table": "_gate",
     "HISTORY_DROP_ORDER": "_history",
@@ -124,6 +130,7 @@ __all__ = [
     "CONVERSATION_DROP_ORDER",
     "DRIFT_DROP_ORDER",
     "ESTIMATE_DROP_ORDER",
+    "GAP_DROP_ORDER",
     "HISTORY_DROP_ORDER",
     "LATENCY_DROP_ORDER",
     "LEADERBOARD_DROP_ORDER",
@@ -142,6 +149,9 @@ __all__ = [
     "fit_table",
     "flaky_table",
     "flipped_table",
+    "gap_json",
+    "gap_sides_table",
+    "gap_table",
     "gate_table",
     "history_chart",
     "history_csv",
@@ -158,6 +168,7 @@ __all__ = [
     "pass_at_k_table",
     "print_conversation_summary",
     "print_fitted",
+    "print_generalisation_gap",
     "print_run_header",
     "print_transcripts",
     "quarantine_table",

@@ -19,7 +19,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._urls import display_url
-from ..analysis import ModelSummary, RankedModel, judge_notes, leaderboard, rank_models
+from ..analysis import (
+    GapReport,
+    ModelSummary,
+    RankedModel,
+    generalisation_gap,
+    judge_notes,
+    leaderboard,
+    rank_models,
+)
 from ..store import SCORER_ERROR_KIND, Result, RunRecord
 
 
@@ -32,6 +40,8 @@ class RunReport:
     summaries: list[ModelSummary]  # leaderboard order
     ranked: list[RankedModel]  # rank_models order (default weights: accuracy)
     judge_notes: list[str] = field(default_factory=list)  # e.g. the embedded judge's warning
+    # Originals vs perturbed copies (falsy when the run has no perturbed case).
+    gap: GapReport = field(default_factory=GapReport)
 
     @property
     def models(self) -> list[str]:
@@ -67,6 +77,7 @@ def build_report(run: RunRecord, results: list[Result]) -> RunReport:
         summaries=summaries,
         ranked=rank_models(summaries),
         judge_notes=judge_notes(run),
+        gap=generalisation_gap(results, config=run.config),
     )
 
 

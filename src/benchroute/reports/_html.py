@@ -48,6 +48,7 @@ from ._common import (
     suite_pass_rates,
     truncate,
 )
+from ._gap import gap_cells, gap_notes, shown_rows
 from ._load import LOAD_COLUMNS, load_rows
 
 _OUTPUT_CHARS = 5000
@@ -272,6 +273,18 @@ def _suite_rows(report: RunReport) -> list[dict[str, Any]]:
     return [{"tier": tier, "suite": suite, "cells": cells} for tier, suite, cells in suite_pass_rates(report)]
 
 
+def _gap(report: RunReport) -> dict[str, Any] | None:
+    """The generalisation gap section (None: the run has no perturbed case)."""
+    if not report.gap:
+        return None
+    return {
+        "confidence": f"{report.gap.confidence:.0%}",
+        "adjusted": "p (Holm)" if report.gap.correction == "holm" else "p adj.",
+        "rows": [gap_cells(row) for row in shown_rows(report.gap)],
+        "notes": gap_notes(report.gap),
+    }
+
+
 def _case_row(result: Result) -> dict[str, Any]:
     status = "error" if result.error else ("passed" if result.passed else "failed")
     output = result.error if result.error and result.output is None else (result.output or "")
@@ -313,6 +326,7 @@ def render_html(run: RunRecord, results: list[Result]) -> str:
         notes=report_notes(report),
         leaderboard=_leaderboard_rows(report),
         by_suite=_suite_rows(report),
+        gap=_gap(report),
         charts=_charts(report),
         load_columns=LOAD_COLUMNS,
         loads=load_rows(report.results),

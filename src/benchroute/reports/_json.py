@@ -1,5 +1,5 @@
-"""A run as one JSON document: the run overview, per-model summaries with their ranking, and
-every result.
+"""A run as one JSON document: the run overview, per-model summaries with their ranking, the
+generalisation gap (``null`` unless the run has perturbed cases), and every result.
 
 The document is versioned (``format_version``) and meant for machines: CI gates, notebooks,
 dashboards. Field names are those of :class:`~benchroute.analysis.ModelSummary` and
@@ -16,6 +16,7 @@ from typing import Any
 from ..analysis import ModelSummary
 from ..store import Result, RunRecord
 from ._common import build_report, failing_reasons, report_notes, run_overview
+from ._gap import gap_json
 
 # 2: money is null when unknown (unpriced); cached, scorer-error and end-to-end latency fields.
 FORMAT_VERSION = 2
@@ -94,6 +95,8 @@ def report_json(run: RunRecord, results: list[Result]) -> dict[str, Any]:
         # Counted at the cost and latency of the calls that produced them.
         "cached_results": sum(1 for r in report.results if r.cached),
         "notes": report_notes(report),
+        # Originals vs perturbed copies per model and kind; null without perturbed cases.
+        "generalisation_gap": gap_json(report.gap) if report.gap else None,
         "results": [_result(r) for r in report.results],
     }
     finite: dict[str, Any] = _finite(document)

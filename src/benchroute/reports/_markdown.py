@@ -28,6 +28,7 @@ from ._common import (
     suite_pass_rates,
     truncate,
 )
+from ._gap import gap_cells, gap_notes, shown_rows
 from ._load import LOAD_COLUMNS, load_rows
 
 _MARKDOWN_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]|~#!"})
@@ -158,6 +159,24 @@ def _by_suite(report: RunReport) -> list[str]:
     return ["### Pass rate by suite", "", *_table(header, rows, set(range(2, len(header))))]
 
 
+def _gap(report: RunReport) -> list[str]:
+    """Originals against their perturbed copies, per model and kind (runs with copies only)."""
+    if not report.gap:
+        return []
+    keys = ("model", "kind", "pairs", "original", "perturbed", "gap", "interval", "p", "p_adjusted", "flag")
+    header = [*keys[:6], f"{report.gap.confidence:.0%} CI", "p", "p (Holm)", "flag"]
+    if report.gap.correction != "holm":
+        header[8] = "p adj."
+    rows = []
+    for row in shown_rows(report.gap):
+        cells = gap_cells(row)
+        if cells["flag"] == "suspect":
+            cells["flag"] = "**suspect**"
+        rows.append([cells["flag"] if k == "flag" else md_text(cells[k]) for k in keys])
+    notes = [f"- {md_text(note)}" for note in gap_notes(report.gap)]
+    return ["### Generalisation gap", "", *_table(header, rows, set(range(2, 9))), "", *notes]
+
+
 def _load(report: RunReport) -> list[str]:
     rows = load_rows(report.results)
     if not rows:
@@ -221,7 +240,12 @@ def render_markdown(run: RunRecord, results: list[Result], *, max_bytes: int = 6
         "\n\n".join("\n".join(block) for block in blocks if block), max_bytes - _TAIL_RESERVE, see_html
     )
     # The tables by suite and of loads grow with suites x models: each goes in only if it fits.
-    for label, block in (("pass rate by suite", _by_suite(report)), ("load table", _load(report))):
+    optional = (
+        ("pass rate by suite", _by_suite(report)),
+        ("generalisation gap", _gap(report)),
+        ("load table", _load(report)),
+    )
+    for label, block in optional:
         if not block:
             continue
         chunk = "\n\n" + "\n".join(block)
