@@ -17,21 +17,154 @@ from .._lazy import lazy_attributes
 from ._humaneval import humaneval_cases, humaneval_suite
 
 if TYPE_CHECKING:
+    from ._contamination import (
+        DEFAULT_NGRAM,
+        CaseOverlap,
+        CaseProbe,
+        CompletionProbeReport,
+        ContaminationReport,
+        CorpusIndex,
+        case_text,
+        completion_probe,
+        ngram_overlap,
+        probe_items,
+    )
+    from ._dedupe import (
+        DedupeReport,
+        Deduplicated,
+        DuplicateCluster,
+        ExactDeduper,
+        NearDeduper,
+        case_digest,
+        dedupe_cases,
+        normalise_text,
+    )
     from ._golden import golden_loader, parse_ref, resolve, stored_cases
+    from ._imports import (
+        IMPORT_FORMATS,
+        BadRow,
+        ImportedCases,
+        ImportReport,
+        import_file,
+        import_gateway,
+    )
+    from ._label import (
+        LabelResult,
+        label_by_editor,
+        label_by_judge,
+        label_by_reference,
+        label_from_csv,
+        model_context,
+    )
+    from ._sample import (
+        Sample,
+        SampleReport,
+        StratumReport,
+        length_bucket,
+        stratified_sample,
+        stratum_of,
+    )
 
+_CONTAMINATION = (
+    "DEFAULT_NGRAM",
+    "CaseOverlap",
+    "CaseProbe",
+    "CompletionProbeReport",
+    "ContaminationReport",
+    "CorpusIndex",
+    "case_text",
+    "completion_probe",
+    "ngram_overlap",
+    "probe_items",
+)
 _GOLDEN = ("golden_loader", "parse_ref", "resolve", "stored_cases")
+_LABEL = (
+    "LabelResult",
+    "label_by_editor",
+    "label_by_judge",
+    "label_by_reference",
+    "label_from_csv",
+    "model_context",
+)
+_IMPORTS = (
+    "IMPORT_FORMATS",
+    "BadRow",
+    "ImportReport",
+    "ImportedCases",
+    "import_file",
+    "import_gateway",
+)
+_DEDUPE = (
+    "DedupeReport",
+    "Deduplicated",
+    "DuplicateCluster",
+    "ExactDeduper",
+    "NearDeduper",
+    "case_digest",
+    "dedupe_cases",
+    "normalise_text",
+)
+_SAMPLE = (
+    "Sample",
+    "SampleReport",
+    "StratumReport",
+    "length_bucket",
+    "stratified_sample",
+    "stratum_of",
+)
 __getattr__ = lazy_attributes(
     __name__,
     {
+        **dict.fromkeys(_SAMPLE, "_sample"),
+        **dict.fromkeys(_DEDUPE, "_dedupe"),
+        **dict.fromkeys(_IMPORTS, "_imports"),
+        **dict.fromkeys(_CONTAMINATION, "_contamination"),
         **dict.fromkeys(_GOLDEN, "_golden"),
+        **dict.fromkeys(_LABEL, "_label"),
     },
 )
 
 __all__ = [
+    "DEFAULT_NGRAM",
+    "IMPORT_FORMATS",
+    "BadRow",
+    "CaseOverlap",
+    "CaseProbe",
+    "CompletionProbeReport",
+    "ContaminationReport",
+    "CorpusIndex",
+    "DedupeReport",
+    "Deduplicated",
+    "DuplicateCluster",
+    "ExactDeduper",
+    "ImportReport",
+    "ImportedCases",
+    "LabelResult",
+    "NearDeduper",
+    "Sample",
+    "SampleReport",
+    "StratumReport",
+    "case_digest",
+    "case_text",
+    "completion_probe",
+    "dedupe_cases",
     "golden_loader",
     "humaneval_cases",
     "humaneval_suite",
+    "import_file",
+    "import_gateway",
+    "label_by_editor",
+    "label_by_judge",
+    "label_by_reference",
+    "label_from_csv",
+    "length_bucket",
+    "model_context",
+    "ngram_overlap",
+    "normalise_text",
     "parse_ref",
+    "probe_items",
     "resolve",
     "stored_cases",
+    "stratified_sample",
+    "stratum_of",
 ]
