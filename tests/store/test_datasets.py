@@ -21,13 +21,17 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
 
 
 def _cases(n: int, prefix: str = "c") -> list[dict[str, Any]]:
-    return [{"id": f"{prefix}{i}", "input": f"question {i} — ünïcode", "metadata": {"i": i}} for i in range(n)]
+    return [
+        {"id": f"{prefix}{i}", "input": f"question {i} — ünïcode", "metadata": {"i": i}} for i in range(n)
+    ]
 
 
 def test_versions_number_per_name_and_keep_their_cases(store: Store) -> None:
     datasets = DatasetStore(store)
     v1 = datasets.add_version("support", _cases(3), kind="pool", provenance={"source": "a.jsonl"})
-    v2 = datasets.add_version("support", _cases(5), kind="golden", provenance={"step": "sample"}, parent_version=1)
+    v2 = datasets.add_version(
+        "support", _cases(5), kind="golden", provenance={"step": "sample"}, parent_version=1
+    )
     other = datasets.add_version("billing", _cases(2), kind="pool", provenance={})
     assert (v1.version, v2.version, other.version) == (1, 2, 1)
     assert v2.parent_version == 1 and v2.count == 5 and v2.ref == "support@2"

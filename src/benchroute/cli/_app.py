@@ -400,7 +400,8 @@ def _render_run(
     record: Any, results: list[Any], out: Console | None = None, *, wide: bool = False
 ) -> list[Any]:
     """Pass rate by suite (several suites), the leaderboard, latency, per-scorer means, pass@k,
-    conversations and loads: what ``run``, ``runs show`` and ``report`` (table) all print.
+    the generalisation gap (perturbed copies), conversations and loads: what ``run``,
+    ``runs show`` and ``report`` (table) all print.
 
     Wide tables drop their least useful columns to fit the console (and say so); ``wide``
     keeps every column."""
@@ -433,6 +434,11 @@ def _render_run(
     if metrics is not None:
         _print_fitted(out, metrics, (), wide)
     _render_pass_at_k(record, results, out)
+    from ..reports import print_generalisation_gap  # runs whose suites hold perturbed copies
+
+    print_generalisation_gap(
+        out, results, record.config, title=f"Generalisation gap · run {record.id}", wide=wide
+    )
     from ..reports import print_conversation_summary
 
     print_conversation_summary(out, results, wide=wide)
@@ -629,7 +635,9 @@ from . import (  # noqa: E402, F401
     _compare,
     _correlate,
     _dataset,
+    _dataset_models,
     _drift,
+    _gap,
     _history,
     _judge,
     _report,

@@ -59,7 +59,9 @@ Two kinds of recognisers run over the text, and one set of rules settles what th
   pass the check stays a phone number.
 
 * **One finding per place.** Findings under ``min_score`` are dropped; of those left that
-  overlap, the more confident wins (ties: card, IBAN, SSN, phone, then the rest).
+  overlap, the more confident wins (ties: card, IBAN, SSN, phone, then the rest), except
+  that a confident value (0.8 or more) wrapping the winners is kept whole: an IBAN over a
+  Luhn-valid run of its digits, a phone number over an IPv4-shaped part.
 
 * Long texts are analysed in windows of :data:`PII_WINDOW` characters cut at whitespace,
   with an overlap so that a value across a cut is still seen whole (some of Presidio's
@@ -69,8 +71,10 @@ Two kinds of recognisers run over the text, and one set of rules settles what th
 from __future__ import annotations
 
 import re
+import sys
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -122,7 +126,7 @@ DEFAULT_MIN_SCORE = 0.5
 # formats; permissive plans (CN, SG: any 8 digits) are left out, they would take dates and ids.
 PHONE_REGIONS: tuple[str, ...] = (
     "US", "CA", "GB", "IE", "DE", "AT", "CH", "FR", "BE", "NL", "ES", "IT", "SE", "PL",
-    "IN", "JP", "AU", "BR", "MX",
+    "IN", "JP", "AU", "BR", "MX", "NZ", "ZA", "KR", "TR", "AE", "IL", "PH",
 )  # fmt: skip
 
 # Where a national number is grouped the country's way without a trunk "0" (elsewhere the
@@ -134,6 +138,10 @@ PII_WINDOW = 20_000
 _PII_OVERLAP = 200
 _ACCOUNT_ENTITIES = frozenset({"CREDIT_CARD", "IBAN_CODE", "US_BANK_NUMBER"})
 # Which finding wins an overlap at equal confidence: the better validated one.
+# A finding that wraps the overlap's winners replaces them when it is this confident and at
+# most this much less confident than each of them.
+_WRAPPING_SCORE = 0.8
+_WRAPPING_MARGIN = 0.15
 _PRIORITY = {"CREDIT_CARD": 0, "IBAN_CODE": 1, "URL_CREDENTIAL": 2, "US_SSN": 3, "PHONE_NUMBER": 4}
 
 
@@ -260,6 +268,20 @@ def _resolve(findings: list[PiiFinding]) -> list[PiiFinding]:
     for finding in ranked:
         if not any(finding.start < k.end and k.start < finding.end for k in kept):
             kept.append(finding)
+    # A well-validated value wrapping the winners is the value: an IBAN whose digits hold a
+    # Luhn-valid run, a "+41 78.112.88.53" phone number around an IPv4-shaped part.
+    for wider in sorted(findings, key=lambda f: f.start - f.end):
+        if wider in kept or wider.score < _WRAPPING_SCORE:
+            continue
+        inside = [k for k in kept if wider.start < k.end and k.start < wider.end]
+        if inside and all(
+            wider.start <= k.start
+            and k.end <= wider.end
+            and k.end - k.start < wider.end - wider.start
+            and wider.score >= k.score - _WRAPPING_MARGIN
+            for k in inside
+        ):
+            kept = [k for k in kept if k not in inside] + [wider]
     return sorted(kept, key=lambda f: (f.start, -f.end))
 
 
@@ -304,6 +326,7 @@ _ID_LABEL = (
     r"|version|versions|ver|build|release|patch|firmware|requires|upgrade|port|price|cost|costs|total|amount"
     r"|budget|revenue|balance|usd|eur|gbp|chf|jpy|inr|rs|meeting|conference|room|page|pages|isin|vat|ein"
     r"|registration|reg|chapter|section|clause|figure|fig|table|paragraph|para|appendix|§|licen[cs]e|plate|vin|imei|iccid|mac|checksum|hash|sum|timestamp|epoch"
+    r"|ts|time|created|updated|expires|expiry|exp|iat|nbf|duration|elapsed|latency|size|bytes|count|pid|uid|gid|seq"
 )
 _LABELS = re.compile(
     rf"(?<![\w/])(?:(?P<phone>{_PHONE_LABEL})|(?P<ssn>{_SSN_LABEL})|(?P<nhs>{_NHS_LABEL})|(?P<id>{_ID_LABEL}))"
@@ -331,7 +354,24 @@ def _label_before(text: str, start: int) -> str | None:
     last = None
     for match in _LABELS.finditer(text, floor, start):
         last = match
-    return last.lastgroup if last is not None else None
+    if last is None:
+        return None
+    # A label names the value right after it: "INV-2022-4633: attacker used 21.140.80.1" is an
+    # invoice number and then an address. A number followed by words ends the label's reach;
+    # a list ("orders 5478582371, 5478582372") does not.
+    between = text[last.end() : start]
+    number = re.search(r"\d", between)
+    if number is not None and _WORD.search(between, number.end()):
+        return None
+    # A field of its own starts between them: ``"amount": "12 EUR"}, "remote_addr": "…"``,
+    # ``price=12 EUR client_ip=…``: the value is that field's, not the label's.
+    if _NEXT_FIELD.search(between):
+        return None
+    return last.lastgroup
+
+
+_WORD = re.compile(r"[^\W\d_]{2,}")
+_NEXT_FIELD = re.compile(r"""(?:[,;|}\]]|"\s)\s*["']?[A-Za-z_][\w.-]*["']?\s*[:=]""")
 
 
 # --- phone numbers ----------------------------------------------------------------------------
@@ -354,6 +394,9 @@ _DATE_LIKE = re.compile(
     r"|(?:0?[1-9]|1[0-2])[-./ ](?:0?[1-9]|[12]\d|3[01])[-./ ](?:19|20)\d{2})"
 )
 _IPV4_LIKE = re.compile(r"(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}")
+# Dotted groups with a one-digit group after the first: a version or build ("10.0.22271.89").
+_VERSION_LIKE = re.compile(r"\d+(?:\.\d+)*\.\d(?:\.\d+)*")
+_UNIX_TIME = re.compile(r"1\d{9}(?:\d{3})?")
 _INTERNATIONAL = 0.85
 _INTERNATIONAL_POSSIBLE = 0.6
 _NATIONAL = 0.7
@@ -379,6 +422,10 @@ def _phone_score(candidate: str, loose_counts: bool = True) -> float:
         _NOT_A_PHONE.fullmatch(candidate)
         or _DATE_LIKE.fullmatch(candidate)
         or _IPV4_LIKE.fullmatch(candidate)
+        # A card scheme's prefix and length: a card number (Luhn-valid ones are found as
+        # cards; the rest are mistyped cards or ids shaped like them, not phone numbers).
+        or (len(digits) >= 13 and _card_shaped(digits))
+        or _VERSION_LIKE.fullmatch(candidate)
     ):
         return 0.0
     if international:
@@ -451,6 +498,8 @@ def _phones(text: str, min_score: float) -> Iterator[PiiFinding]:
         if _UNIT_AFTER.match(text, match.end()):
             continue
         label = _label_before(text, match.start())
+        if label != "phone" and _UNIX_TIME.fullmatch(candidate):
+            continue  # "ts=1718000000": seconds (or milliseconds) since 1970, 2001 to 2033
 
         def labelled(score: float, label: str | None = label) -> float:
             if label == "phone":
@@ -474,8 +523,11 @@ def _phones(text: str, min_score: float) -> Iterator[PiiFinding]:
 
 # --- payment cards ----------------------------------------------------------------------------
 
+# A comma is a field separator (a CSV row: ``JP,4111111111111111,"$12"``) unless a digit is on
+# its other side as a thousands or decimal separator (``1,234``, ``12,50``).
 _CARD_CANDIDATE = re.compile(
-    r"(?<![\w.,/-])(?:\d{13,19}|\d{4}(?P<sep>[ -])\d{3,6}(?:(?P=sep)\d{3,6}){1,3})(?![\w])(?![ .,/-]?\d)"
+    r"(?<![\w./-])(?<!\d,)(?:\d{13,19}|\d{4}(?P<sep>[ .-])\d{3,6}(?:(?P=sep)\d{3,6}){1,3})"
+    r"(?![\w])(?![ ./-]?\d)(?!,\d{1,3}(?!\d))"
 )
 # (first digits, low, high, lengths): the schemes' issuer ranges.
 _CARD_SCHEMES: tuple[tuple[int, int, int, frozenset[int]], ...] = (
@@ -511,13 +563,17 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
-def is_card_number(digits: str) -> bool:
-    """A card scheme's prefix and length, and a valid Luhn check digit."""
-    scheme = any(
+def _card_shaped(digits: str) -> bool:
+    """A card scheme's prefix and length, whatever the check digit."""
+    return any(
         len(digits) in lengths and low <= int(digits[:width]) <= high
         for width, low, high, lengths in _CARD_SCHEMES
     )
-    return scheme and luhn_valid(digits)
+
+
+def is_card_number(digits: str) -> bool:
+    """A card scheme's prefix and length, and a valid Luhn check digit."""
+    return _card_shaped(digits) and luhn_valid(digits)
 
 
 def _cards(text: str) -> Iterator[PiiFinding]:
@@ -563,20 +619,39 @@ def _ssns(text: str) -> Iterator[PiiFinding]:
 
 # --- credentials in URLs ----------------------------------------------------------------------
 
-_CREDENTIAL_PARAMS = (
-    r"(?:x-(?:amz|goog)-)?(?:signature|security-token)|token|access_token|refresh_token|id_token"
-    r"|auth_token|authtoken|session_token|security_token|private_token|oauth_token|oauth_signature|api_key"
-    r"|apikey|api-key|key|access_key|secret|secret_key|client_secret|app_secret|sig|password|passwd|pwd"
-    r"|auth|session|sessionid|session_id|jwt|bearer"
+# A query (or fragment) parameter is a credential when one of the words of its name is one of
+# these: "access_token", "apiKey", "X-Amz-Signature", "client_secret", "auth-key" ... ; a word,
+# not a substring, so "keyword" and "monkey" are not.
+_CREDENTIAL_WORDS = frozenset(
+    {
+        "token", "tokens", "accesstoken", "authtoken", "apitoken", "key", "apikey", "accesskey", "secret",
+        "secretkey", "clientsecret", "sig", "signature", "password", "passwd", "pwd", "pass", "passcode",
+        "auth", "credential", "credentials", "session", "sessionid", "sid", "jwt", "bearer", "hmac",
+        "otp", "privatekey", "securitytoken",
+    }
+)  # fmt: skip
+_URL_PARAMETER = re.compile(r"[?&;#](?P<name>[A-Za-z][\w.-]{0,63})=(?P<value>[^&#\s\"'<>`]+)")
+# scheme://user:password@host: the password (the user name stays, as the host does).
+_URL_USERINFO = re.compile(
+    r"(?<![\w.+-])[a-z][a-z0-9+.-]{1,15}://[^\s:/?#@\[\]\"'<>]*:(?P<value>[^\s/?\"'<>]+)@(?=[\w\[])",
+    re.IGNORECASE,
 )
-_URL_CREDENTIAL = re.compile(rf"[?&;](?:{_CREDENTIAL_PARAMS})=(?P<value>[^&#\s\"'<>`]+)", re.IGNORECASE)
 _CREDENTIAL_PLACEHOLDER = re.compile(
     r"^(?:<[^>]*>?|\[[^\]]*\]?|\{[^}]*\}?|\$\{?\w*\}?|%\w+%|:\w+|x{3,}|\*{3,}|\.{3,}|…"
     r"|(?:(?:your|insert|enter|replace)[-_]?|(?:my|the|an?|some)[-_])\S*|\S*(?:here|example|placeholder|changeme|change_me"
     r"|redacted|dummy|sample|secret|token|api_?key|password)\S*)$",
     re.IGNORECASE,
 )
+_PLAIN_PASSWORDS = frozenset(
+    {"pass", "pw", "pwd", "passwd", "user", "username", "admin", "root", "test", "guest"}
+)
 _URL_TAIL = ".,;:!?)]}'\""
+
+
+def _name_words(name: str) -> list[str]:
+    """``X-Amz-Signature`` -> ``x amz signature``; ``apiKey`` -> ``api key`` and ``apikey``."""
+    words = [w.lower() for w in re.findall(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])", name)]
+    return [*words, *("".join(words[i : i + 2]) for i in range(len(words) - 1))]
 
 
 def _looks_secret(value: str) -> bool:
@@ -589,16 +664,32 @@ def _looks_secret(value: str) -> bool:
     return (has_digit and has_letter) or (mixed_case and len(value) >= 16)
 
 
+def _looks_password(value: str) -> bool:
+    """Anything in a URL's password place but a placeholder (``:password@``, ``:${PW}@``)."""
+    return (
+        len(value) >= 3 and not _CREDENTIAL_PLACEHOLDER.match(value) and value.lower() not in _PLAIN_PASSWORDS
+    )
+
+
 def find_url_credentials(text: str) -> list[PiiFinding]:
-    """Credential values in URL query strings (``?token=…``, ``&api_key=…``, ``&sig=…``):
-    type ``URL_CREDENTIAL``, the span of the value only. Needs no optional dependency."""
+    """Credential values in URLs: query or fragment parameters named like a credential
+    (``?token=…``, ``&apiKey=…``, ``&X-Amz-Signature=…``, ``#access_token=…``) and the password
+    of ``scheme://user:password@host``: type ``URL_CREDENTIAL``, the span of the value only.
+    Needs no optional dependency."""
     found = []
-    for match in _URL_CREDENTIAL.finditer(text):
+    for match in _URL_PARAMETER.finditer(text):
+        if _CREDENTIAL_WORDS.isdisjoint(_name_words(match.group("name"))):
+            continue
         start, end = match.span("value")
         while end > start and text[end - 1] in _URL_TAIL:
             end -= 1  # the sentence's punctuation, not the token's
         value = text[start:end]
         if _looks_secret(value):
+            found.append(PiiFinding("URL_CREDENTIAL", start, end, value, 0.9))
+    for match in _URL_USERINFO.finditer(text):
+        start, end = match.span("value")
+        value = text[start:end]
+        if _looks_password(value):
             found.append(PiiFinding("URL_CREDENTIAL", start, end, value, 0.9))
     return found
 
@@ -606,33 +697,101 @@ def find_url_credentials(text: str) -> list[PiiFinding]:
 # --- the recognisers together ----------------------------------------------------------------
 
 
+# An IBAN's shape (country, check digits, groups), checksum or not: the digit groups inside
+# one are part of an account number, not a phone number or an SSN, even when the checksum is
+# wrong (a mistyped IBAN is no phone number either).
+_IBAN_SHAPE = re.compile(r"(?<![\w-])[A-Z]{2}\d{2}(?:[ -]?[A-Z0-9]{4}){2,7}(?:[ -]?[A-Z0-9]{1,3})?(?![\w-])")
+
+
 def _own_findings(text: str, entities: list[str], min_score: float) -> list[PiiFinding]:
     found: list[PiiFinding] = []
+    digits: list[PiiFinding] = []
     if "PHONE_NUMBER" in entities:
-        found += _phones(text, min_score)
+        digits += _phones(text, min_score)
+    if "US_SSN" in entities:
+        digits += _ssns(text)
+    if digits:
+        accounts = [m.span() for m in _IBAN_SHAPE.finditer(text)]
+        found += [f for f in digits if not any(a <= f.start and f.end <= b for a, b in accounts)]
     if "CREDIT_CARD" in entities:
         found += _cards(text)
-    if "US_SSN" in entities:
-        found += _ssns(text)
     if "URL_CREDENTIAL" in entities:
         found += find_url_credentials(text)
     return found
 
 
 def _presidio_findings(analyzer: Any, text: str, entities: list[str]) -> list[PiiFinding]:
-    with _analysis_lock:
-        results = analyzer.analyze(text, language="en", entities=entities, score_threshold=0.0)
+    triggers = _triggers(analyzer)
+    # Most texts hold no candidate for most entities: the recognizers' own patterns say so for
+    # a fraction of what tokenising the text for Presidio costs.
+    wanted = [e for e in entities if _may_find(triggers.get(e, None), text)]
+    if not wanted:
+        return []
+    nlp = analyzer.nlp_engine.nlp["en"]
+    with _analysis_lock, nlp.memory_zone():
+        # The zone frees the strings the tokenizer added to the vocabulary: without it the
+        # vocabulary grows with every new token (ids, hashes, names) and a long import's
+        # memory with it.
+        results = analyzer.analyze(text, language="en", entities=wanted, score_threshold=0.0)
     found = []
     for item in results:
         score = float(item.score)
+        value = text[item.start : item.end]
+        if item.entity_type in _DIGIT_ENTITIES and _glued_to_a_number(text, item.start, item.end):
+            continue  # "584-3303993-5151282": part of a longer number
+        if item.entity_type == "IP_ADDRESS" and ":" in value and not any(c.isdigit() for c in value):
+            continue  # "dead::beef", "abc::def": words and scopes, not addresses
+        if item.entity_type == "EMAIL_ADDRESS" and _URL_USERINFO_BEFORE.search(
+            text[max(0, item.start - 300) : item.start]
+        ):
+            continue  # "https://bob:hunter2@example.com": the password is the finding
         if item.entity_type in ("UK_NHS", "IP_ADDRESS", "US_ITIN"):
             label = _label_before(text, item.start)
             if label == "id":
                 score = min(score, _ID_CAP)
             elif item.entity_type == "UK_NHS" and label != "nhs":
                 score = min(score, 0.6)
-        found.append(PiiFinding(item.entity_type, item.start, item.end, text[item.start : item.end], score))
+        found.append(PiiFinding(item.entity_type, item.start, item.end, value, score))
     return found
+
+
+def _may_find(patterns: tuple[Any, ...] | None, text: str) -> bool:
+    """Whether one of an entity's trigger patterns matches (``None``: it always runs)."""
+    return patterns is None or any(p.search(text) for p in patterns)
+
+
+_DIGIT_ENTITIES = frozenset({"UK_NHS", "US_ITIN", "IP_ADDRESS", "US_BANK_NUMBER", "US_PASSPORT"})
+_URL_USERINFO_BEFORE = re.compile(r"[a-z][a-z0-9+.-]*://(?:[^\s/?#@:]*:)?\Z", re.IGNORECASE)
+
+
+def _glued_to_a_number(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` continues a longer run of digits on either side."""
+    return bool(re.match(r"[-./]?\d", text[end : end + 2])) or bool(
+        re.search(r"\d[-./]?\Z", text[max(0, start - 2) : start])
+    )
+
+
+def _triggers(analyzer: Any) -> dict[str, tuple[Any, ...] | None]:
+    """Per Presidio entity, the patterns one of which must match for any of its recognizers
+    to report anything (``None``: a recognizer without patterns, always run)."""
+    cached: dict[str, tuple[Any, ...] | None] | None = getattr(analyzer, "_benchroute_triggers", None)
+    if cached is not None:
+        return cached
+    import regex
+    from presidio_analyzer import PatternRecognizer
+
+    triggers: dict[str, tuple[Any, ...] | None] = {}
+    for recognizer in analyzer.registry.recognizers:
+        for entity in recognizer.supported_entities:
+            patterns: list[Any] = getattr(recognizer, "patterns", None) or []
+            if not isinstance(recognizer, PatternRecognizer) or not patterns:
+                triggers[entity] = None
+                continue
+            compiled = tuple(regex.compile(p.regex, flags=recognizer.global_regex_flags) for p in patterns)
+            known = triggers.get(entity, ())
+            triggers[entity] = None if known is None else known + compiled
+    analyzer._benchroute_triggers = triggers
+    return triggers
 
 
 _LEMMA_PIPE = "benchroute_lowercase_lemma"
@@ -645,12 +804,13 @@ def _build_analyzer() -> Any:
     """Presidio's analyzer on a blank spaCy English pipeline with the Presidio recognizers of
     :data:`PII_ENTITIES` (see the module docstring for why each piece is there)."""
     try:
-        import spacy
-        import tldextract
-        from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
-        from presidio_analyzer import predefined_recognizers as predefined
-        from presidio_analyzer.nlp_engine import SpacyNlpEngine
-        from spacy.language import Language
+        with without_torch():
+            import spacy
+            import tldextract
+            from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+            from presidio_analyzer import predefined_recognizers as predefined
+            from presidio_analyzer.nlp_engine import SpacyNlpEngine
+            from spacy.language import Language
     except ImportError as exc:
         raise ConfigError(
             f"PII detection needs presidio-analyzer, which is not installed ({exc})",
@@ -695,6 +855,27 @@ def _build_analyzer() -> Any:
     engine = BlankEnglish(models=[{"lang_code": "en", "model_name": "blank:en"}])
     engine.load()
     return AnalyzerEngine(registry=registry, nlp_engine=engine, supported_languages=["en"])
+
+
+@contextmanager
+def without_torch() -> Iterator[None]:
+    """Import spaCy and Presidio without PyTorch and transformers, when neither is loaded yet.
+
+    thinc imports torch if it is installed, Presidio imports transformers and asks torch for
+    a GPU, and the two cost about 350 MB of memory and two seconds, for nothing: the blank
+    pipeline here (and the CNN pipeline of ``en_core_web_sm``) never run on torch. For the
+    time of the import the two modules are marked missing; afterwards they import normally
+    (the embeddings scorer still can), and only thinc's PyTorch wrappers, which benchroute
+    does not use, stay off in this process."""
+    blocked = [name for name in ("torch", "transformers") if name not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        for name in blocked:
+            if sys.modules.get(name, "") is None:
+                del sys.modules[name]
 
 
 def get_analyzer() -> Any:

@@ -40,6 +40,11 @@ if TYPE_CHECKING:
         normalise_text,
     )
     from ._golden import golden_loader, parse_ref, resolve, stored_cases
+    from ._holdout import (
+        LeakError,
+        ScrubPipeline,
+        skipped_scrub,
+    )
     from ._imports import (
         IMPORT_FORMATS,
         BadRow,
@@ -49,12 +54,28 @@ if TYPE_CHECKING:
         import_gateway,
     )
     from ._label import (
+        DEFAULT_ACCEPT_CRITERIA,
         LabelResult,
         label_by_editor,
         label_by_judge,
         label_by_reference,
         label_from_csv,
         model_context,
+    )
+    from ._numbers import gsm8k_cases
+    from ._perturb import (
+        PERTURBATIONS,
+        Change,
+        ModelParaphraser,
+        NotApplicable,
+        Paraphraser,
+        Perturbation,
+        PerturbReport,
+        Target,
+        aperturb_cases,
+        iter_perturbed,
+        perturb_cases,
+        register_perturbation,
     )
     from ._sample import (
         Sample,
@@ -63,6 +84,14 @@ if TYPE_CHECKING:
         length_bucket,
         stratified_sample,
         stratum_of,
+    )
+    from ._scrub import (
+        SCRUBBER_VERSION,
+        CustomRecognizer,
+        Leak,
+        Scrubber,
+        ScrubReport,
+        leak_check,
     )
 
 _CONTAMINATION = (
@@ -79,6 +108,7 @@ _CONTAMINATION = (
 )
 _GOLDEN = ("golden_loader", "parse_ref", "resolve", "stored_cases")
 _LABEL = (
+    "DEFAULT_ACCEPT_CRITERIA",
     "LabelResult",
     "label_by_editor",
     "label_by_judge",
@@ -112,27 +142,63 @@ _SAMPLE = (
     "stratified_sample",
     "stratum_of",
 )
+_PERTURB = (
+    "PERTURBATIONS",
+    "Change",
+    "ModelParaphraser",
+    "NotApplicable",
+    "Paraphraser",
+    "PerturbReport",
+    "Perturbation",
+    "Target",
+    "aperturb_cases",
+    "iter_perturbed",
+    "perturb_cases",
+    "register_perturbation",
+)
+_HOLDOUT = (
+    "LeakError",
+    "ScrubPipeline",
+    "skipped_scrub",
+)
+_SCRUB = (
+    "SCRUBBER_VERSION",
+    "CustomRecognizer",
+    "Leak",
+    "ScrubReport",
+    "Scrubber",
+    "leak_check",
+)
 __getattr__ = lazy_attributes(
     __name__,
     {
+        **dict.fromkeys(_SCRUB, "_scrub"),
+        **dict.fromkeys(_HOLDOUT, "_holdout"),
         **dict.fromkeys(_SAMPLE, "_sample"),
         **dict.fromkeys(_DEDUPE, "_dedupe"),
         **dict.fromkeys(_IMPORTS, "_imports"),
         **dict.fromkeys(_CONTAMINATION, "_contamination"),
         **dict.fromkeys(_GOLDEN, "_golden"),
         **dict.fromkeys(_LABEL, "_label"),
+        **dict.fromkeys(_PERTURB, "_perturb"),
+        "gsm8k_cases": "_numbers",
     },
 )
 
 __all__ = [
+    "DEFAULT_ACCEPT_CRITERIA",
     "DEFAULT_NGRAM",
     "IMPORT_FORMATS",
+    "PERTURBATIONS",
+    "SCRUBBER_VERSION",
     "BadRow",
     "CaseOverlap",
     "CaseProbe",
+    "Change",
     "CompletionProbeReport",
     "ContaminationReport",
     "CorpusIndex",
+    "CustomRecognizer",
     "DedupeReport",
     "Deduplicated",
     "DuplicateCluster",
@@ -140,30 +206,48 @@ __all__ = [
     "ImportReport",
     "ImportedCases",
     "LabelResult",
+    "Leak",
+    "LeakError",
+    "ModelParaphraser",
     "NearDeduper",
+    "NotApplicable",
+    "Paraphraser",
+    "PerturbReport",
+    "Perturbation",
     "Sample",
     "SampleReport",
+    "ScrubPipeline",
+    "ScrubReport",
+    "Scrubber",
     "StratumReport",
+    "Target",
+    "aperturb_cases",
     "case_digest",
     "case_text",
     "completion_probe",
     "dedupe_cases",
     "golden_loader",
+    "gsm8k_cases",
     "humaneval_cases",
     "humaneval_suite",
     "import_file",
     "import_gateway",
+    "iter_perturbed",
     "label_by_editor",
     "label_by_judge",
     "label_by_reference",
     "label_from_csv",
+    "leak_check",
     "length_bucket",
     "model_context",
     "ngram_overlap",
     "normalise_text",
     "parse_ref",
+    "perturb_cases",
     "probe_items",
+    "register_perturbation",
     "resolve",
+    "skipped_scrub",
     "stored_cases",
     "stratified_sample",
     "stratum_of",
