@@ -669,3 +669,36 @@ def dataset_sample(
         table.add_row(label, f"{stratum.get('population', 0):,}", f"{stratum.get('sampled', 0):,}")
     print_fitted(console, table, (), wide=wide, keep={"stratum"})
     console.print(f"saved {saved.ref}: {saved.count:,} cases (seed {seed})", highlight=False)
+
+
+@dataset_app.command("generate")
+def dataset_generate(
+    kind: Annotated[
+        str, typer.Argument(help="What to make: tables (scanned invoices with line-item tables).")
+    ],
+    output: Annotated[
+        Path, typer.Argument(help="The folder to write the documents, cases.jsonl and suite.yaml into.")
+    ],
+    count: Annotated[int, typer.Option("--count", "-n", min=1, max=10_000, help="How many documents.")] = 20,
+    seed: Annotated[int, typer.Option("--seed", help="The same seed makes the same documents.")] = 0,
+    dpi: Annotated[int, typer.Option("--dpi", min=50, max=300, help="Resolution of the scans.")] = 110,
+) -> None:
+    """Make test documents with their ground truth, offline: `tables` writes scanned invoices
+    (PDF and PNG, no text layer), cases.jsonl with each line-item table and invoice fields,
+    and suite.yaml, a multimodal suite over them (`benchroute run OUTPUT/suite.yaml`)."""
+    if kind != "tables":
+        fail(BenchrouteError(f"dataset generate: unknown kind {kind!r}; the kinds are: tables"))
+    from ..suites import generate_tables
+
+    started = time.monotonic()
+    try:
+        cases = generate_tables(output, count=count, seed=seed, dpi=dpi)
+    except ImportError as exc:
+        fail(BenchrouteError(f"dataset generate needs {exc.name}: pip install 'benchroute[multimodal]'"))
+    except OSError as exc:
+        fail(BenchrouteError(f"{output}: cannot write: {exc.strerror or exc}"))
+    err_console.print(
+        f"wrote {len(cases)} scanned invoices (PDF + PNG), cases.jsonl and suite.yaml to {output} "
+        f"in {time.monotonic() - started:.1f} s",
+        highlight=False,
+    )

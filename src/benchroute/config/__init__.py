@@ -9,6 +9,7 @@ from ._drift import DriftSpec
 from ._gate import GateSpec
 from ._gateway import GatewayBreakerSpec, GatewayListenSpec, GatewaySpec
 from ._load import PROJECT_FILE, GoldenLoader, find_project_file, load_cases, load_project, load_suite
+from ._media import Attachment, ImageSpec, MediaKind, MediaSpec, PdfSpec
 from ._models import (
     Case,
     DatasetSpec,
@@ -67,6 +68,7 @@ __all__ = [
     "PROJECT_FILE",
     "ROUTED_MODEL",
     "AlertsSpec",
+    "Attachment",
     "CanaryCriteriaSpec",
     "CanaryEntry",
     "CanarySpec",
@@ -83,10 +85,14 @@ __all__ = [
     "GatewayListenSpec",
     "GatewaySpec",
     "GoldenLoader",
+    "ImageSpec",
     "LoadProfile",
     "LoadSpec",
+    "MediaKind",
+    "MediaSpec",
     "ModelSpec",
     "Objective",
+    "PdfSpec",
     "PolicyClass",
     "PolicyDocument",
     "PriceOverride",

@@ -256,7 +256,7 @@ def _check_unique_ids(cases: list[Case], source: LocatedData) -> None:
         seen[case.id] = index
 
 
-_CASE_FIELDS = ("id", "input", "expected", "messages", "passages", "metadata")
+_CASE_FIELDS = ("id", "input", "expected", "messages", "passages", "metadata", "attachments")
 
 
 def load_cases(path: Path, columns: dict[str, str], fmt: str | None = None) -> list[Case]:

@@ -31,6 +31,7 @@ from ._datasets import DatasetsSpec
 from ._drift import DriftSpec
 from ._gate import GateSpec
 from ._gateway import GatewaySpec
+from ._media import Attachment, MediaSpec, split_attachments
 from ._monitor import AlertsSpec, ScheduleSpec, WatchSpec
 from ._ranking import RankingSpec
 from ._routing import RoutingSpec
@@ -265,6 +266,14 @@ class Case(_Strict):
         default=None, description="retrieved passages for RAG cases; cited as [1], [2], ..."
     )
     metadata: dict[str, Any] = Field(default_factory=dict)
+    attachments: list[Attachment] = Field(
+        default_factory=list, description="images, PDFs or audio sent with the user message (multimodal tier)"
+    )
+
+    @field_validator("attachments", mode="before")
+    @classmethod
+    def _attachment_paths(cls, value: Any) -> Any:
+        return [] if value is None or value == "" else split_attachments(value)
 
     @field_validator("messages", mode="before")
     @classmethod
@@ -421,6 +430,9 @@ class SuiteSpec(_Strict):
         default=None, validate_default=True, description="stress tier: the load profile"
     )
     slo: SLOSpec | None = Field(default=None, description="stress tier: SLO assertions")
+    media: MediaSpec = Field(
+        default_factory=MediaSpec, description="multimodal tier: how attachments are sent"
+    )
     source: str | None = Field(default=None, description="file the suite was loaded from")
 
     @model_validator(mode="after")
@@ -471,6 +483,13 @@ class SuiteSpec(_Strict):
         """A short hash of everything that determines the suite's requests and scores."""
         # The gate judges results; it changes neither the requests nor the scores.
         payload = self.model_dump(mode="json", exclude={"source", "description", "gate"})
+        # Fields added with the multimodal tier count only where they are used, so a suite
+        # without files keeps the fingerprint it had before they existed.
+        if payload.get("media") == MediaSpec().model_dump(mode="json"):
+            payload.pop("media", None)
+        for case in (payload.get("dataset") or {}).get("cases") or []:
+            if isinstance(case, dict) and not case.get("attachments"):
+                case.pop("attachments", None)
         digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
         return digest[:16]
 

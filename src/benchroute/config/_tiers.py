@@ -34,6 +34,8 @@ class TierRules:
     #: The suite's gate fails on every failed result of the suite, not only on gate:
     #: thresholds (a stress suite's result fails when one of its SLOs is missed).
     failed_result_fails_gate: ClassVar[bool] = False
+    #: Cases may attach files (images, PDFs, audio) sent with the user message.
+    accepts_attachments: ClassVar[bool] = False
 
     @classmethod
     def check_field(cls, field: str, value: Any) -> Any:
@@ -68,6 +70,8 @@ class TierRules:
                 else ("simulated_user" if case.simulated_user is not None else "assertions")
             )
             raise ValueError(f"{where}: '{field}' needs a conversation suite: set 'tier: conversation'")
+        if case.attachments and not cls.accepts_attachments:
+            raise ValueError(f"{where}: 'attachments' need a multimodal suite: set 'tier: multimodal'")
 
 
 def tier_names() -> list[str]:

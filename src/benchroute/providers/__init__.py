@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from .._lazy import lazy_attributes
 from ._context import ProviderContext, Secrets
+from ._media import MediaLimits, check_media, media_limits
 from ._prices import PriceBook, PriceInfo
 from ._registry import (
     create_provider,
@@ -49,6 +50,7 @@ __all__ = [
     "CompletionRequest",
     "ErrorKind",
     "LoadSender",
+    "MediaLimits",
     "Message",
     "PriceBook",
     "PriceInfo",
@@ -61,9 +63,11 @@ __all__ = [
     "Usage",
     "UsageTally",
     "can_stream",
+    "check_media",
     "close_load_sender",
     "create_provider",
     "get_provider_factory",
+    "media_limits",
     "prepare_load_sender",
     "provider_kinds",
     "provider_settings",

@@ -1,7 +1,8 @@
 """Translation between OpenAI chat completions and Anthropic's Messages API, both ways.
 
 A request in OpenAI's shape becomes a Messages body: system and developer messages move to
-``system``; image parts (``data:`` URLs become base64 sources, http(s) URLs url sources),
+``system``; image parts (``data:`` URLs become base64 sources, http(s) URLs url sources), PDF
+``file`` parts become ``document`` blocks,
 assistant tool calls become ``tool_use`` blocks and ``tool`` messages ``tool_result``
 blocks (consecutive results share one user turn, as the API wants them); tools and
 ``tool_choice`` take Anthropic's spelling (``required`` is ``any``, a named function is a
@@ -100,6 +101,25 @@ def _image(url: object, where: str) -> dict[str, Any]:
     raise _bad_request(where, f"an image url must be a data: or http(s) URL (got {url[:40]!r})")
 
 
+def _document(file: object, where: str) -> dict[str, Any]:
+    """An OpenAI ``file`` part (a PDF as a data: URL) as an Anthropic ``document`` block."""
+    data_url = file.get("file_data") if isinstance(file, dict) else None
+    if not isinstance(data_url, str) or not data_url.startswith("data:"):
+        raise _bad_request(where, "a file part needs file_data as a data:application/pdf;base64,... URL")
+    header, sep, data = data_url[5:].partition(",")
+    media_type, _, encoding = header.partition(";")
+    if not sep or encoding != "base64" or media_type != "application/pdf":
+        raise _bad_request(where, f"a document must be data:application/pdf;base64,... (got {header[:40]!r})")
+    block: dict[str, Any] = {
+        "type": "document",
+        "source": {"type": "base64", "media_type": media_type, "data": data},
+    }
+    filename = file.get("filename") if isinstance(file, dict) else None
+    if isinstance(filename, str) and filename:
+        block["title"] = filename
+    return block
+
+
 def _blocks(content: object, where: str) -> str | list[dict[str, Any]]:
     """A message ``content`` as Anthropic content: a string stays one; parts translate."""
     if content is None:
@@ -118,6 +138,12 @@ def _blocks(content: object, where: str) -> str | list[dict[str, Any]]:
         elif kind == "image_url":
             image = part.get("image_url")
             blocks.append(_image(image.get("url") if isinstance(image, dict) else image, where))
+        elif kind == "file":
+            blocks.append(_document(part.get("file"), where))
+        elif kind == "input_audio":
+            raise _bad_request(
+                where, "the Anthropic API takes no audio input (input_audio parts); use a model that does"
+            )
         elif kind in ("image", "document", "tool_use", "tool_result", "thinking", "redacted_thinking"):
             blocks.append(part)  # already Anthropic's shape (a suite may write it natively)
         else:

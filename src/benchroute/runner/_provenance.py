@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..config import Case, ModelSpec, SuiteSpec
+from ..config import Case, MediaSpec, ModelSpec, SuiteSpec
 
 TRIGGERS = ("manual", "ci", "schedule", "version-change")
 
@@ -44,7 +44,10 @@ def _digest(value: Any) -> str:
 def case_hash(case: Case) -> str:
     """A hash of what a case asks and expects (input, messages, expected, vars, passages,
     turns, its own assertions); its id and metadata (tags) are not content."""
-    return _digest(case.model_dump(mode="json", exclude={"id", "metadata"}))
+    dump = case.model_dump(mode="json", exclude={"id", "metadata"})
+    if not dump.get("attachments"):
+        dump.pop("attachments", None)  # cases without files hash as they did before files existed
+    return _digest(dump)
 
 
 def suite_fingerprint(suite: SuiteSpec) -> str:
@@ -53,6 +56,8 @@ def suite_fingerprint(suite: SuiteSpec) -> str:
         mode="json",
         include={"tier", "prompt", "system", "params", "judge", "scorers", "load", "slo"},
     )
+    if suite.media != MediaSpec() or any(case.attachments for case in suite.dataset.cases or []):
+        spec["media"] = suite.media.model_dump(mode="json")
     spec["cases"] = [[case.id, case_hash(case)] for case in suite.dataset.cases or []]
     return _digest(spec)
 

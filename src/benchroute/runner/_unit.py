@@ -12,13 +12,15 @@ stores nothing for the item: the run stops sending to it and ``--resume`` finish
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..providers import FATAL_KINDS
 from ._context import CachedReply, add_costs
 from ._tiers import Tier
 
 if TYPE_CHECKING:
+    from ..config import ModelSpec
+    from ..providers import CompletionRequest
     from ._context import ExecutionContext
     from ._tiers import WorkItem
 
@@ -26,10 +28,17 @@ if TYPE_CHECKING:
 class UnitTier(Tier):
     """Single requests, scored one by one (format, safety, reference answers, ...)."""
 
+    async def build(
+        self, ctx: ExecutionContext, item: WorkItem, spec: ModelSpec
+    ) -> tuple[CompletionRequest, list[dict[str, Any]], dict[str, Any] | None]:
+        """The item's request, the messages stored with its result, and result details
+        (a subclass adds attachments here)."""
+        request = ctx.prompts(item.suite).request(item.case, spec)
+        return request, request.wire_messages(), None
+
     async def execute(self, ctx: ExecutionContext, item: WorkItem) -> None:
         spec = ctx.model(item.model)
-        request = ctx.prompts(item.suite).request(item.case, spec)
-        messages = request.wire_messages()
+        request, messages, details = await self.build(ctx, item, spec)
         key = ctx.cache_key(spec, request, item.repeat)
         reply = ctx.cached(key, item.model)
         cached = reply is not None
@@ -52,7 +61,7 @@ class UnitTier(Tier):
                 reply = CachedReply(call.completion, cost, call.e2e_latency_ms)
         if reply is None:
             assert error is not None
-            ctx.write(ctx.result(item, messages=messages, error=error, retries=retries))
+            ctx.write(ctx.result(item, messages=messages, error=error, retries=retries, details=details))
             return
         scoring = await ctx.scorer(item.suite).score(reply.completion, item.case)
         ctx.charge(scoring.cost_usd)
@@ -66,6 +75,7 @@ class UnitTier(Tier):
             retries=retries,
             cached=cached,
             e2e_latency_ms=reply.e2e_latency_ms,
+            details=details,
         )
         ctx.write(
             result,

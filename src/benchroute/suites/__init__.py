@@ -39,6 +39,7 @@ if TYPE_CHECKING:
         dedupe_cases,
         normalise_text,
     )
+    from ._generate import generate_tables, markdown_table
     from ._golden import golden_loader, parse_ref, resolve, stored_cases
     from ._holdout import (
         LeakError,
@@ -62,6 +63,7 @@ if TYPE_CHECKING:
         label_from_csv,
         model_context,
     )
+    from ._media import MediaFile, MediaPart, inspect_attachment, inspect_case, media_parts, render_pdf, sniff
     from ._numbers import gsm8k_cases
     from ._perturb import (
         PERTURBATIONS,
@@ -161,6 +163,15 @@ _HOLDOUT = (
     "ScrubPipeline",
     "skipped_scrub",
 )
+_MEDIA = (
+    "MediaFile",
+    "MediaPart",
+    "inspect_attachment",
+    "inspect_case",
+    "media_parts",
+    "render_pdf",
+    "sniff",
+)
 _SCRUB = (
     "SCRUBBER_VERSION",
     "CustomRecognizer",
@@ -173,6 +184,9 @@ __getattr__ = lazy_attributes(
     __name__,
     {
         **dict.fromkeys(_SCRUB, "_scrub"),
+        **dict.fromkeys(_MEDIA, "_media"),
+        "generate_tables": "_generate",
+        "markdown_table": "_generate",
         **dict.fromkeys(_HOLDOUT, "_holdout"),
         **dict.fromkeys(_SAMPLE, "_sample"),
         **dict.fromkeys(_DEDUPE, "_dedupe"),
@@ -208,6 +222,8 @@ __all__ = [
     "LabelResult",
     "Leak",
     "LeakError",
+    "MediaFile",
+    "MediaPart",
     "ModelParaphraser",
     "NearDeduper",
     "NotApplicable",
@@ -226,12 +242,15 @@ __all__ = [
     "case_text",
     "completion_probe",
     "dedupe_cases",
+    "generate_tables",
     "golden_loader",
     "gsm8k_cases",
     "humaneval_cases",
     "humaneval_suite",
     "import_file",
     "import_gateway",
+    "inspect_attachment",
+    "inspect_case",
     "iter_perturbed",
     "label_by_editor",
     "label_by_judge",
@@ -239,6 +258,8 @@ __all__ = [
     "label_from_csv",
     "leak_check",
     "length_bucket",
+    "markdown_table",
+    "media_parts",
     "model_context",
     "ngram_overlap",
     "normalise_text",
@@ -246,8 +267,10 @@ __all__ = [
     "perturb_cases",
     "probe_items",
     "register_perturbation",
+    "render_pdf",
     "resolve",
     "skipped_scrub",
+    "sniff",
     "stored_cases",
     "stratified_sample",
     "stratum_of",

@@ -13,6 +13,7 @@ The same server runs as a separate process for benchmarks: ``python -m benchrout
 prints ``READY <url>`` once listening (see ``benchroute.testing.__main__``).
 """
 
+from ._media import Attachment, attachments
 from ._server import FakeServer, ModelVersion, RecordedRequest, Reply, Responder
 
-__all__ = ["FakeServer", "ModelVersion", "RecordedRequest", "Reply", "Responder"]
+__all__ = ["Attachment", "FakeServer", "ModelVersion", "RecordedRequest", "Reply", "Responder", "attachments"]

@@ -16,7 +16,9 @@ What the server answers is decided per request, in this order:
 3. ``latency`` seconds pass (the model "thinks"), then backend faults (500, malformed or
    garbage bodies, cut connections) are answered; a ``hang`` fault sleeps and then falls
    through to a normal answer;
-4. the reply comes from the model's script queue, else its active scripted version's
+4. the reply comes from the model's script queue, else the reply scripted for an attachment
+   the request carries (:meth:`FakeServer.answer_attachments`, by SHA-256 of its bytes;
+   malformed attachments were refused with a 400 in step 2), else its active scripted version's
    recorded replies (:meth:`FakeServer.add_version`; the version also sets the reported
    ``model`` and ``system_fingerprint``), else the exact-prompt ``answers`` map, else
    ``responder`` (default: echo the last user message).
@@ -62,6 +64,7 @@ from aiohttp import web
 
 from .._eventloop import run as run_loop
 from ._faults import Fault, SlidingWindow, TokenBucket, format_seconds, pick_fault
+from ._media import Attachment, check_attachments
 from ._wire import (
     ANTHROPIC,
     OPENAI,
@@ -147,12 +150,13 @@ class RecordedRequest:
     body: dict[str, Any] | None
     status: int
     authorization: bool
+    attachments: tuple[Attachment, ...] = ()  # images, PDFs and audio the request carried
 
 
 class _Entry:
     """The mutable record behind a :class:`RecordedRequest` while it is being answered."""
 
-    __slots__ = ("authorization", "body", "generation", "model", "path", "status", "time")
+    __slots__ = ("attachments", "authorization", "body", "generation", "model", "path", "status", "time")
 
     def __init__(
         self,
@@ -170,9 +174,18 @@ class _Entry:
         self.status = 0
         self.authorization = authorization
         self.generation = generation
+        self.attachments: list[Attachment] = []
 
     def freeze(self) -> RecordedRequest:
-        return RecordedRequest(self.time, self.path, self.model, self.body, self.status, self.authorization)
+        return RecordedRequest(
+            self.time,
+            self.path,
+            self.model,
+            self.body,
+            self.status,
+            self.authorization,
+            tuple(self.attachments),
+        )
 
 
 def echo_last_user_message(model: str, messages: list[dict[str, Any]]) -> str:
@@ -212,6 +225,7 @@ class FakeServer:
         self._seen_models: set[str] = set()
         self._scripts: dict[str, deque[Reply]] = {}
         self._answers: dict[str, str] = {}
+        self._attachment_answers: dict[tuple[str | None, str], Reply] = {}  # (model, sha256) -> reply
         self._versions: dict[str, dict[str, ModelVersion]] = {}  # model -> name -> version
         self._active: dict[str, ModelVersion] = {}  # model -> the version it serves now
         self._faults: list[Fault] = []
@@ -384,6 +398,16 @@ class FakeServer:
         """The version ``model`` serves now (None: no versions scripted)."""
         with self._lock:
             return self._active.get(model)
+
+    def answer_attachments(self, mapping: Mapping[str, str | Reply], *, model: str | None = None) -> None:
+        """Script replies by attachment: the SHA-256 (hex) of an image's, PDF's or audio
+        clip's bytes -> the reply to any request that carries it (the first attachment with a
+        reply wins; ``model`` limits the entries to one model). Adds to earlier entries."""
+        with self._lock:
+            for digest, reply in mapping.items():
+                self._attachment_answers[(model, digest.lower())] = (
+                    reply if isinstance(reply, Reply) else Reply(text=str(reply))
+                )
 
     def answers(self, mapping: Mapping[str, str]) -> None:
         """Replace the exact-prompt map (keys and lookups are whitespace-stripped)."""
@@ -576,6 +600,9 @@ class FakeServer:
         if body is None:
             return self._respond(entry, 400, dialect.error(400, "the body must be a JSON object"))
         problem = dialect.validate(body)
+        if problem is None and any(isinstance(m.get("content"), list) for m in body["messages"]):
+            found, problem = check_attachments(body["messages"], dialect.name)
+            entry.attachments = found
         if problem is not None:
             return self._respond(entry, 400, dialect.error(400, problem))
         model: str = body["model"]
@@ -642,7 +669,15 @@ class FakeServer:
                 return queue.popleft(), True
             answers = self._answers
             version = self._active.get(model)
+            by_attachment = self._attachment_answers
         messages = dialect.conversation(body)
+        if by_attachment:
+            for attachment in check_attachments(messages, dialect.name)[0]:
+                scripted = by_attachment.get((model, attachment.sha256)) or by_attachment.get(
+                    (None, attachment.sha256)
+                )
+                if scripted is not None:
+                    return scripted, False
         if version is not None:
             recorded = version.answers.get(last_user_text(messages).strip())
             if recorded is not None:
@@ -676,6 +711,7 @@ class FakeServer:
             and not self._faults
             and self.responder is echo_last_user_message
             and not self._active
+            and not self._attachment_answers
         )
 
     def _remember(self, raw: bytes, model: str, reply: Reply, answer: Answer, rendered: bytes) -> None:
