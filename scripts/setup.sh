@@ -84,7 +84,7 @@ if ! ls "$WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1; then
   echo "    the wheel is kept in $WHEELS and reused by later installs"
   # Show the compiler's progress ([n/N] steps) instead of pip's silence.
   CMAKE_ARGS="$LLAMA_CMAKE_ARGS" CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)} \
-    "${PIP[@]}" wheel --no-deps -v "llama-cpp-python==$LLAMA_VERSION" -w "$WHEELS" 2>&1 \
+    "${PIP[@]}" wheel --no-cache-dir --no-deps -v "llama-cpp-python==$LLAMA_VERSION" -w "$WHEELS" 2>&1 \
     | grep --line-buffered -E '^\s*\[[0-9]+/[0-9]+\]|Successfully built|ERROR|error:' \
     | sed -u -E 's/^\s*(\[[0-9]+\/[0-9]+\]).* -o ([^ ]+).*/    \1 \2/' || true
   if ! ls "$WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1; then
