@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from ..config import GateSpec
 from ..store import LOAD_CASE_ID, Result
@@ -156,16 +157,49 @@ def _slo_failures(results: Iterable[Result]) -> list[GateFailure]:
     return failures
 
 
+def _budget_failures(
+    suite: str, rows: list[Result], budgets: Mapping[str, Mapping[str, Any]], wanted: set[str] | None
+) -> tuple[int, list[GateFailure]]:
+    """Per-modality latency budgets: (model x modality pairs checked, failures). A budget of
+    a modality the suite never sent checks nothing; one whose figure was not measured fails."""
+    from ._multimodal import modality_stats
+
+    checked = 0
+    failures: list[GateFailure] = []
+    for stats in modality_stats(rows, {suite: budgets}):
+        if not stats.budget or (wanted is not None and stats.model not in wanted):
+            continue
+        checked += 1
+        for check in stats.budget:
+            if check.met:
+                continue
+            detail = "" if check.actual is not None else f"no measured latency of {stats.modality} requests"
+            failures.append(
+                GateFailure(
+                    suite,
+                    stats.model,
+                    f"budget.{stats.modality}.{check.figure}",
+                    check.actual,
+                    check.limit,
+                    detail or f"{stats.measured} {stats.modality} request(s)",
+                )
+            )
+    return checked, failures
+
+
 def evaluate_gates(
     results: Iterable[Result],
     gates: Mapping[str, GateSpec | None],
     *,
     stress_suites: Iterable[str] = (),
+    budgets: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
 ) -> GateReport:
     """Check each suite's gate against ``results`` (already without quarantined cases).
 
     ``gates`` maps suite name to its ``gate:`` block (None: no thresholds); a suite in
-    ``stress_suites`` also fails on any failed load result (a missed SLO).
+    ``stress_suites`` also fails on any failed load result (a missed SLO); ``budgets`` maps
+    suite name to its per-modality latency budgets (``budgets:`` of the suite file), each
+    checked per model and modality (``budget.image.p95_ms``).
     """
     by_suite: dict[str, list[Result]] = defaultdict(list)
     for result in results:
@@ -177,9 +211,13 @@ def evaluate_gates(
         if suite in stress:
             failures.extend(_slo_failures(rows))
         gate = gates.get(suite)
+        wanted = set(gate.models) if gate is not None and gate.models is not None else None
+        if budgets and budgets.get(suite):
+            budget_checked, budget_failures = _budget_failures(suite, rows, budgets[suite], wanted)
+            checked += budget_checked
+            failures.extend(budget_failures)
         if gate is None:
             continue
-        wanted = set(gate.models) if gate.models is not None else None
         for summary in sorted(leaderboard(rows), key=lambda s: s.model):
             if wanted is not None and summary.model not in wanted:
                 continue

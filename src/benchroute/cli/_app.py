@@ -377,14 +377,19 @@ def _check_gate(record: Any, store: Any, results: list[Any]) -> bool:
 
     suites = record.config.get("suites", [])
     stress = [s["name"] for s in suites if _failed_result_fails_gate(s.get("tier") or "unit")]
-    if not stress and not any(s.get("gate") for s in suites):
+    if not stress and not any(s.get("gate") or s.get("budgets") for s in suites):
         return True
-    from ..analysis import evaluate_gates, exclude_quarantined
+    from ..analysis import evaluate_gates, exclude_quarantined, suite_budgets
     from ..config import GateSpec
     from ..reports import gate_table
 
     gates = {s["name"]: GateSpec.model_validate(s["gate"]) if s.get("gate") else None for s in suites}
-    report = evaluate_gates(exclude_quarantined(results, store.quarantined()), gates, stress_suites=stress)
+    report = evaluate_gates(
+        exclude_quarantined(results, store.quarantined()),
+        gates,
+        stress_suites=stress,
+        budgets=suite_budgets(record.config),
+    )
     if report.cached_note:  # a rerun from the cache is held to the original run's figures
         console.print(f"CI gate: {report.cached_note}", highlight=False)
     if report.passed:
@@ -442,6 +447,9 @@ def _render_run(
     from ..reports import print_conversation_summary
 
     print_conversation_summary(out, results, wide=wide)
+    from ..reports import print_multimodal  # modality latency and budgets, degradation, POPE/CHAIR
+
+    print_multimodal(out, results, record.config)
     from ..reports import load_report
 
     for renderable in load_report(results, title=f"Load · run {record.id}"):  # stress suites

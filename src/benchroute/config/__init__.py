@@ -9,7 +9,17 @@ from ._drift import DriftSpec
 from ._gate import GateSpec
 from ._gateway import GatewayBreakerSpec, GatewayListenSpec, GatewaySpec
 from ._load import PROJECT_FILE, GoldenLoader, find_project_file, load_cases, load_project, load_suite
-from ._media import Attachment, ImageSpec, MediaKind, MediaSpec, PdfSpec
+from ._media import (
+    DEGRADATION_KINDS,
+    Attachment,
+    DegradeSpec,
+    ImageSpec,
+    LatencyBudget,
+    MediaKind,
+    MediaSpec,
+    Modality,
+    PdfSpec,
+)
 from ._models import (
     Case,
     DatasetSpec,
@@ -62,6 +72,7 @@ from ._stress import (
 from ._tiers import TierRules, find_tier, register_tier, tier_names
 
 __all__ = [
+    "DEGRADATION_KINDS",
     "GOAL_PHRASE",
     "OBJECTIVES",
     "POLICY_FORMAT",
@@ -78,6 +89,7 @@ __all__ = [
     "ConstantRate",
     "DatasetSpec",
     "DatasetsSpec",
+    "DegradeSpec",
     "DriftSpec",
     "EvidenceRun",
     "GateSpec",
@@ -86,10 +98,12 @@ __all__ = [
     "GatewaySpec",
     "GoldenLoader",
     "ImageSpec",
+    "LatencyBudget",
     "LoadProfile",
     "LoadSpec",
     "MediaKind",
     "MediaSpec",
+    "Modality",
     "ModelSpec",
     "Objective",
     "PdfSpec",

@@ -21,11 +21,14 @@ has one) as text. ``send: file`` sends the PDF itself (OpenAI ``file`` parts, An
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 MediaKind = Literal["image", "pdf", "audio"]
+# What a request is reported under (latency budgets, per-modality figures).
+Modality = Literal["text", "image", "audio", "file"]
 Detail = Literal["auto", "low", "high"]
 
 
@@ -78,3 +81,94 @@ class MediaSpec(_Strict):
 
     pdf: PdfSpec = Field(default_factory=PdfSpec)
     image: ImageSpec = Field(default_factory=ImageSpec)
+
+
+class LatencyBudget(_Strict):
+    """A latency budget for one modality's requests (milliseconds, end to end)."""
+
+    p50_ms: float | None = Field(default=None, gt=0)
+    p95_ms: float | None = Field(default=None, gt=0)
+    p99_ms: float | None = Field(default=None, gt=0)
+    ttft_p95_ms: float | None = Field(default=None, gt=0, description="95th percentile time to first token")
+
+    def limits(self) -> list[tuple[str, float]]:
+        """The budgets that are set, as (figure name, limit)."""
+        return [
+            (name, value)
+            for name, value in (
+                ("p50_ms", self.p50_ms),
+                ("p95_ms", self.p95_ms),
+                ("p99_ms", self.p99_ms),
+                ("ttft_p95_ms", self.ttft_p95_ms),
+            )
+            if value is not None
+        ]
+
+
+DEGRADATION_KINDS = (
+    "downscale",
+    "blur",
+    "jpeg",
+    "rotate",
+    "noise",
+    "contrast",
+    "snr_db",
+    "resample_hz",
+    "clip",
+)
+
+
+class DegradeSpec(_Strict):
+    """Degraded copies of every case's attachments, each linked to its original.
+
+    Levels per kind; each (kind, level) makes one copy of every case with attachments
+    (id ``<case>#<kind>=<level>``). Images (and rendered PDF pages): ``downscale`` (factor of
+    the side, e.g. 0.5), ``blur`` (gaussian radius, px), ``jpeg`` (quality 1-95), ``rotate``
+    (degrees), ``noise`` (gaussian sigma on 0-255), ``contrast`` (factor, 1 = unchanged).
+    Audio (WAV): ``snr_db`` (white noise at this signal-to-noise ratio), ``resample_hz``
+    (down to this rate and back), ``clip`` (clipped at this share of full scale).
+    """
+
+    downscale: list[float] = Field(default_factory=list)
+    blur: list[float] = Field(default_factory=list)
+    jpeg: list[int] = Field(default_factory=list)
+    rotate: list[float] = Field(default_factory=list)
+    noise: list[float] = Field(default_factory=list)
+    contrast: list[float] = Field(default_factory=list)
+    snr_db: list[float] = Field(default_factory=list)
+    resample_hz: list[int] = Field(default_factory=list)
+    clip: list[float] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _levels_in_range(self) -> DegradeSpec:
+        checks: dict[str, Callable[[float], bool]] = {
+            "downscale": lambda v: 0 < v < 1,
+            "blur": lambda v: 0 < v <= 50,
+            "jpeg": lambda v: 1 <= v <= 95,
+            "rotate": lambda v: -180 <= v <= 180 and v != 0,
+            "noise": lambda v: 0 < v <= 255,
+            "contrast": lambda v: 0 <= v < 1 or v > 1,
+            "snr_db": lambda v: -20 <= v <= 80,
+            "resample_hz": lambda v: 1000 <= v <= 48000,
+            "clip": lambda v: 0 < v < 1,
+        }
+        hints = {
+            "downscale": "a factor between 0 and 1",
+            "blur": "a radius in pixels, 0 < r <= 50",
+            "jpeg": "a quality from 1 to 95",
+            "rotate": "degrees, not 0",
+            "noise": "a sigma between 0 and 255",
+            "contrast": "a factor other than 1",
+            "snr_db": "decibels from -20 to 80",
+            "resample_hz": "a rate from 1000 to 48000",
+            "clip": "a share of full scale between 0 and 1",
+        }
+        for kind, ok in checks.items():
+            for level in getattr(self, kind):
+                if not ok(level):
+                    raise ValueError(f"{kind}: {level} is out of range ({hints[kind]})")
+        return self
+
+    def variants(self) -> list[tuple[str, float]]:
+        """Every (kind, level), in the order of DEGRADATION_KINDS and of the levels."""
+        return [(kind, float(level)) for kind in DEGRADATION_KINDS for level in getattr(self, kind)]

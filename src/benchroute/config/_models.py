@@ -31,7 +31,7 @@ from ._datasets import DatasetsSpec
 from ._drift import DriftSpec
 from ._gate import GateSpec
 from ._gateway import GatewaySpec
-from ._media import Attachment, MediaSpec, split_attachments
+from ._media import Attachment, DegradeSpec, LatencyBudget, MediaSpec, Modality, split_attachments
 from ._monitor import AlertsSpec, ScheduleSpec, WatchSpec
 from ._ranking import RankingSpec
 from ._routing import RoutingSpec
@@ -433,6 +433,12 @@ class SuiteSpec(_Strict):
     media: MediaSpec = Field(
         default_factory=MediaSpec, description="multimodal tier: how attachments are sent"
     )
+    degrade: DegradeSpec = Field(
+        default_factory=DegradeSpec, description="multimodal tier: degraded copies of the attachments"
+    )
+    budgets: dict[Modality, LatencyBudget] = Field(
+        default_factory=dict, description="latency budgets per modality, e.g. {image: {p95_ms: 5000}}"
+    )
     source: str | None = Field(default=None, description="file the suite was loaded from")
 
     @model_validator(mode="after")
@@ -482,11 +488,13 @@ class SuiteSpec(_Strict):
     def fingerprint(self) -> str:
         """A short hash of everything that determines the suite's requests and scores."""
         # The gate judges results; it changes neither the requests nor the scores.
-        payload = self.model_dump(mode="json", exclude={"source", "description", "gate"})
+        payload = self.model_dump(mode="json", exclude={"source", "description", "gate", "budgets"})
         # Fields added with the multimodal tier count only where they are used, so a suite
         # without files keeps the fingerprint it had before they existed.
         if payload.get("media") == MediaSpec().model_dump(mode="json"):
             payload.pop("media", None)
+        if payload.get("degrade") == DegradeSpec().model_dump(mode="json"):
+            payload.pop("degrade", None)
         for case in (payload.get("dataset") or {}).get("cases") or []:
             if isinstance(case, dict) and not case.get("attachments"):
                 case.pop("attachments", None)

@@ -288,12 +288,15 @@ class Watcher:
     async def _gate(self, suites: list[SuiteSpec], outcome: RunOutcome, trigger: str) -> None:
         """The suites' gate: thresholds on this run; a failure is printed and alerted."""
         gates = {s.name: s.gate for s in suites}
-        if not any(gates.values()):
+        budgets: dict[str, dict[str, dict[str, Any]]] = {
+            s.name: {str(k): v.model_dump() for k, v in s.budgets.items()} for s in suites if s.budgets
+        }
+        if not any(gates.values()) and not budgets:
             return
         from ..analysis import evaluate_gates, exclude_quarantined
 
         results = exclude_quarantined(outcome.results, self.store.quarantined())
-        report = evaluate_gates(results, gates)
+        report = evaluate_gates(results, gates, budgets=budgets)
         if report.passed:
             self._say(f"gate: passed ({report.checked} suite x model check(s))")
             return

@@ -46,6 +46,15 @@ if TYPE_CHECKING:
     from ._junit import render_junit
     from ._load import load_report, load_series, load_table, sparkline
     from ._markdown import render_markdown
+    from ._multimodal import (
+        degradation_table,
+        hallucination_table,
+        modality_table,
+        multimodal_figures,
+        multimodal_json,
+        multimodal_markdown,
+        print_multimodal,
+    )
     from ._ranking import ranking_json, ranking_table
     from ._terminal import (
         latency_table,
@@ -108,6 +117,13 @@ _LAZY = {
     "load_table": "_load",
     "sparkline": "_load",
     "render_markdown": "_markdown",
+    "degradation_table": "_multimodal",
+    "hallucination_table": "_multimodal",
+    "modality_table": "_multimodal",
+    "multimodal_figures": "_multimodal",
+    "multimodal_json": "_multimodal",
+    "multimodal_markdown": "_multimodal",
+    "print_multimodal": "_multimodal",
     "ranking_json": "_ranking",
     "ranking_table": "_ranking",
     "latency_table": "_terminal",
@@ -140,6 +156,7 @@ __all__ = [
     "comparison_json",
     "comparison_table",
     "conversation_table",
+    "degradation_table",
     "drift_json",
     "drift_markdown",
     "drift_notes",
@@ -153,6 +170,7 @@ __all__ = [
     "gap_sides_table",
     "gap_table",
     "gate_table",
+    "hallucination_table",
     "history_chart",
     "history_csv",
     "history_json",
@@ -163,12 +181,17 @@ __all__ = [
     "load_series",
     "load_table",
     "metrics_table",
+    "modality_table",
+    "multimodal_figures",
+    "multimodal_json",
+    "multimodal_markdown",
     "natural_width",
     "openmetrics_text",
     "pass_at_k_table",
     "print_conversation_summary",
     "print_fitted",
     "print_generalisation_gap",
+    "print_multimodal",
     "print_run_header",
     "print_transcripts",
     "quarantine_table",

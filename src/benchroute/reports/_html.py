@@ -163,6 +163,65 @@ def _cost_figure(go: Any, report: RunReport) -> Any | None:
     return figure
 
 
+def _degradation_specs(go: Any, report: RunReport) -> list[tuple[str, str, Any | None, str, str]]:
+    """One chart per degradation kind: a model's score at the originals and at each level
+    (categorical x, so levels of any unit read left to right as the suite lists them)."""
+    from ..analysis import degradation_curves
+
+    by_kind: dict[str, list[Any]] = {}
+    for curve in degradation_curves(report.results):
+        by_kind.setdefault(curve.kind, []).append(curve)
+    specs: list[tuple[str, str, Any | None, str, str]] = []
+    for kind, curves in by_kind.items():
+        figure = go.Figure()
+        for curve in curves:
+            name = html.escape(
+                curve.model if len({c.suite for c in curves}) == 1 else f"{curve.suite} · {curve.model}"
+            )
+            x = ["original", *(f"{p.level:g}" for p in curve.points)]
+            y = [curve.original_mean, *(p.degraded_mean for p in curve.points)]
+            figure.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=name))
+        figure.update_layout(
+            **_layout(
+                xaxis={"title": f"{kind} level", "type": "category"},
+                yaxis={"title": "mean score", "range": [0, 1.05]},
+            )
+        )
+        specs.append(
+            (
+                f"chart-degradation-{kind}",
+                f"Score against {kind} level",
+                figure,
+                "",
+                "Each level is paired with the same originals.",
+            )
+        )
+    return specs
+
+
+def _modality_rows(report: RunReport) -> list[dict[str, Any]]:
+    from ._multimodal import multimodal_figures
+
+    rows = []
+    for s in multimodal_figures(report.results, report.run.config)["modalities"]:
+        verdict = s.within_budget
+        rows.append(
+            {
+                "suite": s.suite,
+                "modality": s.modality,
+                "model": s.model,
+                "n": s.measured,
+                "p50": millis(s.p50_ms),
+                "p95": millis(s.p95_ms),
+                "ttft_p95": millis(s.p95_ttft_ms),
+                "payload": "—" if s.mean_payload_bytes is None else f"{s.mean_payload_bytes / 1024:,.0f} KB",
+                "budget": ", ".join(f"{c.figure} ≤ {c.limit:g}" for c in s.budget) or "—",
+                "within": "—" if not s.budget else {True: "ok", False: "over", None: "unknown"}[verdict],
+            }
+        )
+    return rows
+
+
 def _charts(report: RunReport) -> list[dict[str, Any]]:
     charts: list[dict[str, Any]] = []
     if not report.summaries:
@@ -220,6 +279,7 @@ def _charts(report: RunReport) -> list[dict[str, Any]]:
             "",
         ),
     ]
+    specs.extend(_degradation_specs(go, report))
     plotly_js_included = False
     for chart_id, title, figure, empty, note in specs:
         chart_html = ""
@@ -327,6 +387,7 @@ def render_html(run: RunRecord, results: list[Result]) -> str:
         leaderboard=_leaderboard_rows(report),
         by_suite=_suite_rows(report),
         gap=_gap(report),
+        modalities=_modality_rows(report),
         charts=_charts(report),
         load_columns=LOAD_COLUMNS,
         loads=load_rows(report.results),

@@ -17,6 +17,7 @@ from ..analysis import ModelSummary
 from ..store import Result, RunRecord
 from ._common import build_report, failing_reasons, report_notes, run_overview
 from ._gap import gap_json
+from ._multimodal import multimodal_json
 
 # 2: money is null when unknown (unpriced); cached, scorer-error and end-to-end latency fields.
 FORMAT_VERSION = 2
@@ -97,6 +98,8 @@ def report_json(run: RunRecord, results: list[Result]) -> dict[str, Any]:
         "notes": report_notes(report),
         # Originals vs perturbed copies per model and kind; null without perturbed cases.
         "generalisation_gap": gap_json(report.gap) if report.gap else None,
+        # Latency per modality with budgets, score against degradation level, POPE/CHAIR.
+        "multimodal": multimodal_json(report.results, run.config),
         "results": [_result(r) for r in report.results],
     }
     finite: dict[str, Any] = _finite(document)

@@ -30,6 +30,7 @@ from ._common import (
 )
 from ._gap import gap_cells, gap_notes, shown_rows
 from ._load import LOAD_COLUMNS, load_rows
+from ._multimodal import multimodal_markdown
 
 _MARKDOWN_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]|~#!"})
 # Control characters (what is left after whitespace is folded): invisible in a comment, and a
@@ -243,6 +244,7 @@ def render_markdown(run: RunRecord, results: list[Result], *, max_bytes: int = 6
     optional = (
         ("pass rate by suite", _by_suite(report)),
         ("generalisation gap", _gap(report)),
+        ("multimodal figures", multimodal_markdown(report.results, report.run.config)),
         ("load table", _load(report)),
     )
     for label, block in optional:

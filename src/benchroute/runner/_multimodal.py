@@ -14,6 +14,11 @@ holds megabytes of base64. ``details.media`` records, per result, the modality (
 ``audio``, ``file``; ``text`` for a case without attachments), and the parts with their bytes
 and pixel sizes, which the per-modality latency figures and budgets read.
 
+``degrade:`` adds, for every case with attachments, a copy per (kind, level) whose images
+(rendered PDF pages too) or audio are degraded (:mod:`benchroute.suites._degrade`), id
+``<case>#<kind>=<level>`` with ``metadata.degradation`` naming the original: the report's
+robustness curves compare each level with the originals.
+
 The response cache keys on the whole request, attachments included, so two scans with the
 same prompt are two entries.
 """
@@ -25,12 +30,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from .._errors import ConfigError
 from ..providers import CompletionRequest, Message, check_media
-from ..suites import MediaFile, MediaPart, inspect_case, media_parts
+from ..suites import AUDIO_KINDS, MediaFile, MediaPart, degraded_case, inspect_case, media_parts
 from ._tiers import WorkItem
 from ._unit import UnitTier
 
 if TYPE_CHECKING:
-    from ..config import ModelSpec, SuiteSpec
+    from ..config import Case, ModelSpec, SuiteSpec
     from ._context import ExecutionContext
     from ._prompting import PromptBuilder
 
@@ -65,17 +70,44 @@ class MultimodalTier(UnitTier):
     def __init__(self) -> None:
         self._files: dict[tuple[str, str], list[MediaFile]] = {}
         self._models: dict[str, list[str]] = {}
-        self._parts: dict[tuple[str, str, str], tuple[list[dict[str, Any]], list[MediaPart]]] = {}
+        self._parts: dict[tuple[str, str], tuple[list[dict[str, Any]], list[MediaPart]]] = {}
         self._render = asyncio.Semaphore(_RENDER_CONCURRENCY)
 
     def plan(self, suite: SuiteSpec, models: list[str]) -> list[WorkItem]:
+        """Every case, and for each case with attachments a degraded copy per (kind, level)
+        of ``degrade:`` that applies to its files (image kinds to images and PDF pages,
+        audio kinds to audio), linked to its original."""
         self._models[suite.name] = list(models)
-        return super().plan(suite, models)
+        variants = suite.degrade.variants()
+        cases: list[Case] = []
+        for case in suite.dataset.cases or []:
+            cases.append(case)
+            if not variants or not case.attachments:
+                continue
+            files = self._case_files(suite, case)
+            kinds = {"audio" if f.kind == "audio" else "image" for f in files}
+            for kind, level in variants:
+                if ("audio" if kind in AUDIO_KINDS else "image") in kinds:
+                    cases.append(degraded_case(case, kind, level))
+        return [
+            WorkItem(suite, case, model, repeat)
+            for case in cases
+            for model in models
+            for repeat in range(suite.repeats)
+        ]
 
     def prepare(self, ctx: ExecutionContext, suite: SuiteSpec) -> None:
+        image_degradations = [kind for kind, _ in suite.degrade.variants() if kind not in AUDIO_KINDS]
+        if image_degradations and suite.media.pdf.send == "file":
+            attached = [a.path.lower() for c in suite.dataset.cases or [] for a in c.attachments]
+            if any(path.endswith(".pdf") for path in attached):
+                raise ConfigError(
+                    f"{suite.source or suite.name}: degrade: {image_degradations[0]} degrades pixels, "
+                    "but media.pdf.send: file sends PDFs as they are",
+                    hint="use media.pdf.send: images (pages rendered, then degraded)",
+                )
         for case in suite.dataset.cases or []:
-            files = inspect_case(suite, case)
-            self._files[(suite.name, case.id)] = files
+            files = self._case_files(suite, case)
             if not files:
                 continue
             for name in self._models.get(suite.name, []):
@@ -98,18 +130,17 @@ class MultimodalTier(UnitTier):
                         hint="choose models that take these files (models: in the suite) or change the files",
                     )
 
-    def _case_files(self, suite: SuiteSpec, case_id: str) -> list[MediaFile]:
-        key = (suite.name, case_id)
+    def _case_files(self, suite: SuiteSpec, case: Case) -> list[MediaFile]:
+        key = (suite.name, _original_id(case))
         if key not in self._files:
-            case = next(c for c in suite.dataset.cases or [] if c.id == case_id)
             self._files[key] = inspect_case(suite, case)
         return self._files[key]
 
-    def _media(self, suite: SuiteSpec, case_id: str) -> tuple[list[dict[str, Any]], list[MediaPart]]:
-        key = (suite.name, case_id, "")
+    def _media(self, suite: SuiteSpec, case: Case) -> tuple[list[dict[str, Any]], list[MediaPart]]:
+        key = (suite.name, case.id)
         cached = self._parts.get(key)
         if cached is None:
-            cached = media_parts(suite, self._case_files(suite, case_id))
+            cached = media_parts(suite, self._case_files(suite, case), degradation=_degradation(case))
             # Only small suites keep rendered parts for the next model's request.
             if len(self._parts) < 64:
                 self._parts[key] = cached
@@ -141,7 +172,7 @@ class MultimodalTier(UnitTier):
         self, ctx: ExecutionContext, item: WorkItem, spec: ModelSpec
     ) -> tuple[CompletionRequest, list[dict[str, Any]], dict[str, Any] | None]:
         async with self._render:
-            parts, records = await asyncio.to_thread(self._media, item.suite, item.case.id)
+            parts, records = await asyncio.to_thread(self._media, item.suite, item.case)
         request = self._with_media(ctx.prompts(item.suite), item, spec, parts)
         # Copies: the request's own wire messages are what is sent.
         stored = [dict(message) for message in request.wire_messages()]
@@ -176,9 +207,23 @@ class MultimodalTier(UnitTier):
     def cache_request(
         self, builder: PromptBuilder, item: WorkItem, spec: ModelSpec
     ) -> CompletionRequest | None:
-        parts, _ = self._media(item.suite, item.case.id)
+        parts, _ = self._media(item.suite, item.case)
         return self._with_media(builder, item, spec, parts)
 
 
 def _is_media(part: Any) -> bool:
     return isinstance(part, dict) and part.get("type") in ("image_url", "input_audio", "file")
+
+
+def _original_id(case: Case) -> str:
+    degradation = case.metadata.get("degradation")
+    if isinstance(degradation, dict) and isinstance(degradation.get("original"), str):
+        return str(degradation["original"])
+    return case.id
+
+
+def _degradation(case: Case) -> tuple[str, float] | None:
+    degradation = case.metadata.get("degradation")
+    if isinstance(degradation, dict) and "kind" in degradation and "level" in degradation:
+        return str(degradation["kind"]), float(degradation["level"])
+    return None

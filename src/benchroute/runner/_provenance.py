@@ -58,6 +58,8 @@ def suite_fingerprint(suite: SuiteSpec) -> str:
     )
     if suite.media != MediaSpec() or any(case.attachments for case in suite.dataset.cases or []):
         spec["media"] = suite.media.model_dump(mode="json")
+    if suite.degrade.variants():
+        spec["degrade"] = suite.degrade.model_dump(mode="json")
     spec["cases"] = [[case.id, case_hash(case)] for case in suite.dataset.cases or []]
     return _digest(spec)
 

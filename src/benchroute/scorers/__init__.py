@@ -63,6 +63,8 @@ if TYPE_CHECKING:
         summarize_load,
     )
     from ._pii import DEFAULT_PII_ENTITIES, PII_ENTITIES, PiiFinding, find_pii
+    from ._tables import Table, cell_scores, parse_table, teds_similarity
+    from ._vision import chair_summary, pope_summary, read_yes_no
 
 _CONVERSATION = ("ConversationCompletion", "Transcript", "TranscriptTurn", "transcript_of")
 _JUDGE_QUALITY = (
@@ -83,6 +85,8 @@ _LOAD = (
     "summarize_load",
 )
 _PII = ("DEFAULT_PII_ENTITIES", "PII_ENTITIES", "PiiFinding", "find_pii")
+_TABLES = ("Table", "cell_scores", "parse_table", "teds_similarity")
+_VISION = ("chair_summary", "pope_summary", "read_yes_no")
 __getattr__ = lazy_attributes(
     __name__,
     {
@@ -90,6 +94,8 @@ __getattr__ = lazy_attributes(
         **dict.fromkeys(_JUDGE_QUALITY, "_judge_quality"),
         **dict.fromkeys(_LOAD, "_load"),
         **dict.fromkeys(_PII, "_pii"),
+        **dict.fromkeys(_TABLES, "_tables"),
+        **dict.fromkeys(_VISION, "_vision"),
     },
 )
 
@@ -117,11 +123,14 @@ __all__ = [
     "ScorerFactory",
     "ScorerInfo",
     "ScoringContext",
+    "Table",
     "Transcript",
     "TranscriptTurn",
     "add_cost",
     "build_scorer",
     "calibrate_judge",
+    "cell_scores",
+    "chair_summary",
     "check_scorer",
     "check_slos",
     "declare",
@@ -133,6 +142,9 @@ __all__ = [
     "is_embedded_judge",
     "load_calibration_set",
     "load_windows",
+    "parse_table",
+    "pope_summary",
+    "read_yes_no",
     "registered_scorers",
     "required_modules",
     "saturation_point",
@@ -141,5 +153,6 @@ __all__ = [
     "scorer_info",
     "scores_of_kind",
     "summarize_load",
+    "teds_similarity",
     "transcript_of",
 ]

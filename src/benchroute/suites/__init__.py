@@ -39,6 +39,7 @@ if TYPE_CHECKING:
         dedupe_cases,
         normalise_text,
     )
+    from ._degrade import AUDIO_KINDS, IMAGE_KINDS, degrade_audio, degrade_image, degraded_case, variant_id
     from ._generate import generate_tables, markdown_table
     from ._golden import golden_loader, parse_ref, resolve, stored_cases
     from ._holdout import (
@@ -163,6 +164,7 @@ _HOLDOUT = (
     "ScrubPipeline",
     "skipped_scrub",
 )
+_DEGRADE = ("AUDIO_KINDS", "IMAGE_KINDS", "degrade_audio", "degrade_image", "degraded_case", "variant_id")
 _MEDIA = (
     "MediaFile",
     "MediaPart",
@@ -186,6 +188,7 @@ __getattr__ = lazy_attributes(
         **dict.fromkeys(_SCRUB, "_scrub"),
         **dict.fromkeys(_MEDIA, "_media"),
         "generate_tables": "_generate",
+        **dict.fromkeys(_DEGRADE, "_degrade"),
         "markdown_table": "_generate",
         **dict.fromkeys(_HOLDOUT, "_holdout"),
         **dict.fromkeys(_SAMPLE, "_sample"),
@@ -200,8 +203,10 @@ __getattr__ = lazy_attributes(
 )
 
 __all__ = [
+    "AUDIO_KINDS",
     "DEFAULT_ACCEPT_CRITERIA",
     "DEFAULT_NGRAM",
+    "IMAGE_KINDS",
     "IMPORT_FORMATS",
     "PERTURBATIONS",
     "SCRUBBER_VERSION",
@@ -242,6 +247,9 @@ __all__ = [
     "case_text",
     "completion_probe",
     "dedupe_cases",
+    "degrade_audio",
+    "degrade_image",
+    "degraded_case",
     "generate_tables",
     "golden_loader",
     "gsm8k_cases",
@@ -274,4 +282,5 @@ __all__ = [
     "stored_cases",
     "stratified_sample",
     "stratum_of",
+    "variant_id",
 ]

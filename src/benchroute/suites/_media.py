@@ -208,34 +208,48 @@ def render_pdf(
         document.close()
 
 
+def _image_part(media_type: str, data: bytes, detail: str) -> dict[str, Any]:
+    return {"type": "image_url", "image_url": {"url": _data_uri(media_type, data), "detail": detail}}
+
+
 def media_parts(
-    suite: SuiteSpec, files: list[MediaFile], media: MediaSpec | None = None
+    suite: SuiteSpec,
+    files: list[MediaFile],
+    media: MediaSpec | None = None,
+    degradation: tuple[str, float] | None = None,
 ) -> tuple[list[dict[str, Any]], list[MediaPart]]:
-    """OpenAI-style content parts for checked attachments, and what each carries."""
+    """OpenAI-style content parts for checked attachments, and what each carries;
+    ``degradation`` (kind, level) degrades every image (rendered pages too) or audio clip it
+    applies to (see :mod:`._degrade`)."""
+    from ._degrade import AUDIO_KINDS, IMAGE_KINDS, degrade_audio, degrade_image
+
     settings = media or suite.media
+    image_kind = degradation if degradation is not None and degradation[0] in IMAGE_KINDS else None
+    audio_kind = degradation if degradation is not None and degradation[0] in AUDIO_KINDS else None
     parts: list[dict[str, Any]] = []
     records: list[MediaPart] = []
     for item in files:
         data = item.path.read_bytes()
         name = item.path.name
+        detail = item.attachment.detail or settings.image.detail
         if item.kind == "image":
-            detail = item.attachment.detail or settings.image.detail
-            parts.append(
-                {
-                    "type": "image_url",
-                    "image_url": {"url": _data_uri(item.media_type, data), "detail": detail},
-                }
-            )
+            media_type = item.media_type
+            if image_kind is not None:
+                data, media_type = degrade_image(data, *image_kind)
+            parts.append(_image_part(media_type, data, detail))
             width, height = _image_size(data)
-            records.append(MediaPart("image", item.media_type, len(data), name, width, height))
+            records.append(MediaPart("image", media_type, len(data), name, width, height))
         elif item.kind == "audio":
+            if audio_kind is not None:
+                if item.media_type != "audio/wav":
+                    raise ConfigError(
+                        f"{item.path}: audio degradations take WAV files ({item.media_type} given)",
+                        hint="convert it to WAV (e.g. ffmpeg -i in.mp3 out.wav)",
+                    )
+                data = degrade_audio(data, *audio_kind)
             audio_format = "mp3" if item.media_type == "audio/mpeg" else "wav"
-            parts.append(
-                {
-                    "type": "input_audio",
-                    "input_audio": {"data": base64.b64encode(data).decode("ascii"), "format": audio_format},
-                }
-            )
+            encoded = base64.b64encode(data).decode("ascii")
+            parts.append({"type": "input_audio", "input_audio": {"data": encoded, "format": audio_format}})
             records.append(MediaPart("audio", item.media_type, len(data), name))
         elif settings.pdf.send == "file":
             parts.append(
@@ -247,14 +261,13 @@ def media_parts(
                 item.path, dpi=settings.pdf.dpi, pages=item.attachment.pages, max_pages=settings.pdf.max_pages
             )
             for number, png, text in rendered:
-                detail = item.attachment.detail or settings.image.detail
-                parts.append(
-                    {"type": "image_url", "image_url": {"url": _data_uri("image/png", png), "detail": detail}}
+                page, page_type = (
+                    (png, "image/png") if image_kind is None else degrade_image(png, *image_kind)
                 )
-                width, height = _image_size(png)
-                records.append(
-                    MediaPart("image", "image/png", len(png), f"{name}#page={number}", width, height, number)
-                )
+                parts.append(_image_part(page_type, page, detail))
+                width, height = _image_size(page)
+                source = f"{name}#page={number}"
+                records.append(MediaPart("image", page_type, len(page), source, width, height, number))
                 if settings.pdf.text_layer and text.strip():
                     parts.append(
                         {"type": "text", "text": f"[text layer of {name}, page {number}]\n{text.strip()}"}
