@@ -56,6 +56,15 @@ if ! command -v tesseract >/dev/null 2>&1; then
     echo "warning: tesseract is missing: provider: tesseract and its tests will fail. Install it: sudo apt-get install tesseract-ocr" >&2
   fi
 fi
+# `benchroute dataset generate speech` speaks its sentences with espeak-ng.
+if ! command -v espeak-ng >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "==> installing espeak-ng (generated speech for audio suites)"
+    apt-get update -qq >/dev/null && apt-get install -y -qq espeak-ng >/dev/null
+  else
+    echo "warning: espeak-ng is missing: dataset generate speech and its tests will fail. Install it: sudo apt-get install espeak-ng" >&2
+  fi
+fi
 
 # The HTML report (and the dashboard) are tested in headless Chromium driven by Playwright,
 # which launches the Debian browser (no browser download).

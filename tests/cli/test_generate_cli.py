@@ -13,7 +13,7 @@ def test_generate_tables_writes_documents_cases_and_a_suite(tmp_path: Path) -> N
     out = tmp_path / "docs"
     done = run_cli("dataset", "generate", "tables", str(out), "--count", "3", "--seed", "5")
     assert done.returncode == 0, done.stderr
-    assert "wrote 3 scanned invoices" in done.stderr
+    assert "wrote 3 scanned invoices" in done.stderr, done.stderr
     cases = [json.loads(line) for line in (out / "cases.jsonl").read_text().splitlines()]
     assert [c["id"] for c in cases] == ["invoice-01", "invoice-02", "invoice-03"]
     for case in cases:

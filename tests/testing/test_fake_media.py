@@ -143,3 +143,26 @@ def test_anthropic_adapter_sends_pdfs_as_documents_and_refuses_audio(fake: FakeS
     }
     with pytest.raises(ProviderError, match="takes no audio input"):
         asyncio.run(go([{"type": "input_audio", "input_audio": {"data": _b64(_wav()), "format": "wav"}}]))
+
+
+def test_images_and_audio_add_input_tokens_as_billed(fake: FakeServer) -> None:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (1024, 1024), (200, 10, 10)).save(buffer, format="PNG")
+    square = _b64(buffer.getvalue())
+    _, text_only = _post(fake, [])
+    _, high = _post(
+        fake,
+        [{"type": "image_url", "image_url": {"url": f"data:image/png;base64,{square}", "detail": "high"}}],
+    )
+    _, low = _post(
+        fake,
+        [{"type": "image_url", "image_url": {"url": f"data:image/png;base64,{square}", "detail": "low"}}],
+    )
+    # OpenAI's documented counts: 1024 x 1024 at high detail is 4 tiles, 85 + 4 x 170 = 765; low is 85
+    base = text_only["usage"]["prompt_tokens"]
+    assert high["usage"]["prompt_tokens"] - base == 765
+    assert low["usage"]["prompt_tokens"] - base == 85
+    _, audio = _post(fake, [{"type": "input_audio", "input_audio": {"data": _b64(_wav()), "format": "wav"}}])
+    assert audio["usage"]["prompt_tokens"] - base == 1  # 0.1 s of audio at 10 tokens a second

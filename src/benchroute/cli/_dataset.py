@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -673,32 +673,48 @@ def dataset_sample(
 
 @dataset_app.command("generate")
 def dataset_generate(
-    kind: Annotated[
-        str, typer.Argument(help="What to make: tables (scanned invoices with line-item tables).")
-    ],
-    output: Annotated[
-        Path, typer.Argument(help="The folder to write the documents, cases.jsonl and suite.yaml into.")
-    ],
+    kind: Annotated[str, typer.Argument(help="What to make: tables, scenes or speech.")],
+    output: Annotated[Path, typer.Argument(help="The folder to write the files, cases and suites into.")],
     count: Annotated[int, typer.Option("--count", "-n", min=1, max=10_000, help="How many documents.")] = 20,
-    seed: Annotated[int, typer.Option("--seed", help="The same seed makes the same documents.")] = 0,
-    dpi: Annotated[int, typer.Option("--dpi", min=50, max=300, help="Resolution of the scans.")] = 110,
+    seed: Annotated[int, typer.Option("--seed", help="The same seed makes the same files.")] = 0,
+    dpi: Annotated[
+        int, typer.Option("--dpi", min=50, max=300, help="tables: resolution of the scans.")
+    ] = 110,
 ) -> None:
-    """Make test documents with their ground truth, offline: `tables` writes scanned invoices
-    (PDF and PNG, no text layer), cases.jsonl with each line-item table and invoice fields,
-    and suite.yaml, a multimodal suite over them (`benchroute run OUTPUT/suite.yaml`)."""
-    if kind != "tables":
-        fail(BenchrouteError(f"dataset generate: unknown kind {kind!r}; the kinds are: tables"))
-    from ..suites import generate_tables
+    """Make multimodal test data with its ground truth, offline.
 
+    `tables`: scanned invoices (PDF and PNG, no text layer), cases.jsonl with each line-item
+    table and invoice fields, and suite.yaml (table_cells, teds). `scenes`: pictures of shapes
+    and objects, describe.jsonl and describe.yaml (chair), pope.jsonl and pope.yaml (yes/no
+    probes of present and absent objects). `speech`: sentences spoken by espeak-ng as WAV,
+    cases.jsonl and suite.yaml (wer, cer). Run a suite with `benchroute run OUTPUT/suite.yaml`."""
+    from ..suites import generate_scenes, generate_speech, generate_tables
+
+    makers: dict[str, tuple[Callable[[], list[dict[str, Any]]], str]] = {
+        "tables": (
+            lambda: generate_tables(output, count=count, seed=seed, dpi=dpi),
+            "scanned invoices (PDF + PNG)",
+        ),
+        "scenes": (
+            lambda: generate_scenes(output, count=count, seed=seed),
+            "scene cases (describe + POPE probes)",
+        ),
+        "speech": (lambda: generate_speech(output, count=count, seed=seed), "spoken sentences (WAV)"),
+    }
+    if kind not in makers:
+        fail(BenchrouteError(f"dataset generate: unknown kind {kind!r}; the kinds are: {', '.join(makers)}"))
+    make, what = makers[kind]
     started = time.monotonic()
     try:
-        cases = generate_tables(output, count=count, seed=seed, dpi=dpi)
+        cases = make()
     except ImportError as exc:
         fail(BenchrouteError(f"dataset generate needs {exc.name}: pip install 'benchroute[multimodal]'"))
+    except FileNotFoundError as exc:
+        fail(BenchrouteError(f"dataset generate {kind}: {exc}"))
     except OSError as exc:
         fail(BenchrouteError(f"{output}: cannot write: {exc.strerror or exc}"))
     err_console.print(
-        f"wrote {len(cases)} scanned invoices (PDF + PNG), cases.jsonl and suite.yaml to {output} "
+        f"wrote {len(cases)} {what}, with cases and suites, to {output} "
         f"in {time.monotonic() - started:.1f} s",
         highlight=False,
     )

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
         normalise_text,
     )
     from ._degrade import AUDIO_KINDS, IMAGE_KINDS, degrade_audio, degrade_image, degraded_case, variant_id
-    from ._generate import generate_tables, markdown_table
+    from ._generate import generate_scenes, generate_speech, generate_tables, markdown_table
     from ._golden import golden_loader, parse_ref, resolve, stored_cases
     from ._holdout import (
         LeakError,
@@ -188,6 +188,8 @@ __getattr__ = lazy_attributes(
         **dict.fromkeys(_SCRUB, "_scrub"),
         **dict.fromkeys(_MEDIA, "_media"),
         "generate_tables": "_generate",
+        "generate_scenes": "_generate",
+        "generate_speech": "_generate",
         **dict.fromkeys(_DEGRADE, "_degrade"),
         "markdown_table": "_generate",
         **dict.fromkeys(_HOLDOUT, "_holdout"),
@@ -250,6 +252,8 @@ __all__ = [
     "degrade_audio",
     "degrade_image",
     "degraded_case",
+    "generate_scenes",
+    "generate_speech",
     "generate_tables",
     "golden_loader",
     "gsm8k_cases",

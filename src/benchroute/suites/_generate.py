@@ -223,3 +223,236 @@ def generate_tables(
         SUITE_TEMPLATE.format(name=name, render_dpi=max(150, dpi)), encoding="utf-8"
     )
     return cases
+
+
+# --- scenes of shapes and objects, with annotations (POPE and CHAIR) --------------------------
+
+SCENE_OBJECTS = ("circle", "square", "triangle", "star", "house", "tree", "sun", "cloud")
+_COLOURS = {
+    "red": (200, 40, 40),
+    "blue": (40, 80, 200),
+    "green": (40, 150, 60),
+    "orange": (240, 140, 20),
+    "purple": (130, 60, 170),
+    "black": (20, 20, 20),
+}
+
+
+def _draw_object(draw: Any, name: str, box: tuple[int, int, int, int], colour: tuple[int, int, int]) -> None:
+    import math
+
+    x0, y0, x1, y1 = box
+    cx, cy, w, h = (x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0
+    if name == "circle":
+        draw.ellipse(box, fill=colour)
+    elif name == "square":
+        draw.rectangle(box, fill=colour)
+    elif name == "triangle":
+        draw.polygon([(cx, y0), (x1, y1), (x0, y1)], fill=colour)
+    elif name == "star":
+        points = []
+        for i in range(10):
+            radius = (w / 2) if i % 2 == 0 else (w / 5)
+            angle = math.pi / 2 + i * math.pi / 5
+            points.append((cx + radius * math.cos(angle), cy - radius * math.sin(angle)))
+        draw.polygon(points, fill=colour)
+    elif name == "house":
+        draw.rectangle((x0, cy, x1, y1), fill=colour)
+        draw.polygon([(x0 - w * 0.1, cy), (cx, y0), (x1 + w * 0.1, cy)], fill=(120, 50, 30))
+        draw.rectangle((cx - w * 0.1, y1 - h * 0.3, cx + w * 0.1, y1), fill=(250, 250, 250))
+    elif name == "tree":
+        draw.rectangle((cx - w * 0.08, cy, cx + w * 0.08, y1), fill=(110, 70, 30))
+        draw.ellipse((x0, y0, x1, cy + h * 0.15), fill=(40, 140, 50))
+    elif name == "sun":
+        draw.ellipse((x0 + w * 0.2, y0 + h * 0.2, x1 - w * 0.2, y1 - h * 0.2), fill=(245, 200, 30))
+        for i in range(8):
+            angle = i * math.pi / 4
+            draw.line(
+                (
+                    cx + w * 0.33 * math.cos(angle),
+                    cy + h * 0.33 * math.sin(angle),
+                    cx + w * 0.5 * math.cos(angle),
+                    cy + h * 0.5 * math.sin(angle),
+                ),
+                fill=(245, 200, 30),
+                width=max(2, int(w / 20)),
+            )
+    elif name == "cloud":
+        grey = (190, 195, 205)
+        draw.ellipse((x0, cy - h * 0.1, cx + w * 0.1, y1 - h * 0.1), fill=grey)
+        draw.ellipse((cx - w * 0.2, y0 + h * 0.1, x1 - w * 0.1, cy + h * 0.3), fill=grey)
+        draw.ellipse((cx, cy - h * 0.15, x1, y1 - h * 0.15), fill=grey)
+    else:  # pragma: no cover - SCENE_OBJECTS lists what is drawn
+        raise ValueError(name)
+
+
+def render_scene(rng: random.Random, objects: list[str], size: int = 512) -> Any:
+    """A scene with ``objects`` placed in distinct cells of a 3 x 3 grid, on a light background."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (size, size), (245, 245, 240))
+    draw = ImageDraw.Draw(image)
+    cell = size // 3
+    for name, slot in zip(objects, rng.sample(range(9), len(objects)), strict=False):
+        row, column = divmod(slot, 3)
+        margin = rng.randint(cell // 10, cell // 5)
+        box = (
+            column * cell + margin,
+            row * cell + margin,
+            (column + 1) * cell - margin,
+            (row + 1) * cell - margin,
+        )
+        colour = rng.choice(list(_COLOURS.values()))
+        _draw_object(draw, name, box, colour)
+    return image
+
+
+SCENES_SUITES = {
+    "describe": """\
+# Describe generated scenes; CHAIR counts objects named that are not in the picture.
+name: {name}-describe
+tier: multimodal
+prompt: Describe this picture in one or two sentences. Name every object you can see.
+dataset:
+  path: describe.jsonl
+scorers:
+  - chair
+""",
+    "pope": """\
+# POPE-style yes/no probes about objects present and absent in generated scenes.
+name: {name}-pope
+tier: multimodal
+prompt: "{{{{ input }}}} Answer yes or no."
+dataset:
+  path: pope.jsonl
+scorers:
+  - pope
+""",
+}
+
+
+def generate_scenes(
+    out: Path, *, count: int = 20, seed: int = 0, name: str = "scenes"
+) -> list[dict[str, Any]]:
+    """``count`` scenes of 2 to 4 objects (PNG), a describe case per scene (``describe.jsonl``,
+    expected: the objects, for ``chair``) and two POPE probes per scene, one present and one
+    absent object (``pope.jsonl``, expected yes/no), with a suite for each."""
+    out.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(seed)
+    describe: list[dict[str, Any]] = []
+    pope: list[dict[str, Any]] = []
+    for index in range(1, count + 1):
+        objects = rng.sample(SCENE_OBJECTS, rng.randint(2, 4))
+        stem = f"scene-{index:02d}"
+        render_scene(rng, objects).save(out / f"{stem}.png", format="PNG")
+        describe.append({"id": stem, "attachments": [f"{stem}.png"], "expected": sorted(objects)})
+        present = rng.choice(objects)
+        absent = rng.choice([o for o in SCENE_OBJECTS if o not in objects])
+        for probe, answer in ((present, "yes"), (absent, "no")):
+            pope.append(
+                {
+                    "id": f"{stem}-{probe}",
+                    "input": f"Is there a {probe} in the image?",
+                    "attachments": [f"{stem}.png"],
+                    "expected": answer,
+                    "metadata": {"objects": sorted(objects), "probe": probe},
+                }
+            )
+    for file_name, rows in (("describe.jsonl", describe), ("pope.jsonl", pope)):
+        with (out / file_name).open("w", encoding="utf-8") as handle:
+            handle.writelines(json.dumps(row) + "\n" for row in rows)
+    for kind, template in SCENES_SUITES.items():
+        (out / f"{kind}.yaml").write_text(template.format(name=name), encoding="utf-8")
+    return describe + pope
+
+
+# --- spoken sentences (espeak-ng), for transcription suites ---------------------------------
+
+SENTENCES = (
+    "The invoice is due at the end of the month.",
+    "Please send the signed contract to the legal team.",
+    "Our flight to Berlin leaves at seven in the morning.",
+    "The server restarted twice during the night.",
+    "Turn left at the second traffic light.",
+    "The meeting moved from Tuesday to Thursday afternoon.",
+    "Add two cups of flour and a pinch of salt.",
+    "The package was delivered to the wrong address.",
+    "Battery levels are low on three of the sensors.",
+    "She ordered twelve chairs and one large table.",
+    "The train to Lyon is delayed by twenty minutes.",
+    "Reset your password before logging in again.",
+    "The quarterly report shows a small increase in sales.",
+    "Water the plants every other day in summer.",
+    "The museum opens at ten and closes at six.",
+    "Keep the receipt in case you need a refund.",
+    "Heavy rain is expected along the coast tonight.",
+    "The new printer is on the third floor.",
+    "Call the support line if the light keeps blinking.",
+    "The library returns are due next Friday.",
+)
+
+SPEECH_SUITE = """\
+# Transcribe generated speech (espeak-ng); scored by word and character error rate.
+name: {name}
+tier: multimodal
+prompt: Transcribe this audio exactly. Answer with the words only.
+dataset:
+  path: cases.jsonl
+scorers:
+  - name: wer
+    args: {{ignore_case: true, ignore_punctuation: true}}
+  - name: cer
+    args: {{ignore_case: true, ignore_punctuation: true}}
+"""
+
+
+def generate_speech(
+    out: Path, *, count: int = 20, seed: int = 0, name: str = "speech", binary: str = "espeak-ng"
+) -> list[dict[str, Any]]:
+    """``count`` spoken sentences as 16 kHz WAV (espeak-ng, voices and speeds varied by the
+    seed), ``cases.jsonl`` (expected: the sentence) and ``suite.yaml``."""
+    import shutil
+    import subprocess
+
+    found = shutil.which(binary)
+    if found is None:
+        raise FileNotFoundError(f"{binary} is not installed (sudo apt-get install espeak-ng)")
+    out.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(seed)
+    cases: list[dict[str, Any]] = []
+    voices = ("en", "en-us", "en-gb-x-rp")
+    for index in range(1, count + 1):
+        sentence = (
+            SENTENCES[(index - 1) % len(SENTENCES)] if count <= len(SENTENCES) else rng.choice(SENTENCES)
+        )
+        stem = f"speech-{index:02d}"
+        voice, speed, pitch = rng.choice(voices), rng.randint(140, 185), rng.randint(35, 65)
+        subprocess.run(
+            [
+                found,
+                "-v",
+                voice,
+                "-s",
+                str(speed),
+                "-p",
+                str(pitch),
+                "-w",
+                str(out / f"{stem}.wav"),
+                sentence,
+            ],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+        cases.append(
+            {
+                "id": stem,
+                "attachments": [f"{stem}.wav"],
+                "expected": sentence,
+                "metadata": {"voice": voice, "speed": speed},
+            }
+        )
+    with (out / "cases.jsonl").open("w", encoding="utf-8") as handle:
+        handle.writelines(json.dumps(case) + "\n" for case in cases)
+    (out / "suite.yaml").write_text(SPEECH_SUITE.format(name=name), encoding="utf-8")
+    return cases

@@ -186,3 +186,87 @@ def check_attachments(messages: list[dict[str, Any]], dialect: str) -> tuple[lis
 def attachments(messages: list[dict[str, Any]], dialect: str = "openai") -> list[Attachment]:
     """The valid attachments a request carried (for assertions on recorded requests)."""
     return check_attachments(messages, dialect)[0]
+
+
+# --- input tokens of attachments, counted as the providers document ---------------------------
+
+
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) of a PNG, GIF, JPEG or WebP from its header, or None."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) >= 24:
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if data[:6] in (b"GIF87a", b"GIF89a") and len(data) >= 10:
+        return int.from_bytes(data[6:8], "little"), int.from_bytes(data[8:10], "little")
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP" and len(data) >= 30:
+        chunk = data[12:16]
+        if chunk == b"VP8X":
+            return 1 + int.from_bytes(data[24:27], "little"), 1 + int.from_bytes(data[27:30], "little")
+        if chunk == b"VP8 " and len(data) >= 30:
+            return int.from_bytes(data[26:28], "little") & 0x3FFF, int.from_bytes(
+                data[28:30], "little"
+            ) & 0x3FFF
+        if chunk == b"VP8L" and len(data) >= 25:
+            bits = int.from_bytes(data[21:25], "little")
+            return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+        return None
+    if data.startswith(b"\xff\xd8"):
+        index = 2
+        while index + 9 < len(data):
+            if data[index] != 0xFF:
+                index += 1
+                continue
+            marker = data[index + 1]
+            if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF):
+                return int.from_bytes(data[index + 7 : index + 9], "big"), int.from_bytes(
+                    data[index + 5 : index + 7], "big"
+                )
+            length = int.from_bytes(data[index + 2 : index + 4], "big")
+            index += 2 + max(length, 2)
+    return None
+
+
+def openai_image_tokens(size: tuple[int, int] | None, detail: str | None) -> int:
+    """OpenAI's vision token count: 85 for ``low``; else the image fit into 2048 x 2048,
+    its short side scaled to 768, and 170 per 512-pixel tile plus 85."""
+    if detail == "low" or size is None:
+        return 85
+    fitted = min(1.0, 2048 / max(size))
+    width, height = size[0] * fitted, size[1] * fitted
+    shortened = min(1.0, 768 / min(width, height))
+    width, height = width * shortened, height * shortened
+    tiles = -(-int(width) // 512) * -(-int(height) // 512)
+    return 85 + 170 * tiles
+
+
+def anthropic_image_tokens(size: tuple[int, int] | None) -> int:
+    """Anthropic's estimate: width x height / 750 (after fitting into 1568 px on the long side)."""
+    if size is None:
+        return 1600
+    width, height = size
+    scale = min(1.0, 1568 / max(width, height))
+    return max(1, round(width * scale * height * scale / 750))
+
+
+def attachment_tokens(messages: list[dict[str, Any]], dialect: str) -> int:
+    """Input tokens the request's images (and audio: 10 per second) add to its text."""
+    total = 0
+    for part in _parts(messages):
+        kind = part.get("type")
+        if kind == "image_url":
+            image = part.get("image_url")
+            url = image.get("url") if isinstance(image, dict) else image
+            detail = image.get("detail") if isinstance(image, dict) else None
+            parsed = _data_url(url) if isinstance(url, str) else None
+            data = parsed[1] if parsed is not None else None
+            total += openai_image_tokens(image_size(data) if data else None, detail)
+        elif kind == "image" and dialect == "anthropic":
+            source = part.get("source")
+            data = _decode(source.get("data")) if isinstance(source, dict) else None
+            total += anthropic_image_tokens(image_size(data) if data else None)
+        elif kind == "input_audio":
+            audio = part.get("input_audio")
+            data = _decode(audio.get("data")) if isinstance(audio, dict) else None
+            if data and data[:4] == b"RIFF" and len(data) >= 44:
+                rate = int.from_bytes(data[28:32], "little") or 1  # bytes per second
+                total += max(1, round(10 * (len(data) - 44) / rate))
+    return total

@@ -64,7 +64,7 @@ from aiohttp import web
 
 from .._eventloop import run as run_loop
 from ._faults import Fault, SlidingWindow, TokenBucket, format_seconds, pick_fault
-from ._media import Attachment, check_attachments
+from ._media import Attachment, attachment_tokens, check_attachments
 from ._wire import (
     ANTHROPIC,
     OPENAI,
@@ -781,7 +781,10 @@ class FakeServer:
         prompt = usage.get("prompt_tokens", usage.get("input_tokens"))
         completion = usage.get("completion_tokens", usage.get("output_tokens"))
         if prompt is None:
-            prompt = prompt_tokens(dialect.conversation(body))
+            messages = dialect.conversation(body)
+            prompt = prompt_tokens(messages)
+            if any(isinstance(m.get("content"), list) for m in messages):
+                prompt += attachment_tokens(messages, dialect.name)  # images and audio, as billed
         if completion is None:
             completion = word_count(text) + sum(word_count(c.arguments) for c in calls)
         with self._lock:
